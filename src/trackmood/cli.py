@@ -1,0 +1,197 @@
+"""The command line: a thin typer layer over the Python API.
+
+Data goes to stdout, progress and messages to stderr; every error a user can cause ends as one
+line ``trackmood: error: …`` on stderr and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import DataError, TrackmoodError
+
+app = typer.Typer(
+    name="trackmood",
+    help="Predict the mood of music tracks (Energetic, Calm, Happy, Sad) from audio features.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson"}
+AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac", ".mp4", ".aiff", ".aif"}
+
+
+def err(message: str) -> None:
+    """One line on stderr."""
+    typer.echo(f"trackmood: {message}", err=True)
+
+
+def fail(error: Exception) -> None:
+    text = str(error).replace("\n", " ")
+    typer.echo(f"trackmood: error: {text}", err=True)
+    raise typer.Exit(getattr(error, "exit_code", 1))
+
+
+def progress_bar(total: int | None, description: str):
+    """A rich progress bar on stderr (silent when stderr is not a terminal and total is small)."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True,
+                    disable=not sys.stderr.isatty())
+
+
+def kind_of(ref: str) -> str:
+    """``'table'``, ``'audio'``, ``'spotify'`` or ``'unknown'`` for one predict input."""
+    p = Path(ref)
+    suffix = p.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return "table"
+    if suffix in AUDIO_SUFFIXES or p.is_dir():
+        return "audio"
+    from .features import parse_track_id
+
+    if ref.startswith("spotify:") or "open.spotify.com/" in ref or (
+            len(ref) == 22 and ref.isalnum() and not p.exists()):
+        return "spotify"
+    return "unknown"
+
+
+@app.command()
+def predict(
+    inputs: List[str] = typer.Argument(None, help="Feature tables (CSV/Parquet/JSON), audio files or "
+                                       "folders, or Spotify track/playlist ids, URIs or URLs."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write predictions here "
+                                       "(format from the suffix) instead of stdout."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f",
+                                      help="table, csv, json or parquet (default: table on stdout)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or saved "
+                                        "model folder (default: 'default', or 'audio' for audio)."),
+    feature: List[str] = typer.Option(None, "--feature", help="One track given as NAME=VALUE "
+                                      "pairs, e.g. --feature energy=0.8 (repeat for each feature)."),
+    timeline: Optional[float] = typer.Option(None, "--timeline", help="Audio only: the mood of "
+                                             "each window of this many seconds."),
+    chunksize: int = typer.Option(200_000, help="Rows per chunk when streaming large tables."),
+):
+    """Predict the mood of tracks: label, four probabilities and valence/energy quadrant."""
+    from . import predict as P
+
+    try:
+        inputs = inputs or []
+        if feature:
+            if inputs:
+                raise DataError("give either --feature values or input files, not both")
+            frame = features_from_options(feature)
+            chosen = P.choose_model(frame.columns, model, notify=err)
+            fmt_ = P.output_format(out, fmt)
+            with P.AtomicOutput(out, fmt_) as sink:
+                sink.write(P.predict_frame(chosen, frame, file="--feature"))
+            return
+        if not inputs:
+            raise DataError("nothing to predict: give a table, audio files, Spotify ids or --feature")
+        kinds = {ref: kind_of(ref) for ref in inputs}
+        for ref, kind in kinds.items():
+            if kind == "unknown":
+                if not Path(ref).exists():
+                    raise DataError("no such file, and not a Spotify id or URL", file=ref)
+                raise DataError(f"unsupported input type {Path(ref).suffix or '(no suffix)'!r}; "
+                                "expected a table (.csv/.parquet/.json), audio, or a Spotify reference",
+                                file=ref)
+        if set(kinds.values()) == {"table"} and len(inputs) == 1:
+            P.predict_table(inputs[0], model=model, out=out, fmt=fmt, chunksize=chunksize, notify=err)
+            return
+        import pandas as pd
+
+        frames = []
+        for ref, kind in kinds.items():
+            if kind == "table":
+                from .datasets import read_table
+
+                df = read_table(ref)
+                chosen = P.choose_model(df.columns, model, file=ref, notify=err)
+                frames.append(P.predict_frame(chosen, df, file=ref))
+        audio = [r for r, k in kinds.items() if k == "audio"]
+        if audio:
+            from .sources import audio as A
+
+            frames.append(A.predict_audio(audio, model=model, timeline=timeline, out=out, notify=err))
+        spotify = [r for r, k in kinds.items() if k == "spotify"]
+        if spotify:
+            from .sources import spotify as S
+
+            frames.append(S.predict_refs(spotify, model=model, notify=err))
+        result = pd.concat(frames, ignore_index=True)
+        with P.AtomicOutput(out, P.output_format(out, fmt)) as sink:
+            sink.write(result)
+    except TrackmoodError as e:
+        fail(e)
+
+
+def features_from_options(items: list[str]):
+    import pandas as pd
+
+    from .features import canonical_column
+
+    row = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise DataError(f"--feature {part!r} must look like NAME=VALUE")
+            k, v = part.split("=", 1)
+            name = canonical_column(k)
+            try:
+                row[name] = float(v)
+            except ValueError:
+                raise DataError("not a number", column=name, value=v) from None
+    return pd.DataFrame([row])
+
+
+@app.command()
+def info(
+    model: str = typer.Argument("default", help="Bundled model name or saved model folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the card as JSON."),
+):
+    """Show a model's card: features, classes, training data, metrics, versions, terms."""
+    from .model.persistence import card_markdown, load_model
+
+    try:
+        m = load_model(model)
+    except TrackmoodError as e:
+        fail(e)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(m.card, indent=1, default=str))
+    else:
+        typer.echo(card_markdown(m.card))
+
+
+def _register_extensions() -> None:
+    """Commands that live with their concern: training/evaluation, Spotify, audio, web."""
+    from . import cli_audio, cli_model, cli_spotify, cli_web
+
+    for module in (cli_model, cli_spotify, cli_audio, cli_web):
+        module.register(app)
+
+
+_register_extensions()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("trackmood: interrupted; finished work is kept, run the same command to resume",
+                   err=True)
+        sys.exit(130)

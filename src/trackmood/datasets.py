@@ -1,0 +1,274 @@
+"""Read labeled and unlabeled feature tables (CSV, Parquet, JSON), pool them, de-duplicate by id.
+
+Every row keeps its provenance: ``_file`` (path), ``_sha256`` (of the file) and ``_row``
+(1-based data row), and ``source`` says where its features came from.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, LabelError
+from .features import MODEL_FEATURE_NAMES, normalize_columns, validate
+from .moods import MOODS, LabelMap
+
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet",
+                  ".pq": "parquet", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def table_format(path: str | Path) -> str:
+    """``'csv'``, ``'parquet'`` or ``'json'`` from the suffix; raises :class:`DataError` otherwise."""
+    fmt = TABLE_SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"unsupported table format {Path(path).suffix or '(no suffix)'!r}; "
+            "use .csv, .parquet or .json", file=path)
+    return fmt
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise DataError("no such file", file=path)
+    if path.is_dir():
+        raise DataError("is a directory, expected a table file", file=path)
+    if path.stat().st_size == 0:
+        raise DataError("file is empty", file=path)
+
+
+def _looks_binary(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return b"\x00" in head
+
+
+def read_table(path: str | Path, *, chunksize: int | None = None):
+    """Read a table file into a DataFrame with schema column names and a ``_row`` column.
+
+    With ``chunksize`` an iterator of DataFrames is returned (CSV and Parquet stream; JSON is
+    read whole). Raises :class:`DataError` naming the file for every kind of unreadable input.
+    """
+    path = Path(path)
+    _check_readable(path)
+    fmt = table_format(path)
+    if chunksize is not None:
+        return _iter_chunks(path, fmt, chunksize)
+    frames = list(_iter_chunks(path, fmt, None))
+    return frames[0]
+
+
+def _finish(df: pd.DataFrame, path: Path, start: int) -> pd.DataFrame:
+    df = normalize_columns(df, file=path)
+    df["_row"] = np.arange(start + 1, start + 1 + len(df))
+    return df
+
+
+def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.DataFrame]:
+    if fmt == "csv":
+        if _looks_binary(path):
+            raise DataError("not a text table (binary data); expected CSV", file=path)
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        try:
+            reader = pd.read_csv(path, sep=sep, encoding="utf-8-sig", chunksize=chunksize or 10**9,
+                                 skipinitialspace=True)
+            start = 0
+            any_rows = False
+            for chunk in reader:
+                if len(chunk) == 0 and any_rows:
+                    continue
+                if len(chunk) == 0:
+                    raise DataError("header only, no data rows", file=path)
+                any_rows = True
+                yield _finish(chunk, path, start)
+                start += len(chunk)
+            if not any_rows:
+                raise DataError("header only, no data rows", file=path)
+        except pd.errors.EmptyDataError:
+            raise DataError("file is empty", file=path) from None
+        except pd.errors.ParserError as e:
+            raise DataError(f"malformed CSV: {str(e).strip().splitlines()[-1]}", file=path) from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"not UTF-8 text (byte {e.start})", file=path) from None
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as e:  # pyarrow raises several types for corrupt files
+            raise DataError(f"not a readable Parquet file ({type(e).__name__})", file=path) from None
+        if pf.metadata.num_rows == 0:
+            raise DataError("no data rows", file=path)
+        start = 0
+        for batch in pf.iter_batches(batch_size=chunksize or 1 << 20):
+            df = batch.to_pandas()
+            yield _finish(df, path, start)
+            start += len(df)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise DataError(f"not UTF-8 text (byte {e.start})", file=path) from None
+        try:
+            if path.suffix.lower() in (".jsonl", ".ndjson"):
+                records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            else:
+                records = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}",
+                            file=path) from None
+        if isinstance(records, dict):
+            for key in ("tracks", "items", "data", "audio_features", "content"):
+                if isinstance(records.get(key), list):
+                    records = records[key]
+                    break
+            else:
+                records = [records]
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise DataError("JSON must be a list of objects (one per track)", file=path)
+        if not records:
+            raise DataError("no data rows", file=path)
+        df = pd.DataFrame.from_records(records)
+        if chunksize:
+            for s in range(0, len(df), chunksize):
+                yield _finish(df.iloc[s:s + chunksize].reset_index(drop=True), path, s)
+        else:
+            yield _finish(df, path, 0)
+
+
+@dataclass
+class LabeledSource:
+    """One labeled table to pool: a path, its label map and label column."""
+
+    path: Path
+    label_map: LabelMap = field(default_factory=LabelMap)
+    label_column: str = "mood"
+
+    @classmethod
+    def parse(cls, spec: str) -> "LabeledSource":
+        """``PATH`` or ``PATH:Old=New,Drop=`` (the label map after the last ``:`` that has ``=``)."""
+        path, _, mapping = spec.rpartition(":") if "=" in spec.rpartition(":")[2] else (spec, "", "")
+        return cls(Path(path), LabelMap.parse([mapping] if mapping else None))
+
+
+def load_labeled(
+    path: str | Path,
+    *,
+    label_map: LabelMap | None = None,
+    label_column: str = "mood",
+    features=MODEL_FEATURE_NAMES,
+    drop_incomplete: bool = True,
+) -> pd.DataFrame:
+    """Read one labeled table: schema columns, ``mood`` in :data:`MOODS`, provenance columns.
+
+    Rows whose label the map drops are removed; with ``drop_incomplete`` rows whose feature cells
+    are empty are skipped and counted in ``df.attrs["incomplete_rows"]`` (else they raise). Unknown labels raise :class:`LabelError`
+    naming the row and value; bad feature values raise :class:`DataError`.
+    """
+    path = Path(path)
+    label_map = label_map or LabelMap()
+    df = read_table(path)
+    if label_column not in df.columns:
+        raise DataError(f"no label column {label_column!r} (columns: {', '.join(map(str, df.columns[:20]))})",
+                        file=path)
+    moods = []
+    for raw, row in zip(df[label_column], df["_row"]):
+        if pd.isna(raw):
+            raise LabelError("empty mood label", file=path, row=int(row), column=label_column)
+        try:
+            moods.append(label_map.apply(raw))
+        except LabelError as e:
+            raise LabelError(str(e), file=path, row=int(row), column=label_column) from None
+    df["mood"] = moods
+    df = df[df["mood"].notna()].reset_index(drop=True)
+    if df.empty:
+        raise DataError("no rows left after the label map", file=path)
+    present = [f for f in features if f in df.columns]
+    incomplete = []
+    if drop_incomplete and present:
+        empty = df[present].isna().any(axis=1)
+        incomplete = df.loc[empty, "_row"].astype(int).tolist()
+        df = df[~empty].reset_index(drop=True)
+    df = validate(df, present, file=path)
+    df.attrs["incomplete_rows"] = incomplete
+    df["_file"] = str(path)
+    df["_sha256"] = file_sha256(path)
+    if "source" not in df.columns:
+        df["source"] = f"file:{path.name}"
+    return df
+
+
+@dataclass
+class PoolReport:
+    """What pooling did: rows read per file, exact duplicates merged, conflicting ids dropped."""
+
+    rows_in: dict[str, int]
+    duplicates_merged: int
+    conflicts: dict[str, list[str]]  # id -> the moods it was given
+    rows_out: int
+    incomplete: dict[str, list[int]] = field(default_factory=dict)  # file -> rows skipped (empty cells)
+
+    def summary(self) -> str:
+        skipped = sum(len(v) for v in self.incomplete.values())
+        return (f"{sum(self.rows_in.values())} rows from {len(self.rows_in)} file(s); "
+                f"{skipped} rows with empty feature cells skipped; "
+                f"{self.duplicates_merged} duplicate rows merged; "
+                f"{len(self.conflicts)} ids with conflicting moods dropped; {self.rows_out} rows kept")
+
+
+def deduplicate(df: pd.DataFrame) -> tuple[pd.DataFrame, int, dict[str, list[str]]]:
+    """Keep one row per track id; drop every row of an id that carries more than one mood.
+
+    Rows without an id are kept as they are. Returns ``(rows, merged, conflicts)``.
+    """
+    if "id" not in df.columns:
+        return df.reset_index(drop=True), 0, {}
+    has_id = df["id"].notna() & (df["id"].astype(str).str.len() > 0)
+    with_id = df[has_id]
+    moods_per_id = with_id.groupby("id")["mood"].agg(lambda s: sorted(set(s)))
+    conflicts = {i: m for i, m in moods_per_id.items() if len(m) > 1}
+    keep = with_id[~with_id["id"].isin(conflicts)]
+    deduped = keep.drop_duplicates(subset="id", keep="first")
+    merged = len(keep) - len(deduped)
+    out = pd.concat([deduped, df[~has_id]], ignore_index=True)
+    return out, merged, conflicts
+
+
+def pool(sources: list[LabeledSource | str | Path], *, features=MODEL_FEATURE_NAMES) -> tuple[pd.DataFrame, PoolReport]:
+    """Read several labeled tables, each with its own label map, and de-duplicate by track id.
+
+    Examples
+    --------
+    >>> from trackmood.datasets import pool  # doctest: +SKIP
+    >>> df, report = pool(["../shared/data/data_moods.csv"])  # doctest: +SKIP
+    """
+    frames, rows_in, incomplete = [], {}, {}
+    for src in sources:
+        if not isinstance(src, LabeledSource):
+            src = LabeledSource.parse(str(src))
+        df = load_labeled(src.path, label_map=src.label_map, label_column=src.label_column,
+                          features=features)
+        rows_in[str(src.path)] = len(df)
+        if df.attrs.get("incomplete_rows"):
+            incomplete[str(src.path)] = df.attrs["incomplete_rows"]
+        frames.append(df)
+    all_rows = pd.concat(frames, ignore_index=True)
+    out, merged, conflicts = deduplicate(all_rows)
+    return out, PoolReport(rows_in, merged, conflicts, len(out), incomplete)
+
+
+def class_counts(df: pd.DataFrame) -> dict[str, int]:
+    counts = df["mood"].value_counts()
+    return {m: int(counts.get(m, 0)) for m in MOODS}

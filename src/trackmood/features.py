@@ -1,0 +1,190 @@
+"""The feature schema: names, units, valid ranges, column aliases, and validation at the boundary.
+
+Everything that enters a model passes :func:`validate` once; inside, the data is trusted.
+
+>>> [f.name for f in MODEL_FEATURES][:3]
+['duration_ms', 'danceability', 'acousticness']
+>>> canonical_column("Length"), canonical_column("\\ufefftrack_uri")
+('duration_ms', 'id')
+>>> parse_track_id("spotify:track:4uLU6hMCjMI75M1A2tKUQC")
+'4uLU6hMCjMI75M1A2tKUQC'
+>>> parse_duration_ms("0 days 00:03:08.893000")
+188893.0
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One audio feature: canonical column name, unit, valid closed range, description."""
+
+    name: str
+    unit: str
+    low: float
+    high: float
+    description: str
+
+
+#: The original project's 10 model features, in its column order.
+MODEL_FEATURES: tuple[Feature, ...] = (
+    Feature("duration_ms", "ms", 1.0, 4 * 3600 * 1000.0, "track length"),
+    Feature("danceability", "0-1", 0.0, 1.0, "suitability for dancing"),
+    Feature("acousticness", "0-1", 0.0, 1.0, "confidence the track is acoustic"),
+    Feature("energy", "0-1", 0.0, 1.0, "perceived intensity and activity"),
+    Feature("instrumentalness", "0-1", 0.0, 1.0, "likelihood of no vocals"),
+    Feature("liveness", "0-1", 0.0, 1.0, "likelihood of a live audience"),
+    Feature("valence", "0-1", 0.0, 1.0, "musical positiveness"),
+    Feature("loudness", "dB", -70.0, 10.0, "overall loudness"),
+    Feature("speechiness", "0-1", 0.0, 1.0, "presence of spoken words"),
+    Feature("tempo", "BPM", 0.0, 300.0, "estimated tempo"),
+)
+
+#: Optional descriptive features, validated when present but not used by the feature models.
+OPTIONAL_FEATURES: tuple[Feature, ...] = (
+    Feature("key", "pitch class", -1, 11, "key, -1 if unknown"),
+    Feature("mode", "0/1", 0, 1, "minor 0, major 1"),
+    Feature("time_signature", "beats/bar", 0, 12, "estimated meter"),
+    Feature("popularity", "0-100", 0, 100, "Spotify popularity"),
+)
+
+MODEL_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in MODEL_FEATURES)
+SCHEMA: dict[str, Feature] = {f.name: f for f in MODEL_FEATURES + OPTIONAL_FEATURES}
+
+#: Identifier and descriptive columns that predictions carry through unchanged.
+ID_COLUMNS: tuple[str, ...] = ("id", "name", "artist", "album", "path")
+
+_ALIASES: dict[str, str] = {
+    "length": "duration_ms", "duration": "duration_ms", "durationms": "duration_ms",
+    "duration_ms": "duration_ms", "duration (ms)": "duration_ms", "length_ms": "duration_ms",
+    "id": "id", "uri": "id", "track_uri": "id", "track_id": "id", "spotify_id": "id",
+    "trackid": "id", "track uri": "id",
+    "name": "name", "title": "name", "track_name": "name", "track": "name", "song": "name",
+    "artist": "artist", "artist_name": "artist", "artists": "artist",
+    "album": "album", "album_name": "album",
+    "mood": "mood", "label": "mood", "moods": "mood",
+    "loudness_db": "loudness", "bpm": "tempo",
+}
+
+_ID_RE = re.compile(r"(?:spotify:track:|open\.spotify\.com/(?:intl-[a-z]+/)?track/)?([0-9A-Za-z]{22})(?:[/?#].*)?$")
+
+
+def canonical_column(column: object) -> str:
+    """The schema name for a raw header: strips a BOM and spaces, ignores case, applies aliases."""
+    key = str(column).replace("\ufeff", "").strip().lower()
+    return _ALIASES.get(key, key)
+
+
+def parse_track_id(value: object) -> str | None:
+    """A 22-character Spotify id from an id, ``spotify:track:`` URI or open.spotify.com URL."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    m = _ID_RE.search(text)
+    if m and (text == m.group(1) or ":" in text or "/" in text):
+        return m.group(1)
+    return text  # a non-Spotify id (e.g. an audio hash) is kept as it is
+
+
+def parse_duration_ms(value: object) -> float:
+    """Milliseconds from a number or a timedelta string like ``'0 days 00:03:08.893000'``."""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return pd.to_timedelta(text).total_seconds() * 1000.0
+    except (ValueError, TypeError):
+        return math.nan
+
+
+def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
+    """Rename raw headers to schema names; the first column wins when two map to one name."""
+    seen: dict[str, str] = {}
+    renames = {}
+    drop = []
+    for col in df.columns:
+        canon = canonical_column(col)
+        if canon in seen:
+            drop.append(col)
+            continue
+        seen[canon] = col
+        renames[col] = canon
+    out = df.drop(columns=drop).rename(columns=renames)
+    if "id" in out.columns:
+        out["id"] = out["id"].map(parse_track_id)
+    if "duration_ms" in out.columns and out["duration_ms"].dtype == object:
+        out["duration_ms"] = out["duration_ms"].map(parse_duration_ms)
+    return out
+
+
+def missing_features(df: pd.DataFrame, features=MODEL_FEATURE_NAMES) -> list[str]:
+    """The names of ``features`` that ``df`` lacks."""
+    return [f for f in features if f not in df.columns]
+
+
+def validate(
+    df: pd.DataFrame,
+    features=MODEL_FEATURE_NAMES,
+    *,
+    file: object = None,
+    row_offset: int = 0,
+    check_ranges: bool = True,
+) -> pd.DataFrame:
+    """Check and coerce ``features`` of ``df`` to finite floats inside their ranges.
+
+    Raises :class:`DataError` naming the file, 1-based row, column and value of the first bad cell.
+    Row numbers come from a ``_row`` column when present, else position + ``row_offset`` + 1.
+    """
+    missing = missing_features(df, features)
+    if missing:
+        raise DataError(
+            f"missing feature column(s): {', '.join(missing)}; "
+            f"expected {', '.join(features)}",
+            file=file,
+        )
+    out = df.copy()
+
+    def row_of(i: int) -> int:
+        if "_row" in out.columns:
+            return int(out["_row"].iloc[i])
+        return row_offset + i + 1
+
+    for name in features:
+        raw = out[name]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            v = raw.iloc[i]
+            what = "empty value" if pd.isna(v) else "not a number"
+            raise DataError(what, file=file, row=row_of(i), column=name, value=None if pd.isna(v) else v)
+        arr = values.to_numpy(dtype=float)
+        nonfinite = ~np.isfinite(arr)
+        if nonfinite.any():
+            i = int(np.flatnonzero(nonfinite)[0])
+            raise DataError("not a finite number", file=file, row=row_of(i), column=name, value=arr[i])
+        if check_ranges and name in SCHEMA:
+            spec = SCHEMA[name]
+            outside = (arr < spec.low) | (arr > spec.high)
+            if outside.any():
+                i = int(np.flatnonzero(outside)[0])
+                raise DataError(
+                    f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}",
+                    file=file, row=row_of(i), column=name, value=arr[i],
+                )
+        out[name] = arr
+    return out

@@ -1,0 +1,1 @@
+"""Feature sources: files, Spotify, ReccoBeats, the user's own audio. One contract for all."""
