@@ -26,6 +26,8 @@ class DataError(TrackmoodError):
     exit_code = 2
 
     def __init__(self, message: str, *, file=None, row=None, column=None, value=None):
+        if hasattr(value, "item"):  # numpy scalar -> plain Python for a readable message
+            value = value.item()
         self.file, self.row, self.column, self.value = file, row, column, value
         where = []
         if file is not None:

@@ -126,7 +126,7 @@ def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
     out = df.drop(columns=drop).rename(columns=renames)
     if "id" in out.columns:
         out["id"] = out["id"].map(parse_track_id)
-    if "duration_ms" in out.columns and out["duration_ms"].dtype == object:
+    if "duration_ms" in out.columns and not pd.api.types.is_numeric_dtype(out["duration_ms"]):
         out["duration_ms"] = out["duration_ms"].map(parse_duration_ms)
     return out
 
