@@ -6,19 +6,30 @@ The Python API (the CLI and the web app only call these):
 >>> MOODS
 ('Calm', 'Energetic', 'Happy', 'Sad')
 """
-from .datasets import LabeledSource, load_labeled, pool, read_table
-from .errors import DataError, LabelError, ModelError, SourceError, TrackmoodError
-from .features import MODEL_FEATURE_NAMES, MODEL_FEATURES
-from .model.persistence import TrainedModel, load_model, save_model
-from .moods import MOODS, LabelMap, quadrant
-from .predict import predict_frame, predict_table
-from .store import Store
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MOODS", "MODEL_FEATURES", "MODEL_FEATURE_NAMES", "DataError", "LabelError", "LabeledSource",
-    "LabelMap", "ModelError", "SourceError", "Store", "TrackmoodError", "TrainedModel",
-    "load_labeled", "load_model", "pool", "predict_frame", "predict_table", "quadrant",
-    "read_table", "save_model",
-]
+# Lazy attributes: ``import trackmood`` stays cheap (no pandas) so a one-track predict starts fast.
+_API = {
+    "LabeledSource": "datasets", "load_labeled": "datasets", "pool": "datasets", "read_table": "datasets",
+    "DataError": "errors", "LabelError": "errors", "ModelError": "errors", "SourceError": "errors",
+    "TrackmoodError": "errors", "MODEL_FEATURE_NAMES": "features", "MODEL_FEATURES": "features",
+    "TrainedModel": "model.persistence", "load_model": "model.persistence", "save_model": "model.persistence",
+    "MOODS": "moods", "LabelMap": "moods", "quadrant": "moods",
+    "predict_frame": "predict", "predict_record": "predict", "predict_table": "predict",
+    "Store": "store",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(import_module(f".{_API[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'trackmood' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -89,11 +89,10 @@ def predict(
         if feature:
             if inputs:
                 raise DataError("give either --feature values or input files, not both")
-            frame = features_from_options(feature)
-            chosen = P.choose_model(frame.columns, model, notify=err)
-            fmt_ = P.output_format(out, fmt)
-            with P.AtomicOutput(out, fmt_) as sink:
-                sink.write(P.predict_frame(chosen, frame, file="--feature"))
+            record = features_from_options(feature)
+            chosen = P.choose_model(record, model, notify=err)
+            with P.AtomicOutput(out, P.output_format(out, fmt)) as sink:
+                sink.write_record(P.predict_record(chosen, record, file="--feature"))
             return
         if not inputs:
             raise DataError("nothing to predict: give a table, audio files, Spotify ids or --feature")
@@ -135,9 +134,8 @@ def predict(
         fail(e)
 
 
-def features_from_options(items: list[str]):
-    import pandas as pd
-
+def features_from_options(items: list[str]) -> dict:
+    """``["energy=0.8", "valence=0.2,tempo=120"]`` → ``{"energy": 0.8, ...}`` with schema names."""
     from .features import canonical_column
 
     row = {}
@@ -153,7 +151,7 @@ def features_from_options(items: list[str]):
                 row[name] = float(v)
             except ValueError:
                 raise DataError("not a number", column=name, value=v) from None
-    return pd.DataFrame([row])
+    return row
 
 
 @app.command()

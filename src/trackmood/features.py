@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .errors import DataError
 
@@ -105,14 +104,18 @@ def parse_duration_ms(value: object) -> float:
         return float(text)
     except ValueError:
         pass
+    import pandas as pd
+
     try:
         return pd.to_timedelta(text).total_seconds() * 1000.0
     except (ValueError, TypeError):
         return math.nan
 
 
-def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
+def normalize_columns(df: "pd.DataFrame", *, file: object = None) -> "pd.DataFrame":
     """Rename raw headers to schema names; the first column wins when two map to one name."""
+    import pandas as pd
+
     seen: dict[str, str] = {}
     renames = {}
     drop = []
@@ -131,24 +134,63 @@ def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
     return out
 
 
-def missing_features(df: pd.DataFrame, features=MODEL_FEATURE_NAMES) -> list[str]:
+def missing_features(df, features=MODEL_FEATURE_NAMES) -> list[str]:
     """The names of ``features`` that ``df`` lacks."""
     return [f for f in features if f not in df.columns]
 
 
+def check_range(name: str, values: np.ndarray) -> int | None:
+    """Index of the first value of feature ``name`` outside its valid range, or ``None``."""
+    spec = SCHEMA.get(name)
+    if spec is None:
+        return None
+    outside = (values < spec.low) | (values > spec.high)
+    return int(np.flatnonzero(outside)[0]) if outside.any() else None
+
+
+def range_error(name: str, value: float, **where) -> DataError:
+    spec = SCHEMA[name]
+    return DataError(f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}", column=name, value=value, **where)
+
+
+def validate_record(record: dict, features=MODEL_FEATURE_NAMES, *, file: object = None) -> np.ndarray:
+    """One track as a dict of schema names → a float vector in ``features`` order (no pandas).
+
+    >>> validate_record({"energy": "0.5"}, ["energy"])
+    array([0.5])
+    """
+    missing = [f for f in features if f not in record]
+    if missing:
+        raise DataError(f"missing feature(s): {', '.join(missing)}; expected {', '.join(features)}", file=file)
+    out = np.empty(len(features))
+    for j, name in enumerate(features):
+        raw = record[name]
+        try:
+            out[j] = float(raw)
+        except (TypeError, ValueError):
+            raise DataError("not a number", file=file, column=name, value=raw) from None
+        if not np.isfinite(out[j]):
+            raise DataError("not a finite number", file=file, column=name, value=raw)
+        if check_range(name, out[j:j + 1]) is not None:
+            raise range_error(name, out[j], file=file)
+    return out
+
+
 def validate(
-    df: pd.DataFrame,
+    df: "pd.DataFrame",
     features=MODEL_FEATURE_NAMES,
     *,
     file: object = None,
     row_offset: int = 0,
     check_ranges: bool = True,
-) -> pd.DataFrame:
+) -> "pd.DataFrame":
     """Check and coerce ``features`` of ``df`` to finite floats inside their ranges.
 
     Raises :class:`DataError` naming the file, 1-based row, column and value of the first bad cell.
     Row numbers come from a ``_row`` column when present, else position + ``row_offset`` + 1.
     """
+    import pandas as pd
+
     missing = missing_features(df, features)
     if missing:
         raise DataError(
@@ -177,14 +219,8 @@ def validate(
         if nonfinite.any():
             i = int(np.flatnonzero(nonfinite)[0])
             raise DataError("not a finite number", file=file, row=row_of(i), column=name, value=arr[i])
-        if check_ranges and name in SCHEMA:
-            spec = SCHEMA[name]
-            outside = (arr < spec.low) | (arr > spec.high)
-            if outside.any():
-                i = int(np.flatnonzero(outside)[0])
-                raise DataError(
-                    f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}",
-                    file=file, row=row_of(i), column=name, value=arr[i],
-                )
+        i = check_range(name, arr) if check_ranges else None
+        if i is not None:
+            raise range_error(name, arr[i], file=file, row=row_of(i))
         out[name] = arr
     return out

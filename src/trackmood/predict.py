@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-import pandas as pd
 
 from .errors import DataError, ModelError
-from .features import ID_COLUMNS, missing_features, validate
+from .features import ID_COLUMNS, missing_features, validate, validate_record
 from .model.persistence import BUNDLED, TrainedModel, load_model
 from .moods import MOODS, PROBA_COLUMNS, quadrant
 
@@ -56,8 +55,27 @@ def choose_model(columns: Iterable[str], requested: str | Path | None = None,
                     file=file)
 
 
-def predict_frame(model: TrainedModel, df: pd.DataFrame, *, file: object = None,
-                  check_ranges: bool = True) -> pd.DataFrame:
+def predict_record(model: TrainedModel, record: dict, *, file: object = None) -> dict:
+    """Predict one track given as a dict (no pandas: the fast path for a single track).
+
+    >>> from trackmood import load_model
+    >>> rec = predict_record(load_model("default"), {"duration_ms": 180000, "danceability": 0.8,
+    ...     "acousticness": 0.1, "energy": 0.8, "instrumentalness": 0.0, "liveness": 0.1,
+    ...     "valence": 0.95, "loudness": -5.0, "speechiness": 0.05, "tempo": 120.0})
+    >>> sorted(rec)
+    ['mood', 'p_calm', 'p_energetic', 'p_happy', 'p_sad', 'quadrant']
+    """
+    x = validate_record(record, model.features, file=file)
+    proba = model.predict_proba(x[None, :])[0]
+    classes = list(model.runtime.classes)
+    probs = {col: float(proba[classes.index(m)]) for m, col in zip(MOODS, PROBA_COLUMNS)}
+    out = {k: record[k] for k in ID_COLUMNS if k in record}
+    mood = MOODS[int(np.argmax([probs[c] for c in PROBA_COLUMNS]))]
+    return {**out, "mood": mood, **probs, "quadrant": _QUADRANT[mood]}
+
+
+def predict_frame(model: TrainedModel, df: "pd.DataFrame", *, file: object = None,
+                  check_ranges: bool = True) -> "pd.DataFrame":
     """Predict every row of ``df``; output keeps its id/name columns and adds the predictions.
 
     Raises :class:`DataError` (naming file, row, column, value) for missing or bad features.
@@ -72,8 +90,10 @@ def predict_frame(model: TrainedModel, df: pd.DataFrame, *, file: object = None,
     return assemble(df, proba, model.runtime.classes)
 
 
-def assemble(df: pd.DataFrame, proba: np.ndarray, classes) -> pd.DataFrame:
+def assemble(df: "pd.DataFrame", proba: np.ndarray, classes) -> "pd.DataFrame":
     """Output columns: the input's id columns, then mood, p_* (in :data:`MOODS` order), quadrant."""
+    import pandas as pd
+
     order = [list(classes).index(m) for m in MOODS]
     proba = proba[:, order]
     keep = [c for c in ID_COLUMNS if c in df.columns]
@@ -117,7 +137,31 @@ class AtomicOutput:
             self._stream = sys.stdout
         return self
 
-    def write(self, chunk: pd.DataFrame) -> None:
+    def write_record(self, record: dict) -> None:
+        """Write one prediction without pandas (csv, json, table); parquet goes through pandas."""
+        import csv
+        import json
+
+        if self.fmt == "parquet":
+            import pandas as pd
+
+            return self.write(pd.DataFrame([record]))
+        if self.fmt == "json":
+            self._stream.write(json.dumps(record) + "\n")
+        elif self.fmt == "csv":
+            w = csv.writer(self._stream, lineterminator="\n")
+            if self._first:
+                w.writerow(record)
+            w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in record.values()])
+        else:
+            cells = {k: f"{v:.3f}" if isinstance(v, float) else str(v) for k, v in record.items()}
+            widths = {k: max(len(k), len(v)) for k, v in cells.items()}
+            if self._first:
+                self._stream.write(" ".join(k.rjust(widths[k]) for k in cells) + "\n")
+            self._stream.write(" ".join(v.rjust(widths[k]) for k, v in cells.items()) + "\n")
+        self._first = False
+
+    def write(self, chunk: "pd.DataFrame") -> None:
         if self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
