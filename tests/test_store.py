@@ -92,3 +92,17 @@ def test_two_processes_write_at_once(tmp_path):
         p.join(60)
         assert p.exitcode == 0
     assert len(Store(db).kv_keys("n")) == 100
+
+
+def test_bulk_features_and_predictions_of_one_track(tmp_path):
+    s = Store(tmp_path / "l.sqlite")
+    s.mark_missing("a", "reccobeats", "unknown id")
+    s.put_features_many([("a", {"energy": 0.2}), ("b", {"energy": 0.4, "valence": 0.1})], source="file:t.csv")
+    assert s.get_features(["a", "b"]) == {"a": {"energy": (0.2, "file:t.csv")},
+                                          "b": {"energy": (0.4, "file:t.csv"), "valence": (0.1, "file:t.csv")}}
+    assert s.get_misses(["a"]) == {}
+    s.put_predictions("m1", [{"id": "a", "mood": "Calm", "p_calm": 0.9}])
+    s.put_predictions("m2", [{"id": "a", "mood": "Sad", "p_sad": 0.8, "extra": {"k": 1}}])
+    preds = s.get_predictions("a")
+    assert [p["model"] for p in preds] == ["m2", "m1"] and preds[0]["extra"] == {"k": 1}
+    assert s.get_predictions("b") == []

@@ -206,6 +206,19 @@ class Store:
             c.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", rows)
             c.execute("DELETE FROM feature_misses WHERE track_id=?", (track_id,))
 
+    def put_features_many(self, rows: Iterable[tuple[str, dict[str, float | None]]], *,
+                          source: str | dict) -> None:
+        """Many ``(track_id, {feature: value})`` rows in one transaction and one executemany."""
+        now = time.time()
+        rows = list(rows)
+        values = [(tid, k, None if v is None else float(v), source[k] if isinstance(source, dict) else source, now)
+                  for tid, feats in rows for k, v in feats.items()]
+        with self.transaction() as c:
+            c.executemany("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)",
+                          [(tid, now) for tid, _ in rows])
+            c.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", values)
+            c.executemany("DELETE FROM feature_misses WHERE track_id=?", [(tid,) for tid, _ in rows])
+
     def get_features(self, track_ids: Iterable[str]) -> dict[str, dict[str, tuple[float | None, str]]]:
         """``{track_id: {feature: (value, source)}}`` for the ids that have any."""
         ids = list(track_ids)
@@ -249,13 +262,26 @@ class Store:
     def put_predictions(self, model: str, rows: Iterable[dict]) -> None:
         """Rows with ``id``, ``mood``, ``p_calm`` … ``p_sad`` and optional ``extra`` (JSON-able)."""
         now = time.time()
+        rows = list(rows)
         with self.transaction() as c:
-            for r in rows:
-                c.execute("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)", (r["id"], now))
-                c.execute("INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?)",
-                          (r["id"], model, r["mood"], r.get("p_calm"), r.get("p_energetic"),
-                           r.get("p_happy"), r.get("p_sad"),
-                           json.dumps(r["extra"], default=str) if r.get("extra") is not None else None, now))
+            c.executemany("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)",
+                          [(r["id"], now) for r in rows])
+            c.executemany("INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?)",
+                          [(r["id"], model, r["mood"], r.get("p_calm"), r.get("p_energetic"),
+                            r.get("p_happy"), r.get("p_sad"),
+                            json.dumps(r["extra"], default=str) if r.get("extra") is not None else None,
+                            now) for r in rows])
+
+    def get_predictions(self, track_id: str) -> list[dict]:
+        """Every model's prediction for one track, newest first."""
+        out = []
+        for r in self.conn.execute(
+                "SELECT model, mood, p_calm, p_energetic, p_happy, p_sad, extra, at FROM predictions "
+                "WHERE track_id=? ORDER BY at DESC, model", (track_id,)):
+            d = dict(r)
+            d["extra"] = json.loads(d["extra"]) if d["extra"] else None
+            out.append(d)
+        return out
 
     # -- generic caches ---------------------------------------------------------------------
     def kv_get(self, namespace: str, key: str) -> str | None:

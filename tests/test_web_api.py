@@ -1,0 +1,523 @@
+"""The REST API, through httpx (FastAPI's TestClient) against the real app and a temp library."""
+from __future__ import annotations
+
+import io
+import json
+import socket
+import sys
+import tempfile
+import types
+import wave
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from trackmood.errors import RateLimitError, SourceError
+from trackmood.moods import PROBA_COLUMNS, quadrant
+from trackmood.web import create_app
+
+FEATURES = {"duration_ms": 200000, "danceability": 0.3, "acousticness": 0.95, "energy": 0.1,
+            "instrumentalness": 0.9, "liveness": 0.1, "valence": 0.2, "loudness": -22.0,
+            "speechiness": 0.04, "tempo": 80.0}
+LOUD = {**FEATURES, "danceability": 0.7, "acousticness": 0.02, "energy": 0.95,
+        "instrumentalness": 0.0, "valence": 0.8, "loudness": -4.0, "tempo": 128.0}
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "web.sqlite"
+
+
+@pytest.fixture
+def client(db):
+    with TestClient(create_app(store_path=db)) as c:
+        yield c
+
+
+def make_client(db, **kw):
+    return TestClient(create_app(store_path=db, **kw))
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    return pd.DataFrame(rows).to_csv(index=False).encode()
+
+
+def upload(client, name, data, ctype="text/csv", **params):
+    return client.post("/predict/file", files={"file": (name, data, ctype)}, params=params)
+
+
+def wav_bytes(seconds=1.0, sr=22050, freq=440.0) -> bytes:
+    t = np.arange(int(seconds * sr)) / sr
+    y = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(y.tobytes())
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------- service
+def test_health_and_model_card(client):
+    r = client.get("/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["model"] == "default"
+    card = client.get("/model").json()
+    assert card["classes"] == ["Calm", "Energetic", "Happy", "Sad"]
+    assert "valence" in card["features"]
+    assert "path" not in card and "/" not in json.dumps(card.get("name"))
+
+
+def test_regions_grid(client):
+    r = client.get("/model/regions", params={"n": 5, "tempo": 90})
+    assert r.status_code == 200
+    body = r.json()
+    assert len(body["moods"]) == 5 and all(len(row) == 5 for row in body["moods"])
+    assert {m for row in body["moods"] for m in row} <= {"Calm", "Energetic", "Happy", "Sad"}
+    assert body["held"]["tempo"] == 90 and "valence" not in body["held"]
+    # low valence + high energy is not Calm; the top right corner is not Sad
+    assert body["moods"][0][0] != "Energetic" and body["moods"][-1][-1] != "Sad"
+
+
+@pytest.mark.parametrize("params", [{"n": 1}, {"n": 1000}, {"n": "x"}, {"tempo": 9999},
+                                    {"loudness": -100}])
+def test_regions_bad_params(client, params):
+    r = client.get("/model/regions", params=params)
+    assert r.status_code == 422 and r.json()["error"]
+
+
+# ------------------------------------------------------------------------------- POST /predict
+def test_predict_json(client):
+    r = client.post("/predict", json=[{**FEATURES, "name": "quiet piano", "id": "t-1"},
+                                      {**LOUD, "name": "loud"}])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 2 and body["errors"] == 0 and body["model"] == "default"
+    quiet, loud = body["predictions"]
+    assert quiet["id"] == "t-1" and quiet["name"] == "quiet piano"
+    for p in (quiet, loud):
+        assert abs(sum(p[c] for c in PROBA_COLUMNS) - 1) < 1e-6
+        assert p["quadrant"] == quadrant(p["mood"]) and p["error"] is None
+    assert quiet["mood"] in ("Calm", "Sad") and loud["mood"] in ("Happy", "Energetic")
+    assert loud["id"].startswith("feat:")  # a stable id for a row without one
+    assert quiet["valence"] == 0.2 and quiet["energy"] == 0.1
+
+
+def test_predict_json_matches_the_table_path(client):
+    rows = [{**FEATURES, "name": "a"}, {**LOUD, "name": "b", "artist": "c"}]
+    direct = client.post("/predict", json=rows).json()["predictions"]
+    filed = upload(client, "same.csv", csv_bytes(rows)).json()["predictions"]
+    for x, y in zip(direct, filed):
+        assert x["id"] == y["id"] and x["mood"] == y["mood"]
+        assert all(abs(x[c] - y[c]) < 1e-12 for c in PROBA_COLUMNS)
+    assert client.get("/tracks").json()["total"] == 2  # same ids: one library entry each
+
+
+def test_predict_per_row_errors_and_aliases(client):
+    no_tempo = {k: v for k, v in FEATURES.items() if k != "tempo"}
+    alias = {**{k: v for k, v in FEATURES.items() if k != "tempo"}, "bpm": 90}
+    r = client.post("/predict", json=[no_tempo, alias])
+    assert r.status_code == 200
+    first, second = r.json()["predictions"]
+    assert first["mood"] is None and "row 1" in first["error"] and "'tempo'" in first["error"]
+    assert second["mood"] and second["error"] is None
+
+
+def test_predict_without_duration_uses_the_noduration_model(client):
+    r = client.post("/predict", json=[{k: v for k, v in FEATURES.items() if k != "duration_ms"}])
+    assert r.status_code == 200 and r.json()["model"] == "default-noduration"
+    assert r.json()["predictions"][0]["mood"]
+
+
+@pytest.mark.parametrize("payload,needle", [
+    ([], "no tracks"),
+    ({"energy": 0.5}, "list"),
+    ([{**FEATURES, "energy": 1.5}], "energy"),
+    ([{**FEATURES, "tempo": "fast"}], "tempo"),
+    ([{**FEATURES, "id": 7}], "id"),
+    ([3], "0"),
+])
+def test_predict_bad_input(client, payload, needle):
+    r = client.post("/predict", json=payload)
+    assert r.status_code == 422, r.text
+    assert needle in r.json()["error"]
+
+
+def test_predict_not_json(client):
+    for data in (b"{not json", b"NaN", b'[{"energy": NaN}]'):
+        r = client.post("/predict", content=data, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["error"]
+
+
+def test_predict_limits(db):
+    with make_client(db, max_rows=2, max_upload_mb=0.01) as c:
+        r = c.post("/predict", json=[FEATURES] * 3)
+        assert r.status_code == 413 and "limit of 2" in r.json()["error"]
+        r = c.post("/predict", content=b"[" + b" " * 20000 + b"]",
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "limit" in r.json()["error"]
+
+        def chunks():  # no Content-Length: the limit is counted while reading
+            for _ in range(10):
+                yield b" " * 2000
+        r = c.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413
+
+
+def test_predict_store_flag(client):
+    client.post("/predict", json=[FEATURES], params={"store": False})
+    assert client.get("/tracks").json()["total"] == 0
+    client.post("/predict", json=[FEATURES])
+    assert client.get("/tracks").json()["total"] == 1
+
+
+# ------------------------------------------------------------------------------- POST /predict/file
+def test_predict_file_csv_with_bad_rows(client):
+    rows = [{"name": "ok", **FEATURES}, {"name": "bad", **FEATURES, "energy": "loud"},
+            {"name": "far", **FEATURES, "valence": 7}, {"name": "ok2", **LOUD}]
+    r = upload(client, "mine.csv", csv_bytes(rows))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 4 and body["errors"] == 2
+    p = body["predictions"]
+    assert [x["row"] for x in p] == [1, 2, 3, 4]
+    assert p[0]["mood"] and p[3]["mood"]
+    assert p[1]["mood"] is None and "mine.csv, row 2, column 'energy'" in p[1]["error"]
+    assert "'loud'" in p[1]["error"]
+    assert "row 3, column 'valence'" in p[2]["error"] and "7" in p[2]["error"]
+    assert p[0]["source"] == "file:mine.csv"
+
+
+def test_predict_file_parquet_json_tsv(client, tmp_path):
+    df = pd.DataFrame([{"id": "a", **FEATURES}, {"id": "b", **LOUD}])
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    r = upload(client, "t.parquet", buf.getvalue(), "application/octet-stream")
+    assert r.status_code == 200 and r.json()["count"] == 2
+    r = upload(client, "t.json", df.to_json(orient="records").encode(), "application/json")
+    assert r.status_code == 200 and [p["id"] for p in r.json()["predictions"]] == ["a", "b"]
+    r = upload(client, "t.tsv", df.to_csv(sep="\t", index=False).encode(), "text/tab-separated-values")
+    assert r.status_code == 200 and r.json()["errors"] == 0
+
+
+@pytest.mark.parametrize("name,data,ctype,status,needle", [
+    ("t.xlsx", b"PK\x03\x04", "application/octet-stream", 415, "unsupported"),
+    ("t", b"a,b\n1,2\n", "text/csv", 415, "unsupported"),
+    ("t.csv", b"a,b\n1,2\n", "image/png", 415, "content type"),
+    ("t.csv", b"", "text/csv", 422, "empty"),
+    ("t.csv", b"name,energy\n", "text/csv", 422, "no data rows"),
+    ("t.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "text/csv", 422, "binary"),
+    ("t.csv", b"name,energy\nx,0.5\n", "text/csv", 422, "missing feature"),
+    ("t.json", b"{oops", "application/json", 422, "malformed JSON"),
+    ("t.json", b"[1, 2]", "application/json", 422, "list of objects"),
+    ("t.parquet", b"PAR1 not really", "application/octet-stream", 422, "Parquet"),
+    ("t.csv", b"\xff\xfe\xfa\xfb,1\n2,3\n", "text/csv", 422, "UTF-8"),
+])
+def test_predict_file_bad_files(client, name, data, ctype, status, needle):
+    r = upload(client, name, data, ctype)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+    assert "/tmp" not in r.json()["error"] and "trackmood-web-" not in r.json()["error"]
+
+
+def test_predict_file_needs_a_file(client):
+    r = client.post("/predict/file", data={"x": "1"})
+    assert r.status_code == 422 and "file" in r.json()["error"]
+    r = client.post("/predict/file", content=b"name,energy", headers={"content-type": "text/csv"})
+    assert r.status_code == 422
+
+
+def test_predict_file_limits(db):
+    with make_client(db, max_upload_mb=0.002, max_rows=3) as c:
+        big = csv_bytes([{"name": "x" * 40, **FEATURES}] * 30)
+        r = upload(c, "big.csv", big)
+        assert r.status_code == 413 and "big.csv" in r.json()["error"]
+        r = upload(c, "rows.csv", csv_bytes([FEATURES] * 4))
+        assert r.status_code == 413 and "limit of 3 rows" in r.json()["error"]
+
+
+def test_upload_name_never_reaches_the_file_system(client, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    evil = "../../../../tmp/evil\x00name.csv"
+    r = upload(client, evil, csv_bytes([{"name": "a", **FEATURES}]))
+    assert r.status_code == 200
+    source = r.json()["predictions"][0]["source"]
+    assert source.startswith("file:evil") and "/" not in source and ".." not in source
+    r = upload(client, "..\\..\\x.csv", b"", "text/csv")
+    assert r.status_code == 422
+    assert list(scratch.iterdir()) == []  # uploads removed, nothing written elsewhere
+    assert not (tmp_path.parent / "evil").exists()
+
+
+# ------------------------------------------------------------------------------- POST /predict/audio
+def fake_audio_module(calls):
+    mod = types.ModuleType("trackmood.sources.audio")
+
+    def predict_audio(paths, *, model=None, timeline=None, out=None, notify=None, store=None):
+        calls.append({"paths": list(paths), "timeline": timeline})
+        rows = []
+        for p in paths:
+            with open(p, "rb") as fh:
+                assert fh.read(4) == b"RIFF"
+            row = {"id": f"audio:{len(rows)}", "path": p, "name": p.rsplit("/", 1)[-1], "mood": "Sad",
+                   "p_calm": 0.1, "p_energetic": 0.1, "p_happy": 0.1, "p_sad": 0.7,
+                   "quadrant": quadrant("Sad"), "source": "audio:librosa", "error": None}
+            if timeline:
+                row["timeline"] = [{"start": 0.0, "end": timeline, "mood": "Sad", "p_sad": 0.7},
+                                   {"start": timeline, "end": 2 * timeline, "mood": "Calm", "p_calm": 0.6}]
+            rows.append(row)
+        if store is not None:
+            store.put_predictions("audio", [{**r, "extra": r.get("timeline")} for r in rows])
+            store.upsert_tracks([{"id": r["id"], "path": p} for r, p in zip(rows, paths)])
+        notify(f"analysed {paths[0]}")
+        return pd.DataFrame(rows)
+
+    mod.predict_audio = predict_audio
+    return mod
+
+
+def test_predict_audio_contract(client, monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module(calls))
+    files = [("files", ("My Song.wav", wav_bytes(), "audio/wav")),
+             ("files", ("other.wav", wav_bytes(), "application/octet-stream"))]
+    r = client.post("/predict/audio", files=files, data={"timeline": "5"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [p["name"] for p in body["predictions"]] == ["My Song.wav", "other.wav"]
+    assert body["predictions"][0]["timeline"][1]["mood"] == "Calm"
+    assert calls[0]["timeline"] == 5.0
+    assert all("My Song" not in p for p in calls[0]["paths"])  # fixed names on disk
+    assert "trackmood-web-" not in r.text
+    page = client.get("/tracks").json()
+    assert page["total"] == 2 and page["tracks"][0]["timeline"][0]["mood"] == "Sad"
+    assert client.get("/tracks/audio:0").json()["track"]["file"] == "My Song.wav"
+
+
+@pytest.mark.parametrize("files,data,status,needle", [
+    ([("files", ("a.txt", b"RIFF....WAVE", "audio/wav"))], {}, 415, "unsupported audio"),
+    ([("files", ("a.wav", b"RIFF....WAVE", "text/html"))], {}, 415, "not audio"),
+    ([("files", ("a.wav", b"<html>hello</html>", "audio/wav"))], {}, 415, "not a recognised"),
+    ([("files", ("a.wav", b"", "audio/wav"))], {}, 422, "empty"),
+    ([("files", ("a.wav", b"RIFF....WAVE", "audio/wav"))], {"timeline": "-1"}, 422, "timeline"),
+    ([], {"x": "1"}, 422, "files"),
+])
+def test_predict_audio_bad_uploads(client, monkeypatch, files, data, status, needle):
+    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
+    r = client.post("/predict/audio", files=files or None, data=data)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+
+
+def test_predict_audio_limits(db, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
+    with make_client(db, max_files=1, max_upload_mb=0.01) as c:
+        files = [("files", (f"{i}.wav", wav_bytes(0.01), "audio/wav")) for i in range(2)]
+        r = c.post("/predict/audio", files=files)
+        assert r.status_code == 413 and "2 files" in r.json()["error"]
+        r = c.post("/predict/audio", files=[("files", ("big.wav", wav_bytes(1.0), "audio/wav"))])
+        assert r.status_code == 413 and "big.wav" in r.json()["error"]
+
+
+def test_predict_audio_unavailable(client, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", None)  # import fails
+    r = client.post("/predict/audio", files=[("files", ("a.wav", wav_bytes(0.1), "audio/wav"))])
+    assert r.status_code == 503 and "not available" in r.json()["error"]
+
+
+@pytest.mark.slow
+def test_predict_audio_real(client):
+    audio = pytest.importorskip("trackmood.sources.audio")
+    if not hasattr(audio, "predict_audio"):
+        pytest.skip("trackmood.sources.audio.predict_audio is not written yet")
+    r = client.post("/predict/audio", files=[("files", ("tone.wav", wav_bytes(6.0), "audio/wav"))],
+                    data={"timeline": "2"})
+    if r.status_code == 503 and "not installed" in r.json()["error"]:
+        pytest.skip("the bundled audio model is not trained yet")
+    assert r.status_code == 200, r.text
+    p = r.json()["predictions"][0]
+    assert p["name"] == "tone.wav"
+    assert (p["mood"] in ("Calm", "Energetic", "Happy", "Sad")) or p["error"]
+
+
+# ------------------------------------------------------------------------------- POST /predict/spotify
+def test_spotify_not_configured(client, monkeypatch, tmp_path):
+    for k in ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "SPOTIPY_REDIRECT_URI"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env
+    r = client.post("/predict/spotify", json={"refs": ["spotify:track:4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 503 and "credentials" in r.json()["error"]
+    r = client.post("/predict/spotify",
+                    json={"refs": ["https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M"]})
+    assert r.status_code == 503 and "login" in r.json()["error"]
+
+
+def test_spotify_contract(client, monkeypatch):
+    from trackmood.sources import spotify
+
+    seen = {}
+
+    def fake(refs, *, model=None, notify=None, store=None, **kw):
+        seen["refs"] = refs
+        notify("terms notice")
+        return pd.DataFrame([
+            {"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "Song", "artist": "A", "album": "B",
+             "mood": "Happy", "p_calm": 0.1, "p_energetic": 0.2, "p_happy": 0.6, "p_sad": 0.1,
+             "quadrant": quadrant("Happy"), "source": "reccobeats", "reason": None},
+            {"id": "0000000000000000000000", "name": None, "artist": None, "album": None,
+             "mood": None, "p_calm": np.nan, "p_energetic": np.nan, "p_happy": np.nan,
+             "p_sad": np.nan, "quadrant": None, "source": None, "reason": "no features found"}])
+
+    monkeypatch.setattr(spotify, "predict_refs", fake)
+    r = client.post("/predict/spotify", json={"refs": ["spotify:track:4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 2 and body["errors"] == 1 and body["messages"] == ["terms notice"]
+    assert body["predictions"][0]["mood"] == "Happy"
+    assert body["predictions"][1]["error"] == "no features found"
+    assert body["predictions"][1]["p_calm"] is None
+
+    def limited(*a, **k):
+        raise RateLimitError("Spotify asked us to wait 700 s", retry_after=700)
+
+    monkeypatch.setattr(spotify, "predict_refs", limited)
+    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 429 and r.headers["retry-after"] == "700"
+
+    def broken(*a, **k):
+        raise SourceError("ReccoBeats is down")
+
+    monkeypatch.setattr(spotify, "predict_refs", broken)
+    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 503 and "ReccoBeats is down" in r.json()["error"]
+
+
+@pytest.mark.parametrize("payload", [{"refs": []}, {"refs": ["not a spotify thing!"]},
+                                     {"refs": "x"}, {}, {"refs": ["4uLU6hMCjMI75M1A2tKUQC"], "x": 1},
+                                     {"refs": ["spotify:album:4uLU6hMCjMI75M1A2tKUQC"]}])
+def test_spotify_bad_refs(client, payload):
+    r = client.post("/predict/spotify", json=payload)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]
+
+
+def test_spotify_unavailable(client, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trackmood.sources.spotify", None)
+    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 503
+
+
+# ------------------------------------------------------------------------------- the library
+def test_tracks_list_filter_get_delete(client):
+    client.post("/predict", json=[{**FEATURES, "id": "quiet", "name": "Quiet"},
+                                  {**LOUD, "id": "loud", "name": "Loud"}])
+    upload(client, "x.csv", csv_bytes([{"id": "filed", **FEATURES}]))
+    page = client.get("/tracks").json()
+    assert page["total"] == 3 and {t["id"] for t in page["tracks"]} == {"quiet", "loud", "filed"}
+    t = next(t for t in page["tracks"] if t["id"] == "quiet")
+    assert t["valence"] == 0.2 and t["model"] == "default" and t["source"] == "web:api"
+    mood = t["mood"]
+    only = client.get("/tracks", params={"mood": mood.lower()}).json()
+    assert only["tracks"] and all(x["mood"] == mood for x in only["tracks"])
+    assert client.get("/tracks", params={"source": "file:"}).json()["total"] == 1
+    second = client.get("/tracks", params={"limit": 1, "offset": 1}).json()
+    assert second["total"] == 3 and second["tracks"][0]["id"] == page["tracks"][1]["id"]
+
+    one = client.get("/tracks/quiet").json()
+    assert one["track"]["name"] == "Quiet" and one["features"]["energy"]["value"] == 0.1
+    assert one["predictions"][0]["mood"] == mood
+
+    assert client.delete("/tracks/quiet").status_code == 204
+    r = client.get("/tracks/quiet")
+    assert r.status_code == 404 and "quiet" in r.json()["error"]
+    assert client.delete("/tracks/quiet").status_code == 404
+
+
+@pytest.mark.parametrize("params", [{"mood": "Angry"}, {"limit": 0}, {"limit": 5000},
+                                    {"offset": -1}, {"limit": "many"}])
+def test_tracks_bad_params(client, params):
+    r = client.get("/tracks", params=params)
+    assert r.status_code == 422 and r.json()["error"]
+
+
+# ------------------------------------------------------------------------------- errors and security
+def test_unknown_routes_are_json(client):
+    r = client.get("/nope")
+    assert r.status_code == 404 and r.json()["error"].startswith("no such page")
+    r = client.put("/predict", json=[])
+    assert r.status_code == 405 and r.json()["error"]
+
+
+def test_cross_origin_writes_refused(client):
+    r = client.post("/predict", json=[FEATURES], headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and "cross-origin" in r.json()["error"]
+    r = client.delete("/tracks/x", headers={"Origin": "null"})
+    assert r.status_code == 403
+    r = client.post("/predict", json=[FEATURES], headers={"Origin": "http://testserver"})
+    assert r.status_code == 200
+
+
+def test_allowed_hosts(db):
+    with make_client(db, allowed_hosts=["127.0.0.1", "localhost"]) as c:
+        assert c.get("/health").status_code == 400  # Host: testserver
+        assert c.get("/health", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+
+
+def test_page_docs_and_headers(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "Mood map" in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+    import re
+
+    for asset in ("/", "/static/app.js", "/static/style.css"):  # nothing loaded from elsewhere
+        assert not re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", client.get(asset).text)
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert {"/predict", "/predict/file", "/predict/audio", "/predict/spotify", "/tracks",
+            "/tracks/{track_id}", "/model", "/health"} <= set(spec["paths"])
+    assert client.get("/static/../app.py").status_code == 404
+
+
+def test_docs_without_swagger_ui_is_a_local_page(db, monkeypatch):
+    from trackmood.web import app as web_app
+
+    monkeypatch.setattr(web_app, "_swagger_dir", lambda: None)
+    with make_client(db) as c:
+        r = c.get("/docs")
+        assert r.status_code == 200 and "/openapi.json" in r.text and "<script" not in r.text
+        assert "POST /predict/file" in r.text
+
+
+def test_bad_limits_rejected():
+    with pytest.raises(ValueError):
+        create_app(max_upload_mb=0)
+
+
+# ------------------------------------------------------------------------------- trackmood serve
+def test_serve_cli_help_and_errors(tmp_path):
+    from trackmood.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve", "--help"])
+    assert r.exit_code == 0 and "--port" in r.output and "127.0.0.1" in r.output
+    r = runner.invoke(app, ["serve", "--model", str(tmp_path / "nothing"), "--db", str(tmp_path / "x.db")])
+    assert r.exit_code != 0 and "no model at" in r.output
+    r = runner.invoke(app, ["serve", "--db", str(tmp_path)])  # a folder, not a file
+    assert r.exit_code != 0 and "cannot open the library" in r.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = runner.invoke(app, ["serve", "--port", str(port), "--db", str(tmp_path / "y.db")])
+    assert r.exit_code != 0 and "pass another --port" in r.output
