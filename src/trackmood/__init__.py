@@ -18,7 +18,7 @@ _API = {
     "TrainedModel": "model.persistence", "load_model": "model.persistence", "save_model": "model.persistence",
     "MOODS": "moods", "LabelMap": "moods", "quadrant": "moods",
     "predict_frame": "predict", "predict_record": "predict", "predict_table": "predict",
-    "Store": "store",
+    "Store": "store", "train_model": "model.train", "evaluate": "model.evaluate",
 }
 __all__ = sorted(_API)
 

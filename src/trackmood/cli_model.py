@@ -1,8 +1,147 @@
-"""CLI commands for the model concern (registered on the main app by :mod:`trackmood.cli`)."""
+"""CLI commands for the model concern: ``train`` and ``evaluate`` (registered by :mod:`trackmood.cli`)."""
 from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
 
 import typer
 
 
+def _progress():
+    """A rich progress bar on stderr plus a ``(stage, done, total)`` callback driving it."""
+    from .cli import progress_bar
+
+    bar = progress_bar(None, "training")
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task({"cv": "cross-validating", "fit": "fitting"}.get(stage, stage),
+                                        total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return bar, update
+
+
 def register(app: typer.Typer) -> None:
-    """Add this concern's commands to app."""
+    """Add ``train`` and ``evaluate`` to ``app``."""
+
+    @app.command()
+    def train(
+        data: list[str] = typer.Argument(None, help="Labeled tables (CSV/Parquet/JSON with a mood "
+                                         "column); PATH:Old=New,Drop= maps that file's labels."),
+        kind: str = typer.Option("default", "--kind", "-k", help="default or original (the seed network)."),
+        label_map: list[str] = typer.Option(None, "--label-map", "-l", help="Old=New (or Old= to drop) "
+                                            "for every file; repeatable."),
+        features: list[str] = typer.Option(None, "--features", help="Model features (repeat or "
+                                           "comma-separate; default: the 10 original features)."),
+        out: Path | None = typer.Option(None, "-o", "--out", help="Model folder to write "
+                                           "(default: ./model-KIND)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed (training is deterministic for it)."),
+        cv: bool = typer.Option(True, "--cv/--no-cv", help="Run 5x10 stratified CV and put the "
+                                "figures in the model card."),
+        audio: Path | None = typer.Option(None, "--audio", help="Train an audio model from a folder "
+                                             "of clips in one sub-folder per mood instead."),
+    ):
+        """Train a model and save it as a folder (model.json + weights.npz + MODEL_CARD.md)."""
+        from .cli import err, fail
+        from .errors import DataError, TrackmoodError
+        from .moods import LabelMap
+
+        command = "trackmood " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        try:
+            lm = LabelMap.parse(label_map)
+            if audio is not None:
+                if data:
+                    raise DataError("give either --audio DIR or labeled tables, not both")
+                from .audio.model import train_from_folder
+
+                model = train_from_folder(audio, label_map=lm, out=out, seed=seed, notify=err)
+                err(f"trained audio model {model.name!r}" + (f" -> {out}" if out else ""))
+                return
+            if not data:
+                raise DataError("no training data: give labeled tables (or --audio DIR)")
+            from .datasets import LabeledSource
+            from .model.persistence import save_model
+            from .model.train import train_model
+
+            sources = []
+            for spec in data:
+                src = LabeledSource.parse(spec)
+                if lm.mapping:
+                    src.label_map = LabelMap({**lm.mapping, **src.label_map.mapping})
+                sources.append(src)
+            feats = [f.strip() for item in (features or []) for f in item.split(",") if f.strip()] or None
+            bar, update = _progress()
+            with bar:
+                model = train_model(sources, kind=kind, features=feats, seed=seed, cv=cv,
+                                    command=command, progress=update)
+            target = out or Path(f"model-{kind}")
+            save_model(model, target)
+        except TrackmoodError as e:
+            fail(e)
+        cvm = model.card.get("metrics", {}).get("cv")
+        if cvm:
+            err(f"{cvm['repeats']}x{cvm['folds']} CV accuracy {cvm['accuracy_mean']:.3f} ± "
+                f"{cvm['accuracy_std']:.3f}, macro-F1 {cvm['macro_f1_mean']:.3f}, "
+                f"log-loss {cvm['log_loss_mean']:.3f}")
+        err(f"saved {model.card['recipe']} model to {target}")
+
+    @app.command()
+    def evaluate(
+        data: list[str] = typer.Argument(..., help="Labeled tables; PATH:Old=New,Drop= maps labels."),
+        model: str | None = typer.Option(None, "--model", "-m", help="Score this saved or bundled "
+                                            "model on the data as it is (cross-dataset) instead of CV."),
+        kind: str = typer.Option("default", "--kind", "-k", help="Recipe to cross-validate: default "
+                                 "or original."),
+        label_map: list[str] = typer.Option(None, "--label-map", "-l", help="Old=New (or Old=) for "
+                                            "every file; repeatable."),
+        repeats: int = typer.Option(5, "--repeats", min=1, help="CV repeats."),
+        folds: int = typer.Option(10, "--folds", min=2, help="CV folds."),
+        seed: int = typer.Option(0, "--seed"),
+        out: Path = typer.Option(Path("report"), "-o", "--out", help="Report folder to write."),
+        extra_train: list[str] = typer.Option(None, "--extra-train", help="Labeled tables added to "
+                                              "every training fold only (de-duplicated by id)."),
+        as_json: bool = typer.Option(False, "--json", help="Print metrics.json to stdout."),
+    ):
+        """Cross-validate a recipe (5x10 stratified CV + the original's 80/20 split) or score a saved
+        model on another labeled file; writes report.md, PNG figures and metrics.json."""
+        import json
+
+        from .cli import err, fail
+        from .datasets import LabeledSource
+        from .errors import TrackmoodError
+        from .model.evaluate import evaluate as run
+        from .moods import LabelMap
+
+        try:
+            lm = LabelMap.parse(label_map)
+            sources = []
+            for spec in data:
+                src = LabeledSource.parse(spec)
+                if lm.mapping:
+                    src.label_map = LabelMap({**lm.mapping, **src.label_map.mapping})
+                sources.append(src)
+            bar, update = _progress()
+            with bar:
+                metrics = run(sources, model=model, kind=kind, folds=folds, repeats=repeats, seed=seed,
+                              extra_train=extra_train or None, out=out,
+                              progress=lambda d, t: update("cv", d, t))
+        except TrackmoodError as e:
+            fail(e)
+        if as_json:
+            typer.echo(json.dumps({k: v for k, v in metrics.items() if k != "cv_folds"}, indent=1))
+        else:
+            cv = metrics.get("cv")
+            if cv:
+                typer.echo(f"{cv['repeats']}x{cv['folds']} CV accuracy {cv['accuracy_mean']:.4f} "
+                           f"± {cv['accuracy_std']:.4f}  macro-F1 {cv['macro_f1_mean']:.4f}  "
+                           f"log-loss {cv['log_loss_mean']:.4f}")
+            if metrics.get("holdout"):
+                typer.echo(f"80/20 split accuracy {metrics['holdout']['accuracy']:.4f}")
+            if metrics.get("cross_dataset"):
+                c = metrics["cross_dataset"]
+                typer.echo(f"model {c['model']} on {c['rows']} rows: accuracy {c['accuracy']:.4f}  "
+                           f"macro-F1 {c['macro_f1']:.4f}  log-loss {c['log_loss']:.4f}")
+        err(f"report written to {out}")

@@ -7,15 +7,13 @@ A saved model is a folder: ``model.json`` (the network's structure and its card,
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from .._fs import atomic_dir, json_default
 from ..errors import ModelError
 from .runtime import NetRuntime
 
@@ -70,30 +68,12 @@ def save_model(model: TrainedModel | NetRuntime, path: str | Path, *, card: dict
         model = TrainedModel(model.runtime, card, model.path)
     path = Path(path)
     spec, arrays = model.runtime.to_spec()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         (tmp / "model.json").write_text(json.dumps({"network": spec, "card": model.card}, indent=1,
-                                                   default=_json_default) + "\n")
+                                                   default=json_default) + "\n")
         np.savez(tmp / "weights.npz", **arrays)
         (tmp / "MODEL_CARD.md").write_text(card_markdown(model.card))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def resolve_model_path(name_or_path: str | Path | None) -> Path:
@@ -150,7 +130,7 @@ def card_markdown(card: dict) -> str:
             lines.append(f"| {f.get('file')} | {str(f.get('sha256', ''))[:16]}… | {f.get('rows', '')} |")
         lines.append("")
     if card.get("metrics"):
-        lines += ["## Metrics", "", "```json", json.dumps(card["metrics"], indent=1, default=_json_default),
+        lines += ["## Metrics", "", "```json", json.dumps(card["metrics"], indent=1, default=json_default),
                   "```", ""]
     if card.get("versions"):
         lines += ["## Library versions", ""] + [f"- {k} {v}" for k, v in card["versions"].items()] + [""]

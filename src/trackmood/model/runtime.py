@@ -70,8 +70,25 @@ class NetRuntime:
             np.clip(X, self.clip[0], self.clip[1], out=X)
         return X
 
+    #: Rows per block in :meth:`predict_proba`: small enough that the hidden activations stay in cache.
+    block_rows: int = 16384
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Mean softmax probability over the members, shape ``(n, n_classes)``."""
+        """Mean softmax probability over the members, shape ``(n, n_classes)``, computed in blocks."""
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) <= self.block_rows:
+            return self._proba_block(X)
+        # These matrices are tiny: a multi-threaded BLAS spends more time waking threads than
+        # multiplying (measured 0.55 vs 1.9 M rows/s on 2 cores), so large batches run single-threaded.
+        from threadpoolctl import threadpool_limits
+
+        out = np.empty((len(X), len(self.classes)))
+        with threadpool_limits(limits=1, user_api="blas"):
+            for s in range(0, len(X), self.block_rows):
+                out[s:s + self.block_rows] = self._proba_block(X[s:s + self.block_rows])
+        return out
+
+    def _proba_block(self, X: np.ndarray) -> np.ndarray:
         Z = self.transform(X)
         total = np.zeros((Z.shape[0], len(self.classes)))
         w = self.weights if self.weights is not None else np.full(len(self.members), 1 / len(self.members))

@@ -1,0 +1,110 @@
+"""`trackmood train` and `trackmood evaluate` through the CLI: outputs, exit codes, one-line errors."""
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from trackmood.cli import app
+from trackmood.model.persistence import TrainedModel, load_model
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+from test_train_evaluate import toy_table
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_train_then_evaluate_saved_model(tmp_path):
+    src = toy_table(tmp_path / "a.csv")
+    r = run("train", src, "-o", tmp_path / "m", "--no-cv", "--seed", 3)
+    assert r.exit_code == 0, r.output
+    model = load_model(tmp_path / "m")
+    assert model.card["seed"] == 3 and model.card["command"].startswith("trackmood")
+    r = run("evaluate", toy_table(tmp_path / "b.csv", seed=4), "--model", tmp_path / "m", "-o",
+            tmp_path / "rep", "--json")
+    assert r.exit_code == 0, r.output
+    metrics = json.loads(r.stdout[r.stdout.index("{"):])
+    assert metrics["cross_dataset"]["accuracy"] > 0.8
+    assert (tmp_path / "rep" / "metrics.json").exists()
+
+
+def test_train_with_cv_label_map_and_features(tmp_path):
+    src = tmp_path / "a.csv"
+    toy_table(src)
+    df = pd.read_csv(src)
+    df["mood"] = df["mood"].replace({"Calm": "Relaxing", "Sad": "Romantic"})
+    df.to_csv(src, index=False)
+    r = run("train", src, "--label-map", "Relaxing=Calm", "-l", "Romantic=", "--features",
+            "energy,valence", "-o", tmp_path / "m", "--cv")
+    assert r.exit_code == 0, r.output
+    card = load_model(tmp_path / "m").card
+    assert card["classes"] == ["Calm", "Energetic", "Happy"] and card["features"] == ["energy", "valence"]
+    assert card["metrics"]["cv"]["fits"] == 50
+
+
+def test_evaluate_cv_prints_figures(tmp_path):
+    r = run("evaluate", toy_table(tmp_path / "a.csv"), "--repeats", 1, "--folds", 3, "-o", tmp_path / "r")
+    assert r.exit_code == 0, r.output
+    assert "1x3 CV accuracy" in r.stdout and "80/20 split accuracy" in r.stdout
+    assert (tmp_path / "r" / "report.md").exists()
+
+
+def test_errors_are_one_line_and_nonzero(tmp_path):
+    cases = [
+        ("train", tmp_path / "missing.csv", "-o", tmp_path / "m"),
+        ("train", toy_table(tmp_path / "a.csv"), "--kind", "forest", "-o", tmp_path / "m"),
+        ("train", toy_table(tmp_path / "a.csv"), "--label-map", "nonsense", "-o", tmp_path / "m"),
+        ("train", "-o", tmp_path / "m"),
+        ("evaluate", toy_table(tmp_path / "a.csv"), "--model", tmp_path / "nomodel", "-o", tmp_path / "r"),
+        ("evaluate", toy_table(tmp_path / "a.csv"), "--folds", 50, "-o", tmp_path / "r"),
+    ]
+    for args in cases:
+        r = run(*args)
+        assert r.exit_code != 0, args
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        assert len(lines) == 1 and lines[0].startswith("trackmood: error: "), (args, r.stderr)
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
+
+
+def test_bad_label_names_file_and_row(tmp_path):
+    src = tmp_path / "a.csv"
+    toy_table(src)
+    df = pd.read_csv(src)
+    df.loc[4, "mood"] = "Grumpy"
+    df.to_csv(src, index=False)
+    r = run("train", src, "-o", tmp_path / "m", "--no-cv")
+    assert r.exit_code != 0 and "row 5" in r.stderr and "Grumpy" in r.stderr and "a.csv" in r.stderr
+
+
+def test_train_audio_delegates(tmp_path, monkeypatch):
+    calls = {}
+
+    def train_from_folder(directory, *, label_map, out, seed, notify):
+        calls.update(directory=directory, label_map=label_map, out=out, seed=seed)
+        return TrainedModel(runtime=None, card={"name": "audio"})
+
+    fake = types.ModuleType("trackmood.audio.model")
+    fake.train_from_folder = train_from_folder
+    monkeypatch.setitem(sys.modules, "trackmood.audio.model", fake)
+    if "trackmood.audio" not in sys.modules:
+        monkeypatch.setitem(sys.modules, "trackmood.audio", types.ModuleType("trackmood.audio"))
+    monkeypatch.setattr(sys.modules["trackmood.audio"], "model", fake, raising=False)
+    r = run("train", "--audio", tmp_path, "--label-map", "Q1=Happy", "--seed", 2, "-o", tmp_path / "a")
+    assert r.exit_code == 0, r.output
+    assert calls["directory"] == tmp_path and calls["seed"] == 2 and calls["out"] == tmp_path / "a"
+    assert calls["label_map"].apply("q1") == "Happy"
+    r = run("train", "--audio", tmp_path, toy_table(tmp_path / "x.csv"))
+    assert r.exit_code != 0 and "not both" in r.stderr
+
+
+def test_help():
+    for cmd in ("train", "evaluate"):
+        r = run(cmd, "--help")
+        assert r.exit_code == 0 and "Usage" in r.stdout
