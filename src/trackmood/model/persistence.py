@@ -103,7 +103,7 @@ def load_model(name_or_path: str | Path | None = None) -> TrainedModel:
     --------
     >>> from trackmood import load_model
     >>> model = load_model("default")
-    >>> list(model.classes_)
+    >>> model.classes_.tolist()
     ['Calm', 'Energetic', 'Happy', 'Sad']
     """
     path = resolve_model_path(name_or_path)
