@@ -20,6 +20,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+        tmp.chmod(0o755)  # mkdtemp makes it 0700; the finished folder is readable like any other
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

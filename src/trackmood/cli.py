@@ -132,6 +132,8 @@ def predict(
             sink.write(result)
     except TrackmoodError as e:
         fail(e)
+    except KeyboardInterrupt:
+        interrupted()
 
 
 def features_from_options(items: list[str]) -> dict:
@@ -185,11 +187,13 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def interrupted() -> None:
+    """Ctrl-C: say what is kept, exit 130 (no partial output file is left: writers are atomic)."""
+    typer.echo("trackmood: interrupted; finished work is kept in the library, run the same command "
+               "to resume", err=True)
+    raise typer.Exit(130)
+
+
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("trackmood: interrupted; finished work is kept, run the same command to resume",
-                   err=True)
-        sys.exit(130)
+    app()

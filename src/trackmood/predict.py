@@ -162,6 +162,8 @@ class AtomicOutput:
         self._first = False
 
     def write(self, chunk: "pd.DataFrame") -> None:
+        if self.fmt in ("csv", "table"):
+            chunk = _json_cells(chunk)
         if self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -195,6 +197,19 @@ class AtomicOutput:
         else:
             sys.stdout.flush()
         return False
+
+
+def _json_cells(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Columns holding lists or dicts (e.g. a mood timeline) as JSON text, for text formats."""
+    import json
+
+    nested = [c for c in df.columns if df[c].map(lambda v: isinstance(v, (list, dict))).any()]
+    if not nested:
+        return df
+    df = df.copy()
+    for c in nested:
+        df[c] = df[c].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
+    return df
 
 
 def predict_table(path: str | Path, *, model: str | Path | None = None, out: str | Path | None = None,

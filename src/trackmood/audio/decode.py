@@ -1,0 +1,285 @@
+"""Decode audio files to mono float32 at a fixed rate, measuring integrated loudness on the way.
+
+Two decoders, chosen per format by measurement (``benchmarks/bench_audio.py``):
+
+* **soundfile** (libsndfile) for WAV, FLAC, OGG/Vorbis and AIFF: the cheapest path, clean errors;
+* **PyAV** (FFmpeg bundled in the wheel) for MP3, M4A/AAC and Opus, which libsndfile reads only
+  partly (no M4A/AAC at all) or noisily (libmpg123 prints warnings to the C stderr on damaged MP3s).
+
+If the preferred decoder cannot open a file, the other one is tried. The file is read in blocks;
+each block feeds an ITU-R BS.1770-4 loudness meter at the file's own rate and channel layout
+(K-weighting with pyloudnorm's filter coefficients, gating on 100 ms segments, so memory stays
+small) and is then downmixed and resampled (soxr, streaming) to ``sr``.
+
+>>> import numpy as np, soundfile as sf, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "sine.wav")
+>>> t = np.arange(48000 * 3) / 48000
+>>> sine = 10 ** (-30 / 20) * np.sin(2 * np.pi * 1000 * t)   # -30 dBFS, in both channels
+>>> sf.write(path, np.stack([sine, sine], axis=1), 48000)
+>>> d = decode(path)
+>>> d.sr, round(d.duration, 2), round(d.loudness, 1)
+(22050, 3.0, -30.0)
+
+(BS.1770 sums the channels: the same sine in mono reads -33.0 LUFS.)
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SourceError
+
+#: File suffixes the decoders are asked to read (others are skipped when scanning folders).
+AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac",
+                            ".mp4", ".aiff", ".aif", ".wma", ".webm"})
+SOUNDFILE_FIRST = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"})
+#: The analysis rate: everything the extractor measures lives below 11 kHz.
+TARGET_SR = 22050
+_BLOCK = 1 << 16
+
+
+@dataclass
+class Decoded:
+    """A decoded file: mono ``y`` at ``sr`` plus what was measured while decoding."""
+
+    y: np.ndarray
+    sr: int
+    duration: float          # seconds, from the decoded samples at the native rate
+    loudness: float          # integrated loudness, LUFS (BS.1770-4); ``-inf`` if every block is gated
+    native_sr: int
+    channels: int
+    decoder: str
+
+
+class LoudnessMeter:
+    """Streaming ITU-R BS.1770-4 integrated loudness (K-weighting, 400 ms blocks, 75 % overlap).
+
+    Feed ``(n, channels)`` float blocks with :meth:`add`; read :meth:`integrated`. Memory is one
+    float per channel per 100 ms, so a long file costs kilobytes, not the ~300 MB pyloudnorm needs.
+    """
+
+    def __init__(self, rate: int, channels: int):
+        import pyloudnorm
+        from scipy.signal import lfilter_zi
+
+        meter = pyloudnorm.Meter(rate)
+        self.rate, self.channels = rate, channels
+        self._filters = []
+        for stage in meter._filters.values():
+            b, a = np.asarray(stage.b, float), np.asarray(stage.a, float)
+            zi = lfilter_zi(b, a)
+            self._filters.append((b, a, np.zeros((channels, zi.size))))
+        self._seg = round(0.1 * rate)
+        self._carry = np.zeros((0, channels))
+        self._segments: list[np.ndarray] = []   # per 100 ms: sum of squares per channel
+        self.gains = np.array([1.0, 1.0, 1.0, 1.41, 1.41][:channels] + [1.0] * max(0, channels - 5))
+
+    def add(self, block: np.ndarray) -> None:
+        from scipy.signal import lfilter
+
+        x = np.asarray(block, dtype=np.float64)
+        for i, (b, a, z) in enumerate(self._filters):
+            x, z_new = lfilter(b, a, x, axis=0, zi=z.T)
+            self._filters[i] = (b, a, z_new.T)
+        x = np.concatenate([self._carry, x]) if len(self._carry) else x
+        n = (len(x) // self._seg) * self._seg
+        if n:
+            sq = np.square(x[:n]).reshape(-1, self._seg, self.channels).sum(axis=1)
+            self._segments.append(sq)
+        self._carry = x[n:]
+
+    def integrated(self) -> float:
+        """Integrated loudness in LUFS; ``-inf`` for silence or less than 400 ms of audio."""
+        if not self._segments:
+            return -math.inf
+        seg = np.concatenate(self._segments)
+        if len(seg) < 4:
+            return -math.inf
+        win = 4 * self._seg
+        z = (seg[:-3] + seg[1:-2] + seg[2:-1] + seg[3:]) / win          # (blocks, channels)
+        power = z @ self.gains
+        with np.errstate(divide="ignore"):
+            block_l = -0.691 + 10 * np.log10(power)
+        gated = block_l >= -70.0
+        if not gated.any():
+            return -math.inf
+        rel = -0.691 + 10 * np.log10(power[gated].mean()) - 10.0
+        keep = gated & (block_l > rel)
+        if not keep.any():
+            return -math.inf
+        return float(-0.691 + 10 * np.log10(power[keep].mean()))
+
+
+def _soundfile_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.ndarray]]:
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise _Unreadable(str(e)) from None
+    declared = info.frames if info.frames and info.frames > 0 else None
+
+    def gen():
+        try:
+            with sf.SoundFile(str(path)) as f:
+                while True:
+                    block = f.read(_BLOCK, dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    yield block
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise _Damaged(str(e)) from None
+
+    return info.samplerate, info.channels, declared, gen()
+
+
+def _pyav_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.ndarray]]:
+    import av
+
+    av.logging.set_level(av.logging.PANIC)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+        raise _Unreadable(_av_reason(e)) from None
+    if not container.streams.audio:
+        container.close()
+        raise _Unreadable("no audio stream")
+    stream = container.streams.audio[0]
+    rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+    channels = min(int(stream.channels or 1), 2)
+    if rate <= 0:
+        container.close()
+        raise _Unreadable("unknown sample rate")
+    declared = None
+    if stream.duration and stream.time_base:
+        declared = round(float(stream.duration * stream.time_base) * rate)
+    elif container.duration:
+        declared = round(container.duration / 1e6 * rate)
+    layout = "stereo" if channels == 2 else "mono"
+
+    def gen():
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
+        pending, size = [], 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    pending.append(out.to_ndarray().reshape(-1, channels))
+                    size += pending[-1].shape[0]
+                if size >= _BLOCK:    # PyAV frames are ~1k samples: batch them
+                    yield np.concatenate(pending)
+                    pending, size = [], 0
+            for out in resampler.resample(None):
+                pending.append(out.to_ndarray().reshape(-1, channels))
+            if pending:
+                yield np.concatenate(pending)
+        except (av.FFmpegError, ValueError) as e:
+            raise _Damaged(_av_reason(e)) from None
+        finally:
+            container.close()
+
+    return rate, channels, declared, gen()
+
+
+def _av_reason(e: Exception) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return str(text).split(":")[0].strip() or type(e).__name__
+
+
+class _Unreadable(Exception):
+    """The decoder cannot open the file at all (try the other one)."""
+
+
+class _Damaged(Exception):
+    """The decoder opened the file but failed part-way."""
+
+
+def decode(path: str | Path, *, sr: int = TARGET_SR, loudness: bool = True,
+           max_seconds: float | None = None) -> Decoded:
+    """Decode ``path`` to mono float32 at ``sr`` and measure its integrated loudness.
+
+    Parameters
+    ----------
+    path : str or Path
+        An audio file (MP3, FLAC, OGG/Vorbis, Opus, WAV, M4A/AAC, AIFF).
+    sr : int, default 22050
+        Output sample rate.
+    loudness : bool, default True
+        Measure BS.1770 integrated loudness at the native rate while decoding.
+    max_seconds : float, optional
+        Stop after this much audio.
+
+    Returns
+    -------
+    Decoded
+
+    Raises
+    ------
+    SourceError
+        One line naming the file: missing, not audio, damaged, truncated, empty.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: empty file (0 bytes)")
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        raise SourceError(f"{path}: not an audio file (it starts with plain text)")
+    suffix = path.suffix.lower()
+    order = [("soundfile", _soundfile_blocks), ("pyav", _pyav_blocks)]
+    if suffix not in SOUNDFILE_FIRST:
+        order.reverse()
+    reasons = []
+    for name, opener in order:
+        try:
+            rate, channels, declared, blocks = opener(path)
+        except _Unreadable as e:
+            reasons.append(f"{name}: {e}")
+            continue
+        try:
+            return _consume(path, name, rate, channels, declared, blocks, sr=sr,
+                            loudness=loudness, max_seconds=max_seconds)
+        except _Damaged as e:
+            raise SourceError(f"{path}: damaged audio, decoding failed part-way ({name}: {e})") from None
+    raise SourceError(f"{path}: not a readable audio file ({'; '.join(reasons)})")
+
+
+def _consume(path, decoder, rate, channels, declared, blocks, *, sr, loudness, max_seconds) -> Decoded:
+    import soxr
+
+    meter = LoudnessMeter(rate, channels) if loudness else None
+    resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
+    parts: list[np.ndarray] = []
+    n_native = 0
+    limit = int(max_seconds * rate) if max_seconds else None
+    for block in blocks:
+        if limit is not None and n_native + len(block) > limit:
+            block = block[: limit - n_native]
+        if not len(block):
+            break
+        n_native += len(block)
+        if meter is not None:
+            meter.add(block)
+        mono = block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0].astype(np.float32)
+        parts.append(resampler.resample_chunk(mono) if resampler else mono)
+        if limit is not None and n_native >= limit:
+            break
+    if resampler is not None:
+        parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    if n_native == 0:
+        raise SourceError(f"{path}: no audio in the file (0 samples decoded)")
+    if declared and limit is None and n_native < 0.9 * declared - 0.5 * rate:
+        raise SourceError(f"{path}: truncated or damaged: decoded {n_native / rate:.1f} s of the "
+                          f"{declared / rate:.1f} s its header declares")
+    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    np.nan_to_num(y, copy=False)
+    return Decoded(y=y, sr=sr, duration=n_native / rate,
+                   loudness=meter.integrated() if meter else math.nan,
+                   native_sr=rate, channels=channels, decoder=decoder)

@@ -1,0 +1,393 @@
+"""Extract many files: a local process pool (all cores by default) or a Dask cluster, with a
+content-hash cache in the library store so that a rerun, or a renamed or moved file, does no work
+twice, and an interrupted batch keeps every finished track.
+
+The unit of work is :func:`extract_one` (a plain function of a path, importable on any worker): it
+never raises for a bad file, it returns ``{"error": "<one line>"}`` instead, so one damaged file
+does not stop a batch. The main process hashes files, answers cached ones from the store, hands
+the rest to the pool (or to ``Client(address)`` for ``--scheduler tcp://host:8786``) and commits
+each result to the store the moment it arrives. A worker that dies (a decoder crash) only costs the
+files it was working on: the pool is restarted and the rest of the batch goes on.
+
+>>> track_id("ab" * 32)
+'audio:abababababababab'
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ..errors import SourceError
+from .decode import AUDIO_SUFFIXES
+
+#: Bump when extraction output changes: cache keys carry it, so old entries are ignored.
+EXTRACTOR_VERSION = "2"
+CACHE_NAMESPACE = "audio"
+#: A window shorter than this (seconds) at the end of a track is folded into the one before.
+MIN_WINDOW = 3.0
+
+
+def file_hash(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of the file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def track_id(sha: str) -> str:
+    """The store id of an audio file: ``audio:`` + the first 16 hex digits of its SHA-256."""
+    return f"audio:{sha[:16]}"
+
+
+def cache_key(sha: str, window: float | None = None) -> str:
+    key = f"v{EXTRACTOR_VERSION}:{sha}"
+    return key if not window else f"{key}:w{window:g}"
+
+
+def find_audio(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly (any suffix: a bad one gets its own error later) plus the audio files
+    under named folders (recursive, sorted). Raises :class:`SourceError` for a missing path."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES
+                           and not q.name.startswith("."))
+        elif p.exists():
+            found = [p]
+        else:
+            raise SourceError(f"{raw}: no such file or folder")
+        for q in found:
+            r = q.resolve()
+            if r not in seen:
+                seen.add(r)
+                out.append(q)
+    return out
+
+
+def _windows(duration: float, window: float) -> list[tuple[float, float]]:
+    edges = []
+    start = 0.0
+    while start < duration - 1e-9:
+        end = min(duration, start + window)
+        edges.append((start, end))
+        start = end
+    if len(edges) > 1 and edges[-1][1] - edges[-1][0] < MIN_WINDOW:
+        last = edges.pop()
+        edges[-1] = (edges[-1][0], last[1])
+    return edges
+
+
+def extract_one(path: str, *, window: float | None = None) -> dict:
+    """Decode and analyse one file. Never raises for a bad file.
+
+    Returns
+    -------
+    dict
+        ``{"path", "features": {column: value}, "decoder"}`` plus ``"windows"`` (a list of
+        ``{"start", "end", descriptor columns...}``) when ``window`` is given; or
+        ``{"path", "error": "<one line>"}``.
+    """
+    from .decode import decode
+    from .extract import DESCRIPTORS, analyze
+
+    try:
+        d = decode(path)
+        frames = analyze(d.y, d.sr, loudness=d.loudness)
+        feats = frames.summary()
+        feats["duration_ms"] = round(d.duration * 1000.0, 1)
+        result = {"path": str(path), "features": feats, "decoder": d.decoder}
+        if window:
+            wins = []
+            for start, end in _windows(d.duration, float(window)):
+                s = frames.summary(start, end)
+                wins.append({"start": round(start, 3), "end": round(end, 3),
+                             **{k: s[k] for k in DESCRIPTORS}})
+            result["windows"] = wins
+        return result
+    except SourceError as e:
+        return {"path": str(path), "error": str(e)}
+    except MemoryError:
+        return {"path": str(path), "error": f"{path}: too long to analyse in memory"}
+    except Exception as e:  # noqa: BLE001 - a bad file must not stop the batch
+        return {"path": str(path), "error": f"{path}: analysis failed ({type(e).__name__}: "
+                                            f"{str(e).splitlines()[0] if str(e) else ''})"}
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, and die with it if it is killed (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)          # PR_SET_PDEATHSIG
+            if os.getppid() == 1:                  # the parent died before prctl
+                os._exit(1)
+        except (OSError, AttributeError):  # pragma: no cover - best effort
+            pass
+
+
+def _to_json(d: dict) -> str:
+    return json.dumps(d, default=float, allow_nan=True, separators=(",", ":"))
+
+
+class _Job:
+    __slots__ = ("crashes", "path", "sha", "size")
+
+    def __init__(self, path: Path, sha: str):
+        self.path, self.sha, self.crashes = path, sha, 0
+        self.size = path.stat().st_size
+
+
+def extract_many(
+    paths: Iterable[str | Path],
+    *,
+    workers: int | None = None,
+    scheduler=None,
+    store=None,
+    window: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Iterator[dict]:
+    """Extract every audio file in ``paths``; yield one result per file as it finishes.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        Files and folders (recursive).
+    workers : int, optional
+        Local worker processes; default all cores (``os.cpu_count()``). ``1`` works in-process.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address (``tcp://host:8786``) or a ``Client``: run there instead. Workers
+        must see the same paths (a shared file system) and have trackmood installed.
+    store : trackmood.store.Store, optional
+        Cache and library. Finished results are committed one by one (interrupt-safe).
+    window : float, optional
+        Also compute the descriptor vector of each ``window``-second slice (a mood timeline).
+    progress : callable(done, total), optional
+        Called after each file.
+    notify : callable(str), optional
+        Told about restarts after a worker crash.
+
+    Yields
+    ------
+    dict
+        ``path``, ``name``, ``sha``, ``id``, ``cached`` and either ``features`` (and ``windows``)
+        or ``error``.
+    """
+    files = find_audio(paths)
+    total = len(files)
+    done = 0
+    todo: list[_Job] = []
+    twins: dict[str, list[Path]] = {}    # same content under several names: extract once
+    for p in files:
+        try:
+            sha = file_hash(p)
+        except OSError as e:
+            done += 1
+            yield _result(p, None, {"error": f"{p}: cannot read ({e.strerror or e})"}, cached=False)
+            if progress:
+                progress(done, total)
+            continue
+        hit = _cache_get(store, sha, window)
+        if hit is not None:
+            done += 1
+            res = _result(p, sha, hit, cached=True)
+            _record(store, res)
+            yield res
+            if progress:
+                progress(done, total)
+        elif sha in twins:
+            twins[sha].append(p)
+        else:
+            twins[sha] = []
+            todo.append(_Job(p, sha))
+    if not todo:
+        return
+    # Largest files first: the batch ends with small ones, which keeps all workers busy.
+    todo.sort(key=lambda j: -j.size)
+    if scheduler is not None:
+        runner = _run_dask(todo, scheduler, window)
+    else:
+        n = workers if workers and workers > 0 else (os.cpu_count() or 1)
+        runner = _run_local(todo, min(n, len(todo)), window, notify) if n > 1 and len(todo) > 1 \
+            else ((j, extract_one(str(j.path), window=window)) for j in todo)
+    for job, out in runner:
+        done += 1
+        res = _result(job.path, job.sha, out, cached=False)
+        if "error" not in out:
+            _cache_put(store, job.sha, window, out)
+        _record(store, res)
+        yield res
+        if progress:
+            progress(done, total)
+        for twin in twins.get(job.sha, []):
+            done += 1
+            res = _result(twin, job.sha, out, cached="error" not in out)
+            _record(store, res)
+            yield res
+            if progress:
+                progress(done, total)
+
+
+def _result(path: Path, sha: str | None, out: dict, *, cached: bool) -> dict:
+    res = {"path": str(path), "name": Path(path).stem, "sha": sha,
+           "id": track_id(sha) if sha else None, "cached": cached}
+    for k in ("features", "windows", "error", "decoder"):
+        if k in out:
+            res[k] = out[k]
+    return res
+
+
+def _cache_get(store, sha: str, window: float | None) -> dict | None:
+    if store is None:
+        return None
+    base = store.kv_get(CACHE_NAMESPACE, cache_key(sha))
+    if base is None:
+        return None
+    out = json.loads(base)
+    if window:
+        wins = store.kv_get(CACHE_NAMESPACE, cache_key(sha, window))
+        if wins is None:
+            return None
+        out["windows"] = json.loads(wins)
+    return out
+
+
+def _cache_put(store, sha: str, window: float | None, out: dict) -> None:
+    if store is None:
+        return
+    with store.transaction():
+        store.kv_put(CACHE_NAMESPACE, cache_key(sha),
+                     _to_json({"features": out["features"], "decoder": out.get("decoder")}))
+        if window and "windows" in out:
+            store.kv_put(CACHE_NAMESPACE, cache_key(sha, window), _to_json(out["windows"]))
+
+
+def _record(store, res: dict) -> None:
+    """Track and its Spotify-style columns into the library tables."""
+    if store is None or not res.get("id") or "features" not in res:
+        return
+    from .extract import ESTIMATE_SOURCE, ESTIMATED, MEASURED, MEASURED_SOURCE
+
+    f = res["features"]
+    values, sources = {}, {}
+    for k in MEASURED + ESTIMATED:
+        v = f.get(k)
+        values[k] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        sources[k] = ESTIMATE_SOURCE if k in ESTIMATED else MEASURED_SOURCE
+    with store.transaction():
+        store.upsert_tracks([{"id": res["id"], "name": res["name"], "path": res["path"]}])
+        store.put_features(res["id"], values, source=sources)
+
+
+def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job, dict]]:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # fork: workers start in milliseconds and need no ``if __name__ == "__main__"`` guard in the
+    # caller's script (spawn/forkserver re-import it); they only run extract_one.
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    queue = list(todo)
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+        futures = {}
+        try:
+            # keep at most 2 tasks per worker in flight, so a crash loses little and Ctrl-C is quick
+            it = iter(queue)
+            queue = []
+            for job in it:
+                futures[pool.submit(extract_one, str(job.path), window=window)] = job
+                if len(futures) >= 2 * n:
+                    break
+            rest = list(it)
+            broken = False
+            while futures:
+                finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    job = futures.pop(fut)
+                    try:
+                        out = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        job.crashes += 1
+                        if job.crashes >= 2:
+                            yield job, {"error": f"{job.path}: the decoder crashed its worker process"}
+                        else:
+                            queue.append(job)
+                        continue
+                    yield job, out
+                    if rest and not broken:
+                        nxt = rest.pop(0)
+                        futures[pool.submit(extract_one, str(nxt.path), window=window)] = nxt
+            if broken:
+                queue.extend(rest)
+                if notify:
+                    notify(f"a worker process died; restarting the pool for {len(queue)} file(s)")
+            else:
+                queue = rest
+        finally:
+            _stop_pool(pool)
+
+
+def _stop_pool(pool) -> None:
+    procs = list(getattr(pool, "_processes", {}) .values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def _run_dask(todo: list[_Job], scheduler, window) -> Iterator[tuple[_Job, dict]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        raise SourceError("--scheduler needs the 'distributed' package: pip install distributed") from None
+    own = not isinstance(scheduler, Client)
+    if own:
+        try:
+            client = Client(scheduler, timeout="5s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise SourceError(f"cannot reach the Dask scheduler at {scheduler!r} ({e}); start one "
+                              "with 'dask scheduler' or drop --scheduler") from None
+    else:
+        client = scheduler
+    futures = []
+    try:
+        jobs = {}
+        for job in todo:
+            fut = client.submit(extract_one, str(job.path.resolve()), window=window,
+                                key=f"trackmood-extract-{EXTRACTOR_VERSION}-{job.sha}-{window or 0}",
+                                pure=False)
+            futures.append(fut)
+            jobs[fut.key] = job
+        for fut in as_completed(futures):
+            job = jobs[fut.key]
+            try:
+                out = fut.result()
+            except Exception as e:  # noqa: BLE001 - a lost worker must not stop the batch
+                out = {"error": f"{job.path}: failed on the Dask cluster ({type(e).__name__}: {e})"}
+            fut.release()
+            yield job, out
+    finally:
+        if futures:
+            client.cancel(futures)
+        if own:
+            client.close()

@@ -1,0 +1,74 @@
+"""Measured columns on signals with known answers; estimates are flagged; descriptors are finite."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from trackmood.audio.extract import DESCRIPTORS, EMPTY, ESTIMATED, analyze, key_name
+from trackmood.audio.parallel import extract_one
+
+from .audio_fixtures import click_track, music_like, write_pyav, write_wav
+
+
+@pytest.mark.parametrize("bpm", [90, 120, 140])
+def test_click_track_tempo_within_2_bpm(tmp_path, bpm):
+    path = write_wav(tmp_path / f"click{bpm}.wav", click_track(bpm, 20.0), 44100)
+    out = extract_one(str(path))
+    f = out["features"]
+    assert f["tempo"] == pytest.approx(bpm, abs=2.0)
+    assert f["beat_confidence"] > 0.5
+
+
+def test_click_track_survives_mp3(tmp_path):
+    path = write_pyav(tmp_path / "click.mp3", click_track(120, 20.0), 44100, "libmp3lame")
+    assert extract_one(str(path))["features"]["tempo"] == pytest.approx(120, abs=2.0)
+
+
+def test_noise_has_low_beat_confidence():
+    y = (0.1 * np.random.default_rng(0).standard_normal(22050 * 15)).astype(np.float32)
+    assert analyze(y).summary()["beat_confidence"] < 0.3
+
+
+def test_silence(tmp_path):
+    path = write_wav(tmp_path / "silence.wav", np.zeros(44100 * 5, np.float32), 44100)
+    f = extract_one(str(path))["features"]
+    assert f["duration_ms"] == pytest.approx(5000, abs=1)
+    assert math.isnan(f["tempo"]) and math.isnan(f["loudness"])
+    assert f["beat_confidence"] == 0.0 and f["key"] == -1
+    assert all(np.isfinite(f[k]) for k in DESCRIPTORS)
+
+
+def test_two_second_file(tmp_path):
+    path = write_wav(tmp_path / "short.wav", click_track(120, 2.0), 44100)
+    f = extract_one(str(path))["features"]
+    assert f["duration_ms"] == pytest.approx(2000, abs=1)
+    assert np.isfinite(f["loudness"])
+    assert all(np.isfinite(f[k]) for k in DESCRIPTORS)
+
+
+def test_estimates_are_flagged_and_spotify_columns_empty(tmp_path):
+    path = write_wav(tmp_path / "m.wav", music_like(10.0), 22050)
+    f = extract_one(str(path))["features"]
+    for k in ESTIMATED:
+        assert k.endswith("_est") and 0.0 <= f[k] <= 1.0
+    for k in EMPTY:                         # never presented as Spotify's values
+        assert math.isnan(f[k])
+    assert f["key"] in range(12) and f["mode"] in (0, 1)
+
+
+def test_key_of_a_major_triad():
+    sr = 22050
+    t = np.arange(sr * 8) / sr
+    y = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.18, 329.63, 440.0)) * 0.1
+    f = analyze(y.astype(np.float32), sr).summary()
+    assert key_name(f["key"], f["mode"]) in ("A major", "E major", "C# minor", "F# minor")
+
+
+def test_window_summaries_cover_the_track(tmp_path):
+    path = write_wav(tmp_path / "m.wav", music_like(40.0), 22050)
+    out = extract_one(str(path), window=15)
+    spans = [(w["start"], w["end"]) for w in out["windows"]]
+    assert spans == [(0.0, 15.0), (15.0, 30.0), (30.0, 40.0)]
+    assert all(set(DESCRIPTORS) <= set(w) for w in out["windows"])
