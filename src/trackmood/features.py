@@ -176,6 +176,29 @@ def validate_record(record: dict, features=MODEL_FEATURE_NAMES, *, file: object 
     return out
 
 
+def feature_matrix(df: "pd.DataFrame", features=MODEL_FEATURE_NAMES, *, file: object = None,
+                   check_ranges: bool = True) -> np.ndarray:
+    """``df[features]`` as a float matrix, validated; no copy of the frame on the fast path.
+
+    When every column is numeric and every value finite and in range (the usual case), this is one
+    vectorised check. Otherwise :func:`validate` finds and names the first bad cell.
+    """
+    import pandas as pd
+
+    missing = missing_features(df, features)
+    if not missing and all(pd.api.types.is_numeric_dtype(df[f]) for f in features):
+        X = df[list(features)].to_numpy(dtype=np.float64)
+        ok = np.isfinite(X).all()
+        if ok and check_ranges:
+            low = np.array([SCHEMA[f].low if f in SCHEMA else -np.inf for f in features])
+            high = np.array([SCHEMA[f].high if f in SCHEMA else np.inf for f in features])
+            ok = bool(((X >= low) & (X <= high)).all())
+        if ok:
+            return X
+    clean = validate(df, features, file=file, check_ranges=check_ranges)
+    return clean[list(features)].to_numpy(dtype=np.float64)
+
+
 def validate(
     df: "pd.DataFrame",
     features=MODEL_FEATURE_NAMES,

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .errors import DataError, ModelError
-from .features import ID_COLUMNS, missing_features, validate, validate_record
+from .features import ID_COLUMNS, feature_matrix, missing_features, validate_record
 from .model.persistence import BUNDLED, TrainedModel, load_model
 from .moods import MOODS, PROBA_COLUMNS, quadrant
 
@@ -84,8 +84,7 @@ def predict_frame(model: TrainedModel, df: "pd.DataFrame", *, file: object = Non
     if missing:
         raise DataError(f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}",
                         file=file)
-    clean = validate(df, model.features, file=file, check_ranges=check_ranges)
-    X = clean[model.features].to_numpy(dtype=float)
+    X = feature_matrix(df, model.features, file=file, check_ranges=check_ranges)
     proba = model.predict_proba(X)
     return assemble(df, proba, model.runtime.classes)
 
@@ -97,13 +96,12 @@ def assemble(df: "pd.DataFrame", proba: np.ndarray, classes) -> "pd.DataFrame":
     order = [list(classes).index(m) for m in MOODS]
     proba = proba[:, order]
     keep = [c for c in ID_COLUMNS if c in df.columns]
-    out = df[keep].reset_index(drop=True).copy()
-    moods = np.asarray(MOODS)[proba.argmax(axis=1)]
-    out["mood"] = moods
-    for j, col in enumerate(PROBA_COLUMNS):
-        out[col] = proba[:, j]
-    out["quadrant"] = pd.Series(moods).map(_QUADRANT).to_numpy()
-    return out
+    best = proba.argmax(axis=1)
+    columns = {c: df[c].to_numpy() for c in keep}
+    columns["mood"] = np.asarray(MOODS, dtype=object)[best]
+    columns.update({col: proba[:, j] for j, col in enumerate(PROBA_COLUMNS)})
+    columns["quadrant"] = np.asarray([_QUADRANT[m] for m in MOODS], dtype=object)[best]
+    return pd.DataFrame(columns)
 
 
 def output_format(path: str | Path | None, fmt: str | None) -> str:

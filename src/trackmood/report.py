@@ -116,7 +116,7 @@ def markdown(metrics: dict, means: pd.DataFrame | None = None) -> str:
         if pub:
             lines.append(f"| seed project, published: CV / test | {_pct(pub['cv_accuracy'])} / "
                          f"{_pct(pub['test_accuracy'])} | – | – |")
-            lines += ["", f"The published figures: {pub['note']}."]
+            lines += ["", f"Beside ours, the {pub['note']}."]
         lines.append("")
         rec = (cv or {}).get("recall_mean") or (ho or {}).get("recall")
         if rec:
