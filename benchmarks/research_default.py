@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, log_loss
@@ -180,7 +179,7 @@ class Stacked(Candidate):
     exports = "no: needs a two-stage runtime (teacher nets feeding the student)"
 
     def __init__(self, extras, student_alpha=3.0):
-        self.name = f"stacked: default on 10 features + logP of jdruii/bettinasosa teachers"
+        self.name = "stacked: default on 10 features + logP of jdruii/bettinasosa teachers"
         self.teachers = []
         for name, d in extras.items():
             t = recipe(log_cols([0]), vote(hidden=16, alpha=3.0, members=2))

@@ -1,7 +1,6 @@
 """Reading, pooling and de-duplicating labeled tables, on made-up tables and on every shared file."""
 import json
 
-import pandas as pd
 import pytest
 
 from trackmood.datasets import LabeledSource, load_labeled, pool, read_table

@@ -57,7 +57,6 @@ def kind_of(ref: str) -> str:
         return "table"
     if suffix in AUDIO_SUFFIXES or p.is_dir():
         return "audio"
-    from .features import parse_track_id
 
     if ref.startswith("spotify:") or "open.spotify.com/" in ref or (
             len(ref) == 22 and ref.isalnum() and not p.exists()):

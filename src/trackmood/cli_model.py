@@ -24,6 +24,20 @@ def _progress():
     return bar, update
 
 
+def labeled_sources(specs, label_map):
+    """``PATH[:Old=New,...]`` specs as LabeledSources; a global ``--label-map`` applies under each file's own."""
+    from .datasets import LabeledSource
+    from .moods import LabelMap
+
+    sources = []
+    for spec in specs:
+        src = LabeledSource.parse(spec)
+        if label_map.mapping:
+            src.label_map = LabelMap({**label_map.mapping, **src.label_map.mapping})
+        sources.append(src)
+    return sources
+
+
 def register(app: typer.Typer) -> None:
     """Add ``train`` and ``evaluate`` to ``app``."""
 
@@ -62,16 +76,10 @@ def register(app: typer.Typer) -> None:
                 return
             if not data:
                 raise DataError("no training data: give labeled tables (or --audio DIR)")
-            from .datasets import LabeledSource
             from .model.persistence import save_model
             from .model.train import train_model
 
-            sources = []
-            for spec in data:
-                src = LabeledSource.parse(spec)
-                if lm.mapping:
-                    src.label_map = LabelMap({**lm.mapping, **src.label_map.mapping})
-                sources.append(src)
+            sources = labeled_sources(data, lm)
             feats = [f.strip() for item in (features or []) for f in item.split(",") if f.strip()] or None
             bar, update = _progress()
             with bar:
@@ -110,19 +118,12 @@ def register(app: typer.Typer) -> None:
         import json
 
         from .cli import err, fail
-        from .datasets import LabeledSource
         from .errors import TrackmoodError
         from .model.evaluate import evaluate as run
         from .moods import LabelMap
 
         try:
-            lm = LabelMap.parse(label_map)
-            sources = []
-            for spec in data:
-                src = LabeledSource.parse(spec)
-                if lm.mapping:
-                    src.label_map = LabelMap({**lm.mapping, **src.label_map.mapping})
-                sources.append(src)
+            sources = labeled_sources(data, LabelMap.parse(label_map))
             bar, update = _progress()
             with bar:
                 metrics = run(sources, model=model, kind=kind, folds=folds, repeats=repeats, seed=seed,

@@ -13,6 +13,8 @@ Everything that enters a model passes :func:`validate` once; inside, the data is
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 import re
 from dataclasses import dataclass
@@ -20,6 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

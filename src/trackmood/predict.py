@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
 import sys
 from pathlib import Path
@@ -21,6 +23,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .errors import DataError, ModelError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from .features import ID_COLUMNS, feature_matrix, missing_features, validate_record
 from .model.persistence import BUNDLED, TrainedModel, load_model
 from .moods import MOODS, PROBA_COLUMNS, quadrant
