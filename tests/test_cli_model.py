@@ -108,3 +108,19 @@ def test_help():
     for cmd in ("train", "evaluate"):
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Usage" in r.stdout
+
+
+def test_conflicting_duplicates_are_reported_and_dropped(tmp_path):
+    a = toy_table(tmp_path / "a.csv")
+    df = pd.read_csv(a)
+    clash = df.iloc[[0, 1]].copy()
+    clash["mood"] = ["Sad", df.loc[1, "mood"]]  # row 0 now conflicts; row 1 is a plain duplicate
+    b = tmp_path / "b.csv"
+    clash.to_csv(b, index=False)
+    r = run("train", a, b, "-o", tmp_path / "m", "--no-cv")
+    assert r.exit_code == 0, r.output
+    assert "1 duplicate rows merged" in r.stderr and "1 ids with conflicting moods dropped" in r.stderr
+    assert f"dropped id {df.loc[0, 'id']}: labelled Calm and Sad" in r.stderr
+    assert load_model(tmp_path / "m").card["pool"]["rows_out"] == len(df) - 1
+    r = run("evaluate", a, b, "--folds", 3, "--repeats", 1, "-o", tmp_path / "rep")
+    assert r.exit_code == 0 and f"dropped id {df.loc[0, 'id']}" in r.stderr

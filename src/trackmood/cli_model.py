@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
             feats = [f.strip() for item in (features or []) for f in item.split(",") if f.strip()] or None
             bar, update = _progress()
             with bar:
-                model = train_model(sources, kind=kind, features=feats, seed=seed, cv=cv,
+                model = train_model(sources, kind=kind, features=feats, seed=seed, cv=cv, notify=err,
                                     command=command, progress=update)
             target = out or Path(f"model-{kind}")
             save_model(model, target)
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
             sources = labeled_sources(data, LabelMap.parse(label_map))
             bar, update = _progress()
             with bar:
-                metrics = run(sources, model=model, kind=kind, folds=folds, repeats=repeats, seed=seed,
+                metrics = run(sources, model=model, kind=kind, folds=folds, repeats=repeats, seed=seed, notify=err,
                               extra_train=extra_train or None, out=out,
                               progress=lambda d, t: update("cv", d, t))
         except TrackmoodError as e:

@@ -9,7 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -221,6 +221,22 @@ class PoolReport:
     conflicts: dict[str, list[str]]  # id -> the moods it was given
     rows_out: int
     incomplete: dict[str, list[int]] = field(default_factory=dict)  # file -> rows skipped (empty cells)
+
+    def conflict_lines(self, limit: int = 10) -> list[str]:
+        """One line per dropped id with conflicting moods (at most ``limit``, then a count)."""
+        items = sorted(self.conflicts.items())
+        lines = [f"dropped id {tid}: labelled {' and '.join(moods)} in the pooled files"
+                 for tid, moods in items[:limit]]
+        if len(items) > limit:
+            lines.append(f"... and {len(items) - limit} more ids with conflicting moods dropped")
+        return lines
+
+    def tell(self, notify: Callable[[str], None] | None) -> None:
+        """Report what pooling did (summary, conflicting ids) through ``notify``."""
+        if notify:
+            notify(self.summary())
+            for line in self.conflict_lines():
+                notify(line)
 
     def summary(self) -> str:
         skipped = sum(len(v) for v in self.incomplete.values())

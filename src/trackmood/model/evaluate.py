@@ -204,6 +204,7 @@ def evaluate(
     holdout_split: bool = True,
     out=None,
     progress: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict:
     """Evaluate on labeled ``sources`` and optionally write a report folder ``out``.
 
@@ -232,6 +233,7 @@ def evaluate(
         features = loaded.features
     features = check_features(features)
     df, report = pool(srcs, features=features)
+    report.tell(notify)
     metrics: dict = {
         "title": f"model {loaded.name!r}" if loaded else f"{kind} recipe",
         "kind": loaded.card.get("recipe", loaded.name) if loaded else kind,

@@ -87,6 +87,7 @@ def train_model(
     command: str | None = None,
     epochs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> TrainedModel:
     """Pool ``sources``, fit a ``kind`` pipeline on all rows, export it to the numpy runtime.
 
@@ -104,6 +105,8 @@ def train_model(
         Also run ``repeats`` x ``folds`` stratified CV on the pooled rows and put it in the card.
     progress : callable, optional
         ``progress(stage, done, total)``.
+    notify : callable, optional
+        Told what pooling did: duplicates merged, ids with conflicting moods dropped.
 
     Returns
     -------
@@ -118,6 +121,7 @@ def train_model(
     features = check_features(features)
     srcs = parse_sources(sources)
     df, report = pool(srcs, features=features)
+    report.tell(notify)
     counts = class_counts(df)
     if sum(1 for v in counts.values() if v) < 2:
         raise DataError(f"need at least two moods to train; got {counts}")
