@@ -72,3 +72,23 @@ def test_window_summaries_cover_the_track(tmp_path):
     spans = [(w["start"], w["end"]) for w in out["windows"]]
     assert spans == [(0.0, 15.0), (15.0, 30.0), (30.0, 40.0)]
     assert all(set(DESCRIPTORS) <= set(w) for w in out["windows"])
+
+
+def _triad(freqs, seconds=12.0, sr=22050):
+    t = np.arange(int(sr * seconds)) / sr
+    return (sum(np.sin(2 * np.pi * f * t) for f in freqs) * 0.1).astype(np.float32)
+
+
+def test_major_and_minor_triads_differ_in_mode_strength():
+    major = analyze(_triad((220.0, 277.18, 329.63))).summary()     # A C# E
+    minor = analyze(_triad((220.0, 261.63, 329.63))).summary()     # A C E
+    # a bare triad is ambiguous (A major also fits C# minor), but the major one leans further major
+    assert major["a_win_major_minor_mean"] > minor["a_win_major_minor_mean"] + 0.1
+    assert 0.0 <= major["a_win_major_frac"] <= 1.0
+
+
+def test_noise_has_higher_contrast_valleys_than_a_chord():
+    noise = (0.1 * np.random.default_rng(1).standard_normal(22050 * 10)).astype(np.float32)
+    n, c = analyze(noise).summary(), analyze(_triad((220.0, 277.18, 329.63), 10.0)).summary()
+    assert n["a_valley2_mean"] > c["a_valley2_mean"] + 20         # dB below the frame level
+    assert n["a_chroma_entropy_mean"] > c["a_chroma_entropy_mean"]

@@ -128,3 +128,27 @@ def test_train_errors(tmp_path):
     (tmp_path / "odd" / "Weird").mkdir(parents=True)
     with pytest.raises(DataError, match="unknown mood label 'Weird'"):
         folder_labels(tmp_path / "odd", label_map=LabelMap({}))
+
+
+def test_training_crops_stay_with_their_clip(tmp_path):
+    import numpy as np
+
+    from trackmood.audio.model import _with_crops, load_descriptors, split_rows
+
+    root = tmp_path / "data"
+    for label, seed in (("Q1", 0), ("Q3", 5)):
+        (root / label).mkdir(parents=True)
+        for i in range(2):
+            write_wav(root / label / f"{label}_{i}.wav", music_like(33.0, seed=seed + i), 22050)
+    cache = tmp_path / "d.parquet"
+    df = load_descriptors(root, label_map=LabelMap({}), cache=cache, workers=1)
+    # per clip: the whole clip and two 15 s slices (the last 3 s join the second one)
+    assert len(df) == 12 and df["start"].isna().sum() == 4
+    assert sorted(df["start"].dropna().unique()) == [0.0, 15.0]
+    again = load_descriptors(root, label_map=LabelMap({}), cache=cache, workers=1)
+    assert len(again) == 12                            # served from the cache
+    X, y, _groups, (Xc, owner) = split_rows(df)
+    assert X.shape[0] == 4 and Xc.shape[0] == 8 and sorted(np.bincount(owner)) == [2, 2, 2, 2]
+    Xt, yt = _with_crops(X, y, np.array([0, 3]), (Xc, owner))
+    assert len(Xt) == 6 and list(yt[:2]) == [y[0], y[3]] and set(yt[2:]) == {y[0], y[3]}
+    assert all(any(np.array_equal(r, c) for c in Xc[np.isin(owner, [0, 3])]) for r in Xt[2:])

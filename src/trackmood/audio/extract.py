@@ -14,8 +14,11 @@ formula; those columns are present and left empty, so a Spotify-feature model re
 instead of silently reading guesses.
 
 The descriptor vector (:data:`DESCRIPTORS`, columns ``a_*``) is what the audio model reads: MFCC
-and log-mel band statistics, spectral contrast, centroid/bandwidth/rolloff/flatness, chroma and
-tonnetz, key clarity, RMS dynamics, onset and rhythm statistics, tempo and pulse clarity.
+and log-mel band statistics, spectral contrast (and the peak and valley levels per octave band,
+relative to the frame level: noisiness and distortion), centroid/bandwidth/rolloff/flatness,
+chroma and tonnetz, key clarity and major/minor strength (globally and over 5 s windows), chroma
+entropy, interval content, chord-change rate, RMS dynamics, onset and rhythm statistics, tempo
+and pulse clarity.
 
 Cost: one 2048-point STFT at 22.05 kHz is shared by every spectral feature; no CQT, no HPSS.
 
@@ -58,6 +61,19 @@ _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2
 _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
+def _profiles() -> np.ndarray:
+    """(2, 12, 12): row k of each profile is the centred, unit-norm profile rotated to key k."""
+    out = np.empty((2, 12, 12))
+    for i, prof in enumerate((_MAJOR, _MINOR)):
+        p = prof - prof.mean()
+        p /= np.linalg.norm(p)
+        out[i] = [np.roll(p, k) for k in range(12)]
+    return out
+
+
+_PROFILES = _profiles()
+
+
 def _descriptor_names() -> tuple[str, ...]:
     names = []
     for i in range(N_MFCC):
@@ -89,6 +105,18 @@ def _descriptor_names() -> tuple[str, ...]:
     names += ["a_onset_mean", "a_onset_std", "a_onset_rate", "a_tempo", "a_log_tempo",
               "a_beat_confidence", "a_pulse_max", "a_pulse_half", "a_pulse_double", "a_beat_regularity",
               "a_mod4hz"]
+    # peak and valley levels of the contrast bands relative to the frame level (distortion,
+    # noisiness and brightness per octave) and the spread of contrast over frames
+    for i in range(7):
+        names += [f"a_valley{i}_mean", f"a_valley{i}_std", f"a_peak{i}_mean", f"a_peak{i}_std",
+                  f"a_contrast{i}_p10", f"a_contrast{i}_p90"]
+    # tonality: key clarity and major/minor strength over 5 s windows, chroma entropy, interval
+    # content (dissonance), minor-vs-major thirds/sixths/sevenths relative to the key, chord changes
+    names += ["a_win_major_minor_mean", "a_win_major_minor_std", "a_win_major_frac",
+              "a_win_key_strength_mean", "a_win_key_strength_std",
+              "a_chroma_entropy_mean", "a_chroma_entropy_std", "a_chroma_entropy_global"]
+    names += [f"a_interval{k}" for k in range(1, 7)]
+    names += ["a_m3_vs_M3", "a_m6_vs_M6", "a_m7_vs_M7", "a_chord_change_mean", "a_chord_change_p90"]
     return tuple(names)
 
 
@@ -155,6 +183,8 @@ class Frames:
     rms: np.ndarray
     onset: np.ndarray
     band_onset: np.ndarray   # rows: low (< 200 Hz), mid, high (> 2.5 kHz) onset strength
+    peak: np.ndarray = None     # contrast bands' peak level (dB), rows as ``contrast``
+    valley: np.ndarray = None   # contrast bands' valley level (dB)
     loudness: float = math.nan
 
     @property
@@ -223,18 +253,21 @@ def analyze(y: np.ndarray, sr: int = SR, *, loudness: float = math.nan) -> Frame
     rms = np.sqrt(np.einsum('ij,ij->i', idx, idx) / N_FFT)
     chroma = np.asarray(chroma_fb @ P)
     chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
-    contrast = _contrast(S, freqs)
+    contrast, peak, valley = _contrast(S, freqs)
     spectral = np.vstack([centroid, bandwidth, rolloff, flatness, zcr, flux])
     return Frames(sr=sr, n_samples=n, mfcc=mfcc, logmel=logmel, contrast=contrast, spectral=spectral,
-                  chroma=chroma, rms=rms, onset=onset, band_onset=band_onset, loudness=loudness)
+                  chroma=chroma, rms=rms, onset=onset, band_onset=band_onset, peak=peak, valley=valley,
+                  loudness=loudness)
 
 
 def _contrast(S: np.ndarray, freqs: np.ndarray, *, fmin: float = 200.0, n_bands: int = 6,
-              quantile: float = 0.02) -> np.ndarray:
-    """Spectral contrast (Jiang et al. 2002) as librosa computes it, with a partial sort."""
+              quantile: float = 0.02) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectral contrast (Jiang et al. 2002) as librosa computes it, with a partial sort; also the
+    peak and valley levels (dB) it is the difference of."""
     octa = np.zeros(n_bands + 2)
     octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
-    out = np.empty((n_bands + 1, S.shape[1]), np.float32)
+    shape = (n_bands + 1, S.shape[1])
+    peaks, valleys = np.empty(shape, np.float32), np.empty(shape, np.float32)
     for k, (f_low, f_high) in enumerate(itertools.pairwise(octa)):
         band = (freqs >= f_low) & (freqs <= f_high)
         if k > 0:
@@ -246,8 +279,9 @@ def _contrast(S: np.ndarray, freqs: np.ndarray, *, fmin: float = 200.0, n_bands:
         part = np.partition(sub, (m - 1, sub.shape[0] - m), axis=0)
         valley = part[:m].mean(axis=0)
         peak = part[-m:].mean(axis=0)
-        out[k] = 10 * np.log10(np.maximum(peak, 1e-10)) - 10 * np.log10(np.maximum(valley, 1e-10))
-    return out
+        peaks[k] = 10 * np.log10(np.maximum(peak, 1e-10))
+        valleys[k] = 10 * np.log10(np.maximum(valley, 1e-10))
+    return peaks - valleys, peaks, valleys
 
 
 def _tempo(onset: np.ndarray, sr: int) -> tuple[float, float, dict]:
@@ -302,12 +336,8 @@ def _key(chroma_mean: np.ndarray) -> tuple[int, int, float, float, np.ndarray]:
     c = chroma_mean - chroma_mean.mean()
     if not np.any(np.abs(c) > 1e-9):
         return -1, 1, 0.0, 0.0, np.zeros(12)
-    best = []
-    for profile in (_MAJOR, _MINOR):
-        p = profile - profile.mean()
-        scores = [float(np.corrcoef(np.roll(p, k), c)[0, 1]) for k in range(12)]
-        best.append(scores)
-    major, minor = np.array(best[0]), np.array(best[1])
+    # Pearson correlation with the 12 rotations of both profiles, as one product
+    major, minor = _PROFILES @ (c / np.linalg.norm(c))
     if major.max() >= minor.max():
         key, mode, strength = int(major.argmax()), 1, float(major.max())
     else:
@@ -390,6 +420,13 @@ def _summarize(fr: Frames, a: int, b: int, start: float, end: float | None) -> d
         vals[f"a_onset_{band}_mean"] = env.mean()
         vals[f"a_onset_{band}_std"] = env.std()
         vals[f"a_onset_{band}_pulse"] = _pulse(env, fr.sr)
+    for i in range(con.shape[0]):
+        pk, va = fr.peak[i, sl] - rms_db, fr.valley[i, sl] - rms_db
+        p10, p90 = np.percentile(con[i], [10, 90])
+        vals.update({f"a_valley{i}_mean": va.mean(), f"a_valley{i}_std": va.std(),
+                     f"a_peak{i}_mean": pk.mean(), f"a_peak{i}_std": pk.std(),
+                     f"a_contrast{i}_p10": p10, f"a_contrast{i}_p90": p90})
+    vals.update(_tonal(chroma, rel, fr.sr))
     for k in DESCRIPTORS:
         v = float(vals[k])
         out[k] = v if np.isfinite(v) else 0.0
@@ -406,6 +443,42 @@ def _summarize(fr: Frames, a: int, b: int, start: float, end: float | None) -> d
     }
     est = _estimates(out, measured, silent)
     return {**measured, **est, **{k: math.nan for k in EMPTY}, **out}
+
+
+def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
+    """Tonal descriptors beyond the global key: see :func:`_descriptor_names`."""
+    from scipy.ndimage import uniform_filter1d
+
+    fps = sr / HOP
+    n = chroma.shape[1]
+    w = max(1, int(5 * fps))
+    mm, ks = [], []
+    for s in range(0, max(1, n - w // 2), w):
+        _, _, strength, major_minor, _ = _key(chroma[:, s:s + w].mean(axis=1))
+        mm.append(major_minor)
+        ks.append(strength)
+    mm, ks = np.array(mm), np.array(ks)
+    chn = chroma / (chroma.sum(axis=0, keepdims=True) + 1e-9)
+    ent = -(chn * np.log(chn + 1e-9)).sum(axis=0)
+    cm = chroma.mean(axis=1)
+    cmn = cm / (cm.sum() + 1e-9)
+    out = {"a_win_major_minor_mean": mm.mean(), "a_win_major_minor_std": mm.std(),
+           "a_win_major_frac": float((mm > 0).mean()), "a_win_key_strength_mean": ks.mean(),
+           "a_win_key_strength_std": ks.std(), "a_chroma_entropy_mean": ent.mean(),
+           "a_chroma_entropy_std": ent.std(),
+           "a_chroma_entropy_global": float(-(cmn * np.log(cmn + 1e-9)).sum())}
+    for k in range(1, 7):
+        out[f"a_interval{k}"] = (chn * np.roll(chn, k, axis=0)).sum(axis=0).mean()
+    r = rel / (rel.sum() + 1e-9)
+    out.update({"a_m3_vs_M3": r[3] - r[4], "a_m6_vs_M6": r[8] - r[9], "a_m7_vs_M7": r[10] - r[11]})
+    if n > 2:
+        cs = uniform_filter1d(chroma, max(1, int(fps / 2)), axis=1)
+        cs = cs / (np.linalg.norm(cs, axis=0, keepdims=True) + 1e-9)
+        change = 1 - (cs[:, 1:] * cs[:, :-1]).sum(axis=0)
+        out.update({"a_chord_change_mean": change.mean(), "a_chord_change_p90": np.percentile(change, 90)})
+    else:
+        out.update({"a_chord_change_mean": 0.0, "a_chord_change_p90": 0.0})
+    return out
 
 
 def _estimates(d: dict, m: dict, silent: bool) -> dict[str, float]:
