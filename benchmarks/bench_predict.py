@@ -108,9 +108,12 @@ def stream_parquet(rows: int) -> tuple[float, float, float]:
             writer.write_table(table)
         writer.close()
         out = Path(d) / "pred.parquet"
-        code = ("import resource, sys, time; from trackmood.predict import predict_table; t=time.perf_counter();"
-                f"n=predict_table({str(src)!r}, out={str(out)!r});"
-                "print(n, time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)")
+        # Peak RSS from /proc (VmHWM): getrusage's ru_maxrss survives fork+exec and would report
+        # this benchmark's own (large) footprint instead of the child's.
+        code = ("import time; from trackmood.predict import predict_table; t=time.perf_counter();"
+                f"n=predict_table({str(src)!r}, out={str(out)!r}); secs=time.perf_counter()-t;"
+                "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
+                "print(n, secs, int(hwm)/1024)")
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         n, secs, rss = r.stdout.split()
         assert int(n) == rows and pq.ParquetFile(out).metadata.num_rows == rows
