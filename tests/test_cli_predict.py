@@ -174,3 +174,24 @@ def test_module_entry_point_in_a_new_process():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "name,artist,mood,p_calm,p_energetic,p_happy,p_sad,quadrant"
+
+
+def test_interrupted_predict_leaves_no_output(tmp_path, monkeypatch):
+    """Ctrl-C in the middle of a streamed table: exit 130, a one-line note, no output file."""
+    import trackmood.predict as P
+
+    real = P.predict_frame
+    calls = []
+
+    def interrupted_after_first_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(P, "predict_frame", interrupted_after_first_chunk)
+    p = _table(tmp_path, "big.csv", rows=2000)
+    out = tmp_path / "out.csv"
+    r = run("predict", p, "-o", out, "--chunksize", "500")
+    assert r.exit_code == 130 and "interrupted" in r.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == [p]
