@@ -37,8 +37,8 @@ def fail(error: Exception) -> None:
     raise typer.Exit(getattr(error, "exit_code", 1))
 
 
-def progress_bar(total: int | None, description: str):
-    """A rich progress bar on stderr (silent when stderr is not a terminal and total is small)."""
+def progress_bar():
+    """A rich progress display on stderr, shown only when stderr is a terminal."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
@@ -47,6 +47,42 @@ def progress_bar(total: int | None, description: str):
                     TimeElapsedColumn(), TimeRemainingColumn(),
                     console=Console(stderr=True), transient=True,
                     disable=not sys.stderr.isatty())
+
+
+class StageProgress:
+    """``progress(stage, done, total)`` callbacks onto one rich bar per stage (stderr).
+
+    Used as a context manager around long work; ``labels`` renames stages for people.
+    """
+
+    def __init__(self, labels: dict[str, str] | None = None):
+        self.bar = progress_bar()
+        self.labels = labels or {}
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(self.labels.get(stage, stage), total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+
+def _table_rows(path: str) -> int | None:
+    """Rows in a Parquet file from its footer (cheap); ``None`` for other formats."""
+    if Path(path).suffix.lower() not in (".parquet", ".pq"):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # unreadable files are reported by the reader itself
+        return None
 
 
 def kind_of(ref: str) -> str:
@@ -104,7 +140,14 @@ def predict(
                                 "expected a table (.csv/.parquet/.json), audio, or a Spotify reference",
                                 file=ref)
         if set(kinds.values()) == {"table"} and len(inputs) == 1:
-            P.predict_table(inputs[0], model=model, out=out, fmt=fmt, chunksize=chunksize, notify=err)
+            total, done = _table_rows(inputs[0]), [0]
+            with StageProgress() as progress:
+                def advance(n: int) -> None:
+                    done[0] += n
+                    progress("predicting rows", done[0], total)
+
+                P.predict_table(inputs[0], model=model, out=out, fmt=fmt, chunksize=chunksize,
+                                notify=err, progress=advance)
             return
         import pandas as pd
 

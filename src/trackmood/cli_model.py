@@ -10,18 +10,10 @@ import typer
 
 def _progress():
     """A rich progress bar on stderr plus a ``(stage, done, total)`` callback driving it."""
-    from .cli import progress_bar
+    from .cli import StageProgress
 
-    bar = progress_bar(None, "training")
-    tasks: dict[str, int] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task({"cv": "cross-validating", "fit": "fitting"}.get(stage, stage),
-                                        total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    return bar, update
+    progress = StageProgress({"cv": "cross-validating", "fit": "fitting"})
+    return progress, progress
 
 
 def labeled_sources(specs, label_map):

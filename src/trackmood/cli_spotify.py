@@ -18,30 +18,9 @@ Features come from Spotify's audio-features where the app still has access, else
 """
 
 
-class _Progress:
-    """``progress(stage, done, total)`` onto one rich bar per stage (stderr)."""
-
-    def __init__(self):
-        from .cli import progress_bar
-
-        self.bar = progress_bar(None, "spotify")
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self):
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.bar.__exit__(*exc)
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(stage, total=total)
-        self.bar.update(self.tasks[stage], completed=done, total=total)
-
-
 def register(app: typer.Typer) -> None:
     """Add ``collect`` and ``playlists split`` to ``app``."""
+    from .cli import StageProgress
 
     @app.command(help=COLLECT_HELP, context_settings={"ignore_unknown_options": True,
                                                       "allow_extra_args": False})
@@ -73,7 +52,7 @@ def register(app: typer.Typer) -> None:
             fmt = output_format(out, None)
             if fmt == "table":
                 fmt = "csv"
-            with _Progress() as progress:
+            with StageProgress() as progress:
                 df, report = run_collect(parsed, api=api, search_limit=search_limit, refresh=refresh,
                                          notify=err, progress=progress)
             for line in report.conflict_lines():
@@ -114,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             api = _api(user=True, notify=err, max_retry_after=max_retry_after)
-            with _Progress() as progress:
+            with StageProgress() as progress:
                 result = split_playlist(playlist, model=model, dry_run=dry_run, api=api,
                                         public=public, notify=err, progress=progress)
             for line in result.lines():
