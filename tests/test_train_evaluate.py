@@ -46,6 +46,10 @@ def test_train_card_is_complete(tmp_path):
     assert card["training_files"][0]["rows"] == 120 and len(card["training_files"][0]["sha256"]) == 64
     assert card["pool"]["rows_out"] == 120 and card["terms"] == TERMS_NOTE
     assert card["metrics"]["cv"]["fits"] == 3 and card["metrics"]["cv"]["accuracy_mean"] > 0.8
+    cm = np.asarray(card["metrics"]["cv"]["confusion"])  # pooled out-of-fold counts, for the web page
+    assert cm.shape == (4, 4) and cm.sum() == 120 and (cm.sum(axis=1) == 30).all()
+    assert card["metrics"]["cv"]["confusion_labels"] == card["classes"]
+    assert np.trace(cm) / cm.sum() >= card["metrics"]["cv"]["accuracy_mean"] - 0.05
     assert "scikit-learn" in card["versions"]
     saved = load_model(save_model(model, tmp_path / "m"))
     X = pd.read_csv(src).rename(columns={"length": "duration_ms"})[FEATS].to_numpy()

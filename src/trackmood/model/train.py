@@ -131,7 +131,7 @@ def train_model(
         cvr = cross_validate(df, kind=kind, features=features, folds=folds, repeats=repeats, seed=seed,
                              epochs=epochs,
                              progress=(lambda d, t: progress("cv", d, t)) if progress else None)
-        metrics["cv"] = cvr.summary
+        metrics["cv"] = {**cvr.summary, "confusion": cvr.confusion.tolist(), "confusion_labels": cvr.classes}
     if progress:
         progress("fit", 0, 1)
     est = make_estimator(kind, features=features, seed=seed, epochs=epochs)
