@@ -27,10 +27,12 @@ def register(app: typer.Typer) -> None:
             "--db", help="Library/cache file (default: $TRACKMOOD_DB or the user data "
                          "folder).")] = None,
     ):
-        """Measure audio features of your own files: duration, tempo (+ beat confidence), loudness
-        (LUFS), key/mode, flagged estimates (*_est) and the descriptor vector (a_*) of the audio
-        model. Results are cached by content hash: a rerun, or a renamed file, does no work twice;
-        an interrupted run keeps every finished file."""
+        """Measure audio features of your own files into a table (Parquet or CSV).
+
+        Columns: duration, tempo (+ beat confidence), loudness (LUFS), key/mode, flagged estimates
+        (*_est) and the descriptor vector (a_*) of the audio model. Results are cached by content
+        hash: a rerun, or a renamed file, does no work twice; an interrupted run keeps every
+        finished file."""
         from .cli import err, fail
         from .errors import DataError, TrackmoodError
         from .predict import AtomicOutput, output_format

@@ -105,8 +105,10 @@ def register(app: typer.Typer) -> None:
                                               "every training fold only (de-duplicated by id)."),
         as_json: bool = typer.Option(False, "--json", help="Print metrics.json to stdout."),
     ):
-        """Cross-validate a recipe (5x10 stratified CV + the original's 80/20 split) or score a saved
-        model on another labeled file; writes report.md, PNG figures and metrics.json."""
+        """Measure accuracy honestly and write a report folder (report.md, PNG figures, metrics.json).
+
+        Cross-validates a recipe (5x10 stratified CV + the original's 80/20 split), or with --model
+        scores a saved model on another labeled file (cross-dataset)."""
         import json
 
         from .cli import err, fail
