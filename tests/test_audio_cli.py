@@ -54,3 +54,15 @@ def test_predict_audio_file(tmp_path, monkeypatch):
     df = pd.read_csv(tmp_path / "p.csv")
     assert df.loc[0, "mood"] in ("Calm", "Energetic", "Happy", "Sad")
     assert df.loc[0, "id"].startswith("audio:")
+
+
+def test_predict_timeline_is_one_row_per_window(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKMOOD_DB", str(tmp_path / "lib.sqlite"))
+    song = write_wav(tmp_path / "song.wav", click_track(120, 25.0, sr=22050), 22050)
+    out = tmp_path / "moods.csv"
+    r = runner.invoke(app, ["predict", str(song), "--timeline", "10", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out)
+    assert list(zip(df["start"], df["end"])) == [(0.0, 10.0), (10.0, 20.0), (20.0, 25.0)]
+    assert set(df["mood"]) <= {"Calm", "Energetic", "Happy", "Sad"} and (df["name"] == "song").all()
+    assert (tmp_path / "moods.timeline.png").read_bytes()[:4] == b"\x89PNG"

@@ -113,7 +113,8 @@ def predict(
     feature: List[str] = typer.Option(None, "--feature", help="One track given as NAME=VALUE "
                                       "pairs, e.g. --feature energy=0.8 (repeat for each feature)."),
     timeline: Optional[float] = typer.Option(None, "--timeline", help="Audio only: the mood of "
-                                             "each window of this many seconds."),
+                                             "each window of this many seconds, one row per "
+                                             "window (and a PNG strip beside -o OUT)."),
     chunksize: int = typer.Option(200_000, help="Rows per chunk when streaming large tables."),
 ):
     """Predict the mood of tracks: label, four probabilities and valence/energy quadrant."""
@@ -163,7 +164,9 @@ def predict(
         if audio:
             from .sources import audio as A
 
-            frames.append(A.predict_audio(audio, model=model, timeline=timeline, out=out, notify=err))
+            tracks = A.predict_audio(audio, model=model, timeline=timeline, out=out, notify=err)
+            # with --timeline the table is the timeline itself: one row per window
+            frames.append(A.timeline_table(tracks) if timeline else tracks)
         spotify = [r for r, k in kinds.items() if k == "spotify"]
         if spotify:
             from .sources import spotify as S
