@@ -22,8 +22,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson"}
-AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac", ".mp4", ".aiff", ".aif"}
 
 
 def err(message: str) -> None:
@@ -87,6 +85,9 @@ def _table_rows(path: str) -> int | None:
 
 def kind_of(ref: str) -> str:
     """``'table'``, ``'audio'``, ``'spotify'`` or ``'unknown'`` for one predict input."""
+    from .audio.decode import AUDIO_SUFFIXES
+    from .datasets import TABLE_SUFFIXES
+
     p = Path(ref)
     suffix = p.suffix.lower()
     if suffix in TABLE_SUFFIXES:

@@ -158,6 +158,29 @@ def range_error(name: str, value: float, **where) -> DataError:
     return DataError(f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}", column=name, value=value, **where)
 
 
+def invalid_rows(df: "pd.DataFrame", features=MODEL_FEATURE_NAMES) -> np.ndarray:
+    """Boolean mask of the rows :func:`validate` would reject (empty, non-numeric, non-finite or
+    out-of-range feature cells), vectorised: for reporting every bad row, not just the first.
+
+    >>> import pandas as pd
+    >>> invalid_rows(pd.DataFrame({"energy": [0.5, "x", 1.5, None]}), ["energy"]).tolist()
+    [False, True, True, True]
+    """
+    import pandas as pd
+
+    bad = np.zeros(len(df), dtype=bool)
+    for name in features:
+        col = df[name]
+        if col.map(lambda v: isinstance(v, bool)).any():  # True/False are not feature values
+            col = col.map(lambda v: None if isinstance(v, bool) else v)
+        vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        bad |= ~np.isfinite(vals)
+        if name in SCHEMA:
+            with np.errstate(invalid="ignore"):
+                bad |= (vals < SCHEMA[name].low) | (vals > SCHEMA[name].high)
+    return bad
+
+
 def validate_record(record: dict, features=MODEL_FEATURE_NAMES, *, file: object = None) -> np.ndarray:
     """One track as a dict of schema names → a float vector in ``features`` order (no pandas).
 

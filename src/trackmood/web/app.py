@@ -45,7 +45,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import DataError, ModelError, RateLimitError, SourceError, TrackmoodError
-from ..features import MODEL_FEATURES, SCHEMA, normalize_columns, validate
+from ..audio.decode import AUDIO_SUFFIXES as _DECODABLE
+from ..features import MODEL_FEATURES, invalid_rows, normalize_columns, validate
 from ..moods import MOODS, PROBA_COLUMNS, normalize_label, quadrant
 
 log = logging.getLogger("trackmood.web")
@@ -71,8 +72,7 @@ TABLE_TYPES = {  # canonical suffix -> (read_table suffix, accepted content type
     ".ndjson": {"application/x-ndjson", "application/json", "text/plain",
                 "application/octet-stream", ""},
 }
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".mp4",
-                  ".aiff", ".aif")
+AUDIO_SUFFIXES = tuple(sorted(_DECODABLE))  # whatever the decoder reads
 AUDIO_OTHER_TYPES = {"application/ogg", "application/octet-stream", "video/mp4", "video/ogg", ""}
 
 
@@ -427,24 +427,6 @@ def _synthetic_id(row: dict, features, values) -> str:
     return "feat:" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _bad_rows(df: pd.DataFrame, features) -> np.ndarray:
-    """A vectorised guess of which rows :func:`validate` would reject (checked exactly later)."""
-    bad = np.zeros(len(df), dtype=bool)
-    for name in features:
-        try:
-            vals = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
-        except (TypeError, ValueError):
-            vals = np.array([_num(v) if not isinstance(v, bool) else None for v in df[name]],
-                            dtype=float)
-        m = ~np.isfinite(vals)
-        if name in SCHEMA:
-            spec = SCHEMA[name]
-            with np.errstate(invalid="ignore"):
-                m |= (vals < spec.low) | (vals > spec.high)
-        bad |= m
-    return bad
-
-
 def _row_error(row: pd.DataFrame, features, file) -> str | None:
     try:
         validate(row, features, file=file)
@@ -470,7 +452,7 @@ def predict_rows(state: WebState, df: pd.DataFrame, *, file: str, source: str,
     model = state.model_for(df.columns, file=file)
     feats = model.features
     errors: dict[int, str] = {}
-    for i in np.flatnonzero(_bad_rows(df, feats)):
+    for i in np.flatnonzero(invalid_rows(df, feats)):
         msg = _row_error(df.iloc[[i]], feats, file)
         if msg:
             errors[int(i)] = msg
