@@ -195,3 +195,13 @@ def test_interrupted_predict_leaves_no_output(tmp_path, monkeypatch):
     r = run("predict", p, "-o", out, "--chunksize", "500")
     assert r.exit_code == 130 and "interrupted" in r.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == [p]
+
+
+def test_info_errors(tmp_path):
+    r = run("info", "no-such-model")
+    assert r.exit_code == 3 and "no-such-model" in one_error_line(r)
+    broken = tmp_path / "m"
+    broken.mkdir()
+    (broken / "model.json").write_text("{not json")
+    r = run("info", broken)
+    assert r.exit_code == 3 and "not a valid trackmood model" in one_error_line(r)
