@@ -11,6 +11,7 @@ every format:
 
 Run: ``python benchmarks/bench_audio.py [N_CLIPS]`` (default 40; needs ../shared/data/audio_4q).
 """
+
 from __future__ import annotations
 
 import os
@@ -54,13 +55,15 @@ def main(n_clips: int = 40) -> None:
     clips = sorted(DATA.glob("Q*/*.mp3"))[:: max(1, 500 // n_clips)][:n_clips]
     minutes = sum(sf.info(str(p)).duration for p in clips) / 60
     print(f"{len(clips)} clips of audio_4q, {minutes:.1f} audio-minutes, {os.cpu_count()} cores")
-    extract_one(str(clips[0]))                      # warm: imports, numba JIT, filter caches
+    extract_one(str(clips[0]))  # warm: imports, numba JIT, filter caches
 
     print("\nsingle core, warm, CPU-s per audio-minute (lower is better)")
     rows = []
-    for name, fn in (("decode only, soundfile (native rate)", sf_decode),
-                     ("decode only, PyAV (native rate)", av_decode),
-                     ("trackmood decode (+LUFS, ->22.05k mono)", decode)):
+    for name, fn in (
+        ("decode only, soundfile (native rate)", sf_decode),
+        ("decode only, PyAV (native rate)", av_decode),
+        ("trackmood decode (+LUFS, ->22.05k mono)", decode),
+    ):
         rows.append((name, sum(cpu(fn, p)[0] for p in clips) / minutes))
     total_an = 0.0
     for p in clips:
@@ -73,7 +76,9 @@ def main(n_clips: int = 40) -> None:
     for name, v in rows:
         print(f"  {name:48s} {v:6.3f}")
 
-    print("\ndecode-only by format (60 s synthetic, CPU-s per audio-minute): soundfile | PyAV | trackmood")
+    print(
+        "\ndecode-only by format (60 s synthetic, CPU-s per audio-minute): soundfile | PyAV | trackmood"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         files = every_format(Path(tmp), music_like(60.0, sr=44100))
         for fmt, path in files.items():
@@ -84,7 +89,9 @@ def main(n_clips: int = 40) -> None:
                 s_txt = "   n/a"
             a = min(cpu(av_decode, path)[0] for _ in range(3))
             t = min(cpu(decode, path)[0] for _ in range(3))
-            print(f"  {fmt:5s} {s_txt} | {a:6.3f} | {t:6.3f}   (decoder used: {decode(path).decoder})")
+            print(
+                f"  {fmt:5s} {s_txt} | {a:6.3f} | {t:6.3f}   (decoder used: {decode(path).decoder})"
+            )
 
     print("\nthroughput, audio-minutes per wall-second (no cache)")
     for label, kw in (("1 local worker", {"workers": 1}), ("2 local workers", {"workers": 2})):
@@ -94,13 +101,19 @@ def main(n_clips: int = 40) -> None:
         print(f"  {label:28s} {minutes / dt:6.2f}  ({n} files in {dt:.1f} s)")
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
-            Client(cl) as client:
-        client.submit(extract_one, str(clips[0].resolve())).result()   # warm the workers
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cl,
+        Client(cl) as client,
+    ):
+        client.submit(extract_one, str(clips[0].resolve())).result()  # warm the workers
         t = time.perf_counter()
         n = sum("features" in r for r in extract_many(clips, scheduler=client, store=None))
         dt = time.perf_counter() - t
-        print(f"  {'Dask LocalCluster, 2 workers':28s} {minutes / dt:6.2f}  ({n} files in {dt:.1f} s)")
+        print(
+            f"  {'Dask LocalCluster, 2 workers':28s} {minutes / dt:6.2f}  ({n} files in {dt:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

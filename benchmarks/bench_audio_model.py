@@ -5,6 +5,7 @@ clips), beside the published references, the previous model and a majority-class
 Run: ``python benchmarks/bench_audio_model.py [REPEATS] [FOLDS]``. Descriptors are cached in
 ``artifacts/audio_4q_descriptors.parquet`` (gitignored), so reruns skip extraction.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,20 +25,31 @@ def main(repeats: int = 5, folds: int = 10) -> None:
     from trackmood.moods import LabelMap
 
     t = time.time()
-    df = load_descriptors(DATA, label_map=LabelMap({}), cache=CACHE,
-                          notify=lambda m: print(m, file=sys.stderr))
+    df = load_descriptors(
+        DATA, label_map=LabelMap({}), cache=CACHE, notify=lambda m: print(m, file=sys.stderr)
+    )
     X, y, g, crops = split_rows(df)
-    print(f"{len(y)} clips (+{0 if crops is None else len(crops[1])} training crops), "
-          f"{len(set(g))} artists, {len(DESCRIPTORS)} descriptors (loaded in {time.time() - t:.0f} s)")
+    print(
+        f"{len(y)} clips (+{0 if crops is None else len(crops[1])} training crops), "
+        f"{len(set(g))} artists, {len(DESCRIPTORS)} descriptors (loaded in {time.time() - t:.0f} s)"
+    )
     t = time.time()
     m = cross_validate(X, y, g, crops=crops, repeats=repeats, folds=folds, seed=0)
     print(f"{m['cv']} ({time.time() - t:.0f} s)\n")
-    print(f"  {'trackmood audio model: accuracy':52s} {m['accuracy_mean']:.3f} ± {m['accuracy_std']:.3f}"
-          f"  (per fold; pooled per repeat {m['accuracy_pooled_mean']:.3f} ± {m['accuracy_pooled_std']:.3f})")
-    print(f"  {'trackmood audio model: macro-F1':52s} {m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
-          f"  (pooled {m['macro_f1_pooled_mean']:.3f} ± {m['macro_f1_pooled_std']:.3f})")
-    print(f"  {'previous model (247 descriptors, LR, no crops)':52s} 0.680 ± 0.063  (macro-F1 0.675)")
-    print(f"  {'majority class':52s} {np.bincount(np.unique(y, return_inverse=True)[1]).max() / len(y):.3f}")
+    print(
+        f"  {'trackmood audio model: accuracy':52s} {m['accuracy_mean']:.3f} ± {m['accuracy_std']:.3f}"
+        f"  (per fold; pooled per repeat {m['accuracy_pooled_mean']:.3f} ± {m['accuracy_pooled_std']:.3f})"
+    )
+    print(
+        f"  {'trackmood audio model: macro-F1':52s} {m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
+        f"  (pooled {m['macro_f1_pooled_mean']:.3f} ± {m['macro_f1_pooled_std']:.3f})"
+    )
+    print(
+        f"  {'previous model (247 descriptors, LR, no crops)':52s} 0.680 ± 0.063  (macro-F1 0.675)"
+    )
+    print(
+        f"  {'majority class':52s} {np.bincount(np.unique(y, return_inverse=True)[1]).max() / len(y):.3f}"
+    )
     for k, v in PUBLISHED.items():
         print(f"  {k:52s} {v:.3f}")
     print("  target (issue 4)                                     0.700 accuracy")

@@ -12,6 +12,7 @@ The original's method (``sp.track(id)`` and ``sp.audio_features(id)`` for every 
 tracks against the same fake without its sleeps, and its full cost is **computed** as
 requests × latency + tracks × 0.6 s rather than sleeping for ten minutes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,10 @@ def run_ours(n: int, latency: float, *, access: bool) -> dict:
     from trackmood.sources import spotify as S
     from trackmood.store import Store
 
-    with FakeSpotify(latency=latency, audio_features_access=access) as fake, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        FakeSpotify(latency=latency, audio_features_access=access) as fake,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         _env(fake, Path(tmp) / "library.sqlite")
         pid = fake.add_playlist(fake.add_tracks(n), name="Big")
         manager = S.auth_manager(user=True, open_browser=False)
@@ -55,15 +58,23 @@ def run_ours(n: int, latency: float, *, access: bool) -> dict:
             "item pages": sum("/items" in e["path"] for e in log),
             "audio-features": sum(e["path"].startswith("/v1/audio-features") for e in log),
             "ReccoBeats": sum(e["path"].startswith("/reccobeats/") for e in log),
-            "other": sum(not any(k in e["path"] for k in ("/items", "/audio-features")) for e in log),
+            "other": sum(
+                not any(k in e["path"] for k in ("/items", "/audio-features")) for e in log
+            ),
         }
         fake.clear_log()
         t = time.perf_counter()
         collect(parse_spec_args(["--mood", "Happy", pid]), api=api, store=store)
         rerun = time.perf_counter() - t
-        return {"rows": len(df), "requests": len(log), "wall": wall, "counts": counts,
-                "rerun_requests": len(fake.requests()), "rerun_wall": rerun,
-                "providers": dict(report.providers)}
+        return {
+            "rows": len(df),
+            "requests": len(log),
+            "wall": wall,
+            "counts": counts,
+            "rerun_requests": len(fake.requests()),
+            "rerun_wall": rerun,
+            "providers": dict(report.providers),
+        }
 
 
 def run_original_sample(sample: int, latency: float) -> dict:
@@ -81,7 +92,7 @@ def run_original_sample(sample: int, latency: float) -> dict:
         t = time.perf_counter()
         for tid in ids:
             sp.track(tid)
-            sp._get("audio-features/?ids=" + tid)      # what sp.audio_features(id) sends
+            sp._get("audio-features/?ids=" + tid)  # what sp.audio_features(id) sends
         wall = time.perf_counter() - t
         return {"requests": len(fake.requests()), "wall": wall}
 
@@ -89,8 +100,12 @@ def run_original_sample(sample: int, latency: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tracks", type=int, default=1000)
-    ap.add_argument("--latency", type=float, default=0.05, help="seconds per request (default 0.05)")
-    ap.add_argument("--sample", type=int, default=20, help="tracks measured for the original's method")
+    ap.add_argument(
+        "--latency", type=float, default=0.05, help="seconds per request (default 0.05)"
+    )
+    ap.add_argument(
+        "--sample", type=int, default=20, help="tracks measured for the original's method"
+    )
     args = ap.parse_args()
     n, lat = args.tracks, args.latency
 
@@ -100,29 +115,47 @@ def main() -> None:
     sample = run_original_sample(args.sample, lat)
     per_track = sample["wall"] / args.sample
 
-    print(f"Collecting a {n}-track playlist with audio features; fake Spotify/ReccoBeats, "
-          f"{lat * 1000:.0f} ms per request\n")
+    print(
+        f"Collecting a {n}-track playlist with audio features; fake Spotify/ReccoBeats, "
+        f"{lat * 1000:.0f} ms per request\n"
+    )
     print(f"{'method':<46} {'requests':>9} {'wall time':>11}")
     print("-" * 68)
-    print(f"{'original: 2 calls/track + 0.6 s sleep (computed)':<46} {orig_requests:>9} "
-          f"{orig_wall:>10.1f}s")
-    print(f"{'  measured sample: ' + str(args.sample) + ' tracks, no sleeps':<46} "
-          f"{sample['requests']:>9} {sample['wall']:>10.2f}s  "
-          f"(→ {per_track * n + n * 0.6 + pages100 * lat:.0f} s for {n} with sleeps)")
+    print(
+        f"{'original: 2 calls/track + 0.6 s sleep (computed)':<46} {orig_requests:>9} "
+        f"{orig_wall:>10.1f}s"
+    )
+    print(
+        f"{'  measured sample: ' + str(args.sample) + ' tracks, no sleeps':<46} "
+        f"{sample['requests']:>9} {sample['wall']:>10.2f}s  "
+        f"(→ {per_track * n + n * 0.6 + pages100 * lat:.0f} s for {n} with sleeps)"
+    )
     floors = {True: (-(-n // 50), -(-n // 100), 0), False: (-(-n // 50), 1, -(-n // 40))}
     for access in (True, False):
         r = run_ours(n, lat, access=access)
-        label = "trackmood, app with audio-features" if access else "trackmood, dev-mode app (→ ReccoBeats)"
+        label = (
+            "trackmood, app with audio-features"
+            if access
+            else "trackmood, dev-mode app (→ ReccoBeats)"
+        )
         c = r["counts"]
-        print(f"{label:<46} {r['requests']:>9} {r['wall']:>10.2f}s  "
-              f"({c['item pages']} pages + {c['audio-features']} audio-features + "
-              f"{c['ReccoBeats']} ReccoBeats + {c['other']} other; {r['rows']} rows)")
+        print(
+            f"{label:<46} {r['requests']:>9} {r['wall']:>10.2f}s  "
+            f"({c['item pages']} pages + {c['audio-features']} audio-features + "
+            f"{c['ReccoBeats']} ReccoBeats + {c['other']} other; {r['rows']} rows)"
+        )
         pages, af, rb = floors[access]
-        print(f"{'  target (floor)':<46} {pages + af + rb:>9} {'':>11}  "
-              f"({pages} pages + {af} audio-features + {rb} ReccoBeats; no fixed sleeps)")
-        print(f"{'  rerun (everything cached)':<46} {r['rerun_requests']:>9} {r['rerun_wall']:>10.2f}s")
-    print("\nThe original's full wall time is computed (requests × latency + tracks × 0.6 s), "
-          "not slept; token requests are excluded from all counts.")
+        print(
+            f"{'  target (floor)':<46} {pages + af + rb:>9} {'':>11}  "
+            f"({pages} pages + {af} audio-features + {rb} ReccoBeats; no fixed sleeps)"
+        )
+        print(
+            f"{'  rerun (everything cached)':<46} {r['rerun_requests']:>9} {r['rerun_wall']:>10.2f}s"
+        )
+    print(
+        "\nThe original's full wall time is computed (requests × latency + tracks × 0.6 s), "
+        "not slept; token requests are excluded from all counts."
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ requests or ``--seconds`` seconds, whichever comes first. Traffic goes to 127.0.
 
     python benchmarks/bench_web.py [--requests 2000] [--seconds 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,13 +25,23 @@ import pandas as pd
 
 def tracks(n: int, seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
-    return [{"id": f"bench-{seed}-{i}", "name": f"Track {i}",
-             "duration_ms": float(rng.uniform(120e3, 360e3)),
-             "danceability": float(rng.uniform(0, 1)), "acousticness": float(rng.uniform(0, 1)),
-             "energy": float(rng.uniform(0, 1)), "instrumentalness": float(rng.uniform(0, 1)),
-             "liveness": float(rng.uniform(0, 1)), "valence": float(rng.uniform(0, 1)),
-             "loudness": float(rng.uniform(-30, -2)), "speechiness": float(rng.uniform(0, 0.5)),
-             "tempo": float(rng.uniform(60, 190))} for i in range(n)]
+    return [
+        {
+            "id": f"bench-{seed}-{i}",
+            "name": f"Track {i}",
+            "duration_ms": float(rng.uniform(120e3, 360e3)),
+            "danceability": float(rng.uniform(0, 1)),
+            "acousticness": float(rng.uniform(0, 1)),
+            "energy": float(rng.uniform(0, 1)),
+            "instrumentalness": float(rng.uniform(0, 1)),
+            "liveness": float(rng.uniform(0, 1)),
+            "valence": float(rng.uniform(0, 1)),
+            "loudness": float(rng.uniform(-30, -2)),
+            "speechiness": float(rng.uniform(0, 0.5)),
+            "tempo": float(rng.uniform(60, 190)),
+        }
+        for i in range(n)
+    ]
 
 
 def free_port() -> int:
@@ -41,11 +52,18 @@ def free_port() -> int:
 
 def summarize(latencies: list[float], n_tracks: int, wall: float) -> dict:
     a = np.asarray(latencies) * 1000
-    return {"requests": len(a), "req_s": len(a) / wall, "tracks_s": len(a) * n_tracks / wall,
-            "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99))}
+    return {
+        "requests": len(a),
+        "req_s": len(a) / wall,
+        "tracks_s": len(a) * n_tracks / wall,
+        "p50_ms": float(np.percentile(a, 50)),
+        "p99_ms": float(np.percentile(a, 99)),
+    }
 
 
-def bench_http(client, url: str, body: bytes, n_tracks: int, *, requests: int, seconds: float) -> dict:
+def bench_http(
+    client, url: str, body: bytes, n_tracks: int, *, requests: int, seconds: float
+) -> dict:
     headers = {"content-type": "application/json"}
     for _ in range(5):  # warm up
         r = client.post(url, content=body, headers=headers)
@@ -91,9 +109,22 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "TRACKMOOD_DB": str(tmp / "library.sqlite")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "trackmood", "serve", "--port", str(port), "--db",
-         str(tmp / "library.sqlite"), "--log-level", "warning"],
-        env=env, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "trackmood",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp / "library.sqlite"),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     results = []
     try:
@@ -106,35 +137,86 @@ def main() -> None:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start: " + (server.stderr.read() if server.poll() is not None else ""))
+                    raise SystemExit(
+                        "server did not start: "
+                        + (server.stderr.read() if server.poll() is not None else "")
+                    )
                 time.sleep(0.1)
             for n, rows in payloads.items():
                 frame = pd.DataFrame(rows)
                 X = frame[model.features].to_numpy(dtype=float)
                 reqs = args.requests if n == 1 else max(20, args.requests // 10)
-                results.append(("in-process model.predict_proba (numpy)", n, bench_inprocess(
-                    lambda X=X: model.predict_proba(X), n, requests=reqs, seconds=args.seconds)))
-                results.append(("in-process predict_frame (Python API)", n, bench_inprocess(
-                    lambda frame=frame: predict_frame(model, frame), n, requests=reqs, seconds=args.seconds)))
-                state = WebState(model=model, store_path=tmp / "inproc.sqlite",
-                                 max_upload_bytes=1 << 26, max_rows=10**6, max_files=1)
+                results.append(
+                    (
+                        "in-process model.predict_proba (numpy)",
+                        n,
+                        bench_inprocess(
+                            lambda X=X: model.predict_proba(X),
+                            n,
+                            requests=reqs,
+                            seconds=args.seconds,
+                        ),
+                    )
+                )
+                results.append(
+                    (
+                        "in-process predict_frame (Python API)",
+                        n,
+                        bench_inprocess(
+                            lambda frame=frame: predict_frame(model, frame),
+                            n,
+                            requests=reqs,
+                            seconds=args.seconds,
+                        ),
+                    )
+                )
+                state = WebState(
+                    model=model,
+                    store_path=tmp / "inproc.sqlite",
+                    max_upload_bytes=1 << 26,
+                    max_rows=10**6,
+                    max_files=1,
+                )
                 state.open()
                 adapter = TypeAdapter(list[TrackIn])
                 raw = json.dumps(rows).encode()
+
                 def handler(state=state, raw=raw, adapter=adapter):
                     tracks_in = adapter.validate_json(raw)
                     return json.dumps(predict_tracks(state, tracks_in, source="bench", store=False))
 
-                results.append(("in-process handler code, no HTTP, no store", n, bench_inprocess(
-                    handler, n, requests=reqs, seconds=args.seconds)))
+                results.append(
+                    (
+                        "in-process handler code, no HTTP, no store",
+                        n,
+                        bench_inprocess(handler, n, requests=reqs, seconds=args.seconds),
+                    )
+                )
                 state.close()
                 body = json.dumps(rows).encode()
-                results.append(("HTTP POST /predict?store=false", n,
-                                bench_http(client, "/predict?store=false", body, n,
-                                           requests=reqs, seconds=args.seconds)))
-                results.append(("HTTP POST /predict (stores in library)", n,
-                                bench_http(client, "/predict", body, n,
-                                           requests=reqs, seconds=args.seconds)))
+                results.append(
+                    (
+                        "HTTP POST /predict?store=false",
+                        n,
+                        bench_http(
+                            client,
+                            "/predict?store=false",
+                            body,
+                            n,
+                            requests=reqs,
+                            seconds=args.seconds,
+                        ),
+                    )
+                )
+                results.append(
+                    (
+                        "HTTP POST /predict (stores in library)",
+                        n,
+                        bench_http(
+                            client, "/predict", body, n, requests=reqs, seconds=args.seconds
+                        ),
+                    )
+                )
     finally:
         server.terminate()
         try:
@@ -142,13 +224,19 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
 
-    print(f"POST /predict on loopback (uvicorn, 1 client, keep-alive), model {model.name!r}, "
-          f"{os.cpu_count()} cores")
-    print(f"{'case':<44} {'tracks/req':>10} {'requests':>9} {'req/s':>9} {'tracks/s':>11} "
-          f"{'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"POST /predict on loopback (uvicorn, 1 client, keep-alive), model {model.name!r}, "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"{'case':<44} {'tracks/req':>10} {'requests':>9} {'req/s':>9} {'tracks/s':>11} "
+        f"{'p50 ms':>8} {'p99 ms':>8}"
+    )
     for name, n, r in results:
-        print(f"{name:<44} {n:>10} {r['requests']:>9} {r['req_s']:>9.1f} {r['tracks_s']:>11.0f} "
-              f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+        print(
+            f"{name:<44} {n:>10} {r['requests']:>9} {r['req_s']:>9.1f} {r['tracks_s']:>11.0f} "
+            f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+        )
 
 
 if __name__ == "__main__":

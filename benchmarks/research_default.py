@@ -1,4 +1,4 @@
-"""Research: can the ``default`` recipe honestly beat its 5x10 CV accuracy on data_moods.csv?
+"""Research: whether the ``default`` recipe can honestly beat its 5x10 CV accuracy on data_moods.csv.
 
 Every candidate is scored on the SAME outer folds as the project's evaluation
 (``RepeatedStratifiedKFold(n_splits=10, n_repeats=5, random_state=0)``) on data_moods.csv's
@@ -15,6 +15,7 @@ Usage (from the project root)::
 
 ``--quick`` runs 1 repeat (10 folds) instead of 5. Single-threaded (n_jobs=1, BLAS threads 1).
 """
+
 from __future__ import annotations
 
 import os
@@ -44,18 +45,37 @@ from trackmood.model.estimators import LogTransform, make_default
 
 F = list(MODEL_FEATURE_NAMES)
 CLASSES = ["Calm", "Energetic", "Happy", "Sad"]
-MAPS = {"jdruii_all_playlists_mood_combined.csv": {"melancholic": "Sad", "relaxing": "Calm",
-                                                    "happy": "Happy", "energetic": "Energetic"},
-        "bettinasosa_moods1.csv": {"chill": "Calm", "happy": "Happy", "energetic": "Energetic"}}
+MAPS = {
+    "jdruii_all_playlists_mood_combined.csv": {
+        "melancholic": "Sad",
+        "relaxing": "Calm",
+        "happy": "Happy",
+        "energetic": "Energetic",
+    },
+    "bettinasosa_moods1.csv": {"chill": "Calm", "happy": "Happy", "energetic": "Energetic"},
+}
 COL = {f: i for i, f in enumerate(F)}
-UNIT = [COL[c] for c in ("danceability", "acousticness", "energy", "instrumentalness", "liveness",
-                         "valence", "speechiness")]
+UNIT = [
+    COL[c]
+    for c in (
+        "danceability",
+        "acousticness",
+        "energy",
+        "instrumentalness",
+        "liveness",
+        "valence",
+        "speechiness",
+    )
+]
 
 
 # ----------------------------------------------------------------------------- data
 def _key(df):
-    return (df.get("name", pd.Series("", index=df.index)).astype(str).str.lower().str.strip() + "|"
-            + df.get("artist", pd.Series("", index=df.index)).astype(str).str.lower().str.strip())
+    return (
+        df.get("name", pd.Series("", index=df.index)).astype(str).str.lower().str.strip()
+        + "|"
+        + df.get("artist", pd.Series("", index=df.index)).astype(str).str.lower().str.strip()
+    )
 
 
 def load(data: Path):
@@ -76,9 +96,11 @@ def load(data: Path):
         d = d[~d["id"].isin(ids) & ~_key(d).isin(keys)]
         d = d.assign(mood=d["label"].map(MAPS[name]))
         extras[name] = d
-        print(f"{name}: {n0} rows -> {len(d)} after de-dup (conflicting ids, ids and name|artist "
-              f"in data_moods removed); {int(d['mood'].notna().sum())} map onto the 4 moods",
-              file=sys.stderr)
+        print(
+            f"{name}: {n0} rows -> {len(d)} after de-dup (conflicting ids, ids and name|artist "
+            f"in data_moods removed); {int(d['mood'].notna().sum())} map onto the 4 moods",
+            file=sys.stderr,
+        )
     return X, y, extras
 
 
@@ -94,9 +116,20 @@ def _logit_features(X):
 
 
 def vote(hidden=16, alpha=3.0, members=3, seed=0, C=1.0, activation="relu", lr=True):
-    voters = [(f"mlp{i}", MLPClassifier((hidden,), alpha=alpha, solver="lbfgs", max_iter=200,
-                                        activation=activation, random_state=seed + i))
-              for i in range(members)]
+    voters = [
+        (
+            f"mlp{i}",
+            MLPClassifier(
+                (hidden,),
+                alpha=alpha,
+                solver="lbfgs",
+                max_iter=200,
+                activation=activation,
+                random_state=seed + i,
+            ),
+        )
+        for i in range(members)
+    ]
     if lr:
         voters.append(("lr", LogisticRegression(C=C, max_iter=2000)))
     return VotingClassifier(voters, voting="soft")
@@ -164,7 +197,9 @@ class Weighted(Candidate):
 
     def fit(self, params, X, y):
         Xa, ya = np.vstack([X, self.Xe]), np.concatenate([y, self.ye])
-        sw = np.concatenate([np.ones(len(X)), np.full(len(self.Xe), params["w"] * len(X) / len(self.Xe))])
+        sw = np.concatenate(
+            [np.ones(len(X)), np.full(len(self.Xe), params["w"] * len(X) / len(self.Xe))]
+        )
         est = _fit(make_default(seed=0), Xa, ya, vote__sample_weight=sw)
         return lambda Z: _proba(est, Z)
 
@@ -181,7 +216,7 @@ class Stacked(Candidate):
     def __init__(self, extras, student_alpha=3.0):
         self.name = "stacked: default on 10 features + logP of jdruii/bettinasosa teachers"
         self.teachers = []
-        for name, d in extras.items():
+        for _name, d in extras.items():
             t = recipe(log_cols([0]), vote(hidden=16, alpha=3.0, members=2))
             self.teachers.append(_fit(t, d[F].to_numpy(float), d["label"].to_numpy()))
         self.student_alpha = student_alpha
@@ -205,8 +240,16 @@ class Finetune(Candidate):
         Xe, ye = _extra_mapped(extras)
         self.pre = Pipeline(log_cols([0]) + [("scale", StandardScaler())]).fit(Xe)
         Ze = self.pre.transform(Xe)
-        self.nets = [_fit(MLPClassifier((16,), alpha=3.0, solver="lbfgs", max_iter=200,
-                                        random_state=i, warm_start=True), Ze, ye) for i in range(3)]
+        self.nets = [
+            _fit(
+                MLPClassifier(
+                    (16,), alpha=3.0, solver="lbfgs", max_iter=200, random_state=i, warm_start=True
+                ),
+                Ze,
+                ye,
+            )
+            for i in range(3)
+        ]
 
     def fit(self, params, X, y):
         Z = self.pre.transform(X)
@@ -216,12 +259,14 @@ class Finetune(Candidate):
         def proba(Q):
             Q = self.pre.transform(Q)
             return np.mean([_proba(m, Q) for m in nets + [lr]], axis=0)
+
         return proba
 
 
 class Distill(Candidate):
     """Gradient-boosting teacher fit on the fold; MLP student learns its soft labels on the fold
-    rows plus unlabeled extra rows (features only). Only the student is used to predict."""
+    rows plus unlabeled extra rows (features only). Only the student is used to predict.
+    """
 
     exports = "yes (the student is MLPs)"
 
@@ -230,7 +275,9 @@ class Distill(Candidate):
         idx = np.random.default_rng(1).permutation(len(Xe))[:n_transfer]
         self.Xt = Xe[idx]
         self.members = members
-        self.name = f"distilled: HistGB teacher -> {members} MLP(32) students (+{n_transfer} transfer rows)"
+        self.name = (
+            f"distilled: HistGB teacher -> {members} MLP(32) students (+{n_transfer} transfer rows)"
+        )
 
     def fit(self, params, X, y):
         teacher = _fit(gbm(), X, y)
@@ -240,18 +287,34 @@ class Distill(Candidate):
         keep = P > 1e-3
         rows, cls = np.nonzero(keep)
         Xr, yr, wr = Xa[rows], np.array(CLASSES)[cls], P[rows, cls]
-        students = [_fit(Pipeline(log_cols([0]) + [("scale", StandardScaler()),
-                                   ("mlp", MLPClassifier((32,), alpha=1.0, solver="lbfgs",
-                                                         max_iter=300, random_state=i))]),
-                         Xr, yr, mlp__sample_weight=wr)
-                    for i in range(self.members)]
+        students = [
+            _fit(
+                Pipeline(
+                    log_cols([0])
+                    + [
+                        ("scale", StandardScaler()),
+                        (
+                            "mlp",
+                            MLPClassifier(
+                                (32,), alpha=1.0, solver="lbfgs", max_iter=300, random_state=i
+                            ),
+                        ),
+                    ]
+                ),
+                Xr,
+                yr,
+                mlp__sample_weight=wr,
+            )
+            for i in range(self.members)
+        ]
         return lambda Z: np.mean([_proba(s, Z) for s in students], axis=0)
 
 
 class DistillVote(Candidate):
     """Teacher = soft vote of HistGB + the default recipe (fit on the fold). Student = the default
     recipe itself (3 MLP + LR, exportable) trained on the teacher's soft labels (mixed 50/50 with the
-    hard labels on fold rows) over the fold rows plus unlabeled extra rows."""
+    hard labels on fold rows) over the fold rows plus unlabeled extra rows.
+    """
 
     exports = "yes (student = default architecture)"
 
@@ -266,36 +329,79 @@ class DistillVote(Candidate):
         P = teacher.predict_proba(Xa)
         P[: len(X)] = 0.5 * P[: len(X)] + 0.5 * (y[:, None] == np.array(CLASSES)[None, :])
         rows, cls = np.nonzero(P > 1e-3)
-        student = _fit(make_default(seed=0), Xa[rows], np.array(CLASSES)[cls],
-                       vote__sample_weight=P[rows, cls])
+        student = _fit(
+            make_default(seed=0), Xa[rows], np.array(CLASSES)[cls], vote__sample_weight=P[rows, cls]
+        )
         return lambda Z: _proba(student, Z)
 
 
 def gbm():
-    return HistGradientBoostingClassifier(learning_rate=0.05, max_iter=200, max_depth=3,
-                                          min_samples_leaf=20, l2_regularization=1.0,
-                                          early_stopping=False, random_state=0)
+    return HistGradientBoostingClassifier(
+        learning_rate=0.05,
+        max_iter=200,
+        max_depth=3,
+        min_samples_leaf=20,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=0,
+    )
 
 
 def candidates(extras, only=None):
     out = [
         Plain("current default (3 MLP16 a=3 + LR)", lambda: make_default(seed=0), "yes"),
         Plain("default, 10 MLP members", lambda: make_default(seed=0, members=10), "yes"),
-        Plain("default, nested alpha in {1, 3, 10}", lambda alpha: make_default(seed=0, alpha=alpha), "yes",
-              grid=[{"alpha": 1.0}, {"alpha": 3.0}, {"alpha": 10.0}]),
-        Plain("default, nested hidden in {8, 16, 32}", lambda hidden: make_default(seed=0, hidden=hidden),
-              "yes", grid=[{"hidden": 8}, {"hidden": 16}, {"hidden": 32}]),
-        Plain("tanh MLPs (3 x 16, a=3) + LR", lambda: recipe(log_cols([0]), vote(activation="tanh")), "yes"),
-        Plain("log(x+0.01) of duration, acoust., instr., liveness, speech. -> default",
-              lambda: recipe(log_cols([0, COL["acousticness"], COL["instrumentalness"], COL["liveness"],
-                                       COL["speechiness"]], offset=0.01), vote()), "yes"),
-        Plain("feature eng.: + logit of [0,1] features + e*v, d*v, e-a -> default",
-              lambda: Pipeline([("fe", FunctionTransformer(_logit_features)), ("scale", StandardScaler()),
-                                ("vote", vote())]),
-              "no: runtime lacks logit/interaction steps"),
+        Plain(
+            "default, nested alpha in {1, 3, 10}",
+            lambda alpha: make_default(seed=0, alpha=alpha),
+            "yes",
+            grid=[{"alpha": 1.0}, {"alpha": 3.0}, {"alpha": 10.0}],
+        ),
+        Plain(
+            "default, nested hidden in {8, 16, 32}",
+            lambda hidden: make_default(seed=0, hidden=hidden),
+            "yes",
+            grid=[{"hidden": 8}, {"hidden": 16}, {"hidden": 32}],
+        ),
+        Plain(
+            "tanh MLPs (3 x 16, a=3) + LR",
+            lambda: recipe(log_cols([0]), vote(activation="tanh")),
+            "yes",
+        ),
+        Plain(
+            "log(x+0.01) of duration, acoust., instr., liveness, speech. -> default",
+            lambda: recipe(
+                log_cols(
+                    [
+                        0,
+                        COL["acousticness"],
+                        COL["instrumentalness"],
+                        COL["liveness"],
+                        COL["speechiness"],
+                    ],
+                    offset=0.01,
+                ),
+                vote(),
+            ),
+            "yes",
+        ),
+        Plain(
+            "feature eng.: + logit of [0,1] features + e*v, d*v, e-a -> default",
+            lambda: Pipeline(
+                [
+                    ("fe", FunctionTransformer(_logit_features)),
+                    ("scale", StandardScaler()),
+                    ("vote", vote()),
+                ]
+            ),
+            "no: runtime lacks logit/interaction steps",
+        ),
         Plain("HistGradientBoosting (reference; not shippable)", gbm, "no: trees (too slow)"),
-        Plain("soft vote HistGB + default (reference; not shippable)",
-              lambda: _GbmPlusDefault(), "no: trees"),
+        Plain(
+            "soft vote HistGB + default (reference; not shippable)",
+            lambda: _GbmPlusDefault(),
+            "no: trees",
+        ),
         Weighted(extras),
         Stacked(extras),
         Finetune(extras),
@@ -303,7 +409,9 @@ def candidates(extras, only=None):
         DistillVote(extras),
     ]
     if only:
-        out = [c for i, c in enumerate(out) if i == 0 or any(o.lower() in c.name.lower() for o in only)]
+        out = [
+            c for i, c in enumerate(out) if i == 0 or any(o.lower() in c.name.lower() for o in only)
+        ]
     return out
 
 
@@ -320,8 +428,11 @@ class _GbmPlusDefault:
 # ----------------------------------------------------------------------------- nested CV
 def _score(y, P):
     pred = np.array(CLASSES)[P.argmax(1)]
-    return (accuracy_score(y, pred), f1_score(y, pred, average="macro"),
-            log_loss(y, np.clip(P, 1e-15, 1), labels=CLASSES))
+    return (
+        accuracy_score(y, pred),
+        f1_score(y, pred, average="macro"),
+        log_loss(y, np.clip(P, 1e-15, 1), labels=CLASSES),
+    )
 
 
 def nested(cand, X, y, splits):
@@ -343,10 +454,16 @@ def nested(cand, X, y, splits):
                     best = (key, p)
             params = best[1]
         chosen.append(str(params))
-        a, f, l = _score(y[te], cand.fit(params, X[tr], y[tr])(X[te]))
-        accs.append(a), f1s.append(f), lls.append(l)
+        a, f, ll = _score(y[te], cand.fit(params, X[tr], y[tr])(X[te]))
+        accs.append(a), f1s.append(f), lls.append(ll)
     sec = time.perf_counter() - t0
-    return np.array(accs), np.mean(f1s), np.mean(lls), sec, pd.Series(chosen).value_counts().to_dict()
+    return (
+        np.array(accs),
+        np.mean(f1s),
+        np.mean(lls),
+        sec,
+        pd.Series(chosen).value_counts().to_dict(),
+    )
 
 
 def main() -> None:
@@ -358,11 +475,17 @@ def main() -> None:
     data = Path(args[0] if args else Path(__file__).resolve().parents[2] / "shared" / "data")
     repeats = 1 if "--quick" in sys.argv else 5
     X, y, extras = load(data)
-    splits = list(RepeatedStratifiedKFold(n_splits=10, n_repeats=repeats, random_state=0).split(X, y))
-    print(f"data_moods.csv: {len(y)} rows; outer {repeats}x10 RepeatedStratifiedKFold(random_state=0), "
-          "inner 3-fold for grids; n_jobs=1\n")
-    print("| candidate | outer acc % | Δ vs default (paired, ± SE) | macro-F1 | log-loss | exports to NetRuntime "
-          "| outer CV wall (1 core) | nested choices |")
+    splits = list(
+        RepeatedStratifiedKFold(n_splits=10, n_repeats=repeats, random_state=0).split(X, y)
+    )
+    print(
+        f"data_moods.csv: {len(y)} rows; outer {repeats}x10 RepeatedStratifiedKFold(random_state=0), "
+        "inner 3-fold for grids; n_jobs=1\n"
+    )
+    print(
+        "| candidate | outer acc % | Δ vs default (paired, ± SE) | macro-F1 | log-loss | exports to NetRuntime "
+        "| outer CV wall (1 core) | nested choices |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     base = None
     for cand in candidates(extras, only):
@@ -374,10 +497,15 @@ def main() -> None:
             d = acc - base
             delta = f"{100 * d.mean():+.1f} ± {100 * d.std(ddof=1) / np.sqrt(len(d)):.1f}"
         ch = "; ".join(f"{k} ×{v}" for k, v in chosen.items()) if len(cand.grid) > 1 else "–"
-        print(f"| {cand.name} | {100 * acc.mean():.1f} ± {100 * acc.std():.1f} | {delta} | {f1:.3f} | {ll:.3f} "
-              f"| {cand.exports} | {sec:.0f} s | {ch} |", flush=True)
-    print("\n± after accuracy: std across outer folds. Δ: mean paired per-fold difference to the current "
-          "default ± its standard error (folds overlap, so the SE is optimistic); differences of ~1 point are noise.")
+        print(
+            f"| {cand.name} | {100 * acc.mean():.1f} ± {100 * acc.std():.1f} | {delta} | {f1:.3f} | {ll:.3f} "
+            f"| {cand.exports} | {sec:.0f} s | {ch} |",
+            flush=True,
+        )
+    print(
+        "\n± after accuracy: std across outer folds. Δ: mean paired per-fold difference to the current "
+        "default ± its standard error (folds overlap, so the SE is optimistic); differences of ~1 point are noise."
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Audio made by the tests: click tracks at known tempi, sines at known levels, silence, and the
 same signal in every supported container (soundfile writes WAV/FLAC/OGG; PyAV encodes
-MP3/M4A/Opus with its bundled FFmpeg)."""
+MP3/M4A/Opus with its bundled FFmpeg).
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,11 +21,13 @@ def click_track(bpm: float, seconds: float = 20.0, sr: int = 44100, *, seed: int
     click = (np.hanning(n) * np.sin(2 * np.pi * 2000 * np.arange(n) / sr)).astype(np.float32)
     for t in np.arange(0.1, seconds - 0.02, 60.0 / bpm):
         i = int(t * sr)
-        y[i:i + n] += 0.5 * click
+        y[i : i + n] += 0.5 * click
     return y
 
 
-def sine(freq: float = 1000.0, dbfs: float = -30.0, seconds: float = 5.0, sr: int = 48000) -> np.ndarray:
+def sine(
+    freq: float = 1000.0, dbfs: float = -30.0, seconds: float = 5.0, sr: int = 48000
+) -> np.ndarray:
     """A sine whose peak is ``dbfs`` dB below full scale, mono float32."""
     t = np.arange(int(seconds * sr)) / sr
     return (10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t)).astype(np.float32)
@@ -50,14 +54,17 @@ def write_wav(path: Path, y: np.ndarray, sr: int, *, stereo: bool = False) -> Pa
     return path
 
 
-def write_soundfile(path: Path, y: np.ndarray, sr: int, fmt: str, subtype: str | None = None) -> Path:
+def write_soundfile(
+    path: Path, y: np.ndarray, sr: int, fmt: str, subtype: str | None = None
+) -> Path:
     import soundfile as sf
 
     # in blocks: libsndfile's Vorbis encoder crashes (segfault) on one large write (~1 min)
-    with sf.SoundFile(str(path), "w", sr, 1 if y.ndim == 1 else y.shape[1], format=fmt,
-                      subtype=subtype) as f:
+    with sf.SoundFile(
+        str(path), "w", sr, 1 if y.ndim == 1 else y.shape[1], format=fmt, subtype=subtype
+    ) as f:
         for i in range(0, len(y), 16384):
-            f.write(y[i:i + 16384])
+            f.write(y[i : i + 16384])
     return path
 
 
@@ -70,11 +77,13 @@ def write_pyav(path: Path, y: np.ndarray, sr: int, codec: str, *, rate: int | No
         stream = container.add_stream(codec, rate=rate)
         stream.layout = "mono"
         fmt = stream.codec_context.codec.audio_formats[0].name
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(y[None, :], dtype=np.float32),
-                                           format="flt", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(y[None, :], dtype=np.float32), format="flt", layout="mono"
+        )
         frame.sample_rate = sr
-        resampler = av.AudioResampler(format=fmt, layout="mono", rate=rate,
-                                      frame_size=stream.codec_context.frame_size or None)
+        resampler = av.AudioResampler(
+            format=fmt, layout="mono", rate=rate, frame_size=stream.codec_context.frame_size or None
+        )
         for f in resampler.resample(frame):
             for packet in stream.encode(f):
                 container.mux(packet)

@@ -1,4 +1,5 @@
 """Shared fixtures: where the shared data lives, and a private library store for every test."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """`trackmood extract` and `trackmood predict` on audio, through the real CLI."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -28,17 +29,21 @@ def test_extract_to_parquet_and_csv(tmp_path, monkeypatch):
     df = pd.read_parquet(out)
     assert len(df) == 2
     good = df[df["name"] == "a"].iloc[0]
-    assert abs(good["tempo"] - 120) < 2 and pd.isna(good["valence"]) and 0 <= good["energy_est"] <= 1
+    assert (
+        abs(good["tempo"] - 120) < 2 and pd.isna(good["valence"]) and 0 <= good["energy_est"] <= 1
+    )
     assert "not an audio file" in df[df["name"] == "notes"].iloc[0]["error"]
     assert "skipped:" in r.stderr and "1 file(s) extracted, 1 failed" in r.stderr
-    r = runner.invoke(app, ["extract", str(d / "a.wav")])     # CSV on stdout, cached
+    r = runner.invoke(app, ["extract", str(d / "a.wav")])  # CSV on stdout, cached
     assert r.exit_code == 0 and r.stdout.startswith("id,path,name,duration_ms,tempo")
 
 
 def test_extract_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACKMOOD_DB", str(tmp_path / "lib.sqlite"))
     r = runner.invoke(app, ["extract", str(tmp_path / "missing")])
-    assert r.exit_code != 0 and "trackmood: error:" in r.stderr and "missing: no such file" in r.stderr
+    assert (
+        r.exit_code != 0 and "trackmood: error:" in r.stderr and "missing: no such file" in r.stderr
+    )
     bad = text_as_mp3(tmp_path)
     r = runner.invoke(app, ["extract", str(bad)])
     assert r.exit_code == 4 and "not an audio file" in r.stderr
@@ -63,6 +68,10 @@ def test_predict_timeline_is_one_row_per_window(tmp_path, monkeypatch):
     r = runner.invoke(app, ["predict", str(song), "--timeline", "10", "-o", str(out)])
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
-    assert list(zip(df["start"], df["end"])) == [(0.0, 10.0), (10.0, 20.0), (20.0, 25.0)]
+    assert list(zip(df["start"], df["end"], strict=False)) == [
+        (0.0, 10.0),
+        (10.0, 20.0),
+        (20.0, 25.0),
+    ]
     assert set(df["mood"]) <= {"Calm", "Energetic", "Happy", "Sad"} and (df["name"] == "song").all()
     assert (tmp_path / "moods.timeline.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,4 +1,5 @@
 """Decoding every supported format, loudness, and one-line errors for bad files."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def test_every_format_decodes(formats, fmt):
 
 def test_decoder_choice(formats):
     assert decode(formats["flac"]).decoder == "soundfile"
-    assert decode(formats["m4a"]).decoder == "pyav"      # libsndfile cannot read M4A/AAC
+    assert decode(formats["m4a"]).decoder == "pyav"  # libsndfile cannot read M4A/AAC
 
 
 def test_sine_minus_30_dbfs_reads_minus_30_lufs(tmp_path):
@@ -45,12 +46,12 @@ def test_sine_minus_30_dbfs_reads_minus_30_lufs(tmp_path):
 def test_meter_in_blocks_equals_whole():
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal((44100 * 4, 2))).astype(np.float32)
-    x[: 44100] *= 0.01                     # a quiet start exercises the gating
+    x[:44100] *= 0.01  # a quiet start exercises the gating
     whole = LoudnessMeter(44100, 2)
     whole.add(x)
     parts = LoudnessMeter(44100, 2)
     for i in range(0, len(x), 1000):
-        parts.add(x[i:i + 1000])
+        parts.add(x[i : i + 1000])
     ref = pyloudnorm.Meter(44100).integrated_loudness(x.astype(float))
     assert parts.integrated() == pytest.approx(whole.integrated(), abs=1e-6)
     assert whole.integrated() == pytest.approx(ref, abs=0.1)
@@ -64,7 +65,9 @@ def test_silence_has_no_loudness(tmp_path):
 
 def test_truncated_mp3_is_a_clear_error(tmp_path):
     path = truncated_mp3(tmp_path)
-    with pytest.raises(SourceError, match=r"truncated.mp3: truncated or damaged: decoded .* of the 20.0 s"):
+    with pytest.raises(
+        SourceError, match=r"truncated.mp3: truncated or damaged: decoded .* of the 20.0 s"
+    ):
         decode(path)
 
 
@@ -75,7 +78,9 @@ def test_text_renamed_mp3_is_a_clear_error(tmp_path):
     assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("content,match", [(b"", "empty file"), (bytes(range(256)) * 40, "not a readable audio file")])
+@pytest.mark.parametrize(
+    "content,match", [(b"", "empty file"), (bytes(range(256)) * 40, "not a readable audio file")]
+)
 def test_garbage_files(tmp_path, content, match):
     path = tmp_path / "bad.flac"
     path.write_bytes(content)

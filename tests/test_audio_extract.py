@@ -1,4 +1,5 @@
 """Measured columns on signals with known answers; estimates are flagged; descriptors are finite."""
+
 from __future__ import annotations
 
 import math
@@ -53,7 +54,7 @@ def test_estimates_are_flagged_and_spotify_columns_empty(tmp_path):
     f = extract_one(str(path))["features"]
     for k in ESTIMATED:
         assert k.endswith("_est") and 0.0 <= f[k] <= 1.0
-    for k in EMPTY:                         # never presented as Spotify's values
+    for k in EMPTY:  # never presented as Spotify's values
         assert math.isnan(f[k])
     assert f["key"] in range(12) and f["mode"] in (0, 1)
 
@@ -80,8 +81,8 @@ def _triad(freqs, seconds=12.0, sr=22050):
 
 
 def test_major_and_minor_triads_differ_in_mode_strength():
-    major = analyze(_triad((220.0, 277.18, 329.63))).summary()     # A C# E
-    minor = analyze(_triad((220.0, 261.63, 329.63))).summary()     # A C E
+    major = analyze(_triad((220.0, 277.18, 329.63))).summary()  # A C# E
+    minor = analyze(_triad((220.0, 261.63, 329.63))).summary()  # A C E
     # a bare triad is ambiguous (A major also fits C# minor), but the major one leans further major
     assert major["a_win_major_minor_mean"] > minor["a_win_major_minor_mean"] + 0.1
     assert 0.0 <= major["a_win_major_frac"] <= 1.0
@@ -90,5 +91,5 @@ def test_major_and_minor_triads_differ_in_mode_strength():
 def test_noise_has_higher_contrast_valleys_than_a_chord():
     noise = (0.1 * np.random.default_rng(1).standard_normal(22050 * 10)).astype(np.float32)
     n, c = analyze(noise).summary(), analyze(_triad((220.0, 277.18, 329.63), 10.0)).summary()
-    assert n["a_valley2_mean"] > c["a_valley2_mean"] + 20         # dB below the frame level
+    assert n["a_valley2_mean"] > c["a_valley2_mean"] + 20  # dB below the frame level
     assert n["a_chroma_entropy_mean"] > c["a_chroma_entropy_mean"]

@@ -1,4 +1,5 @@
 """The bundled audio model, predict_audio's contract, timelines, and training from a folder."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -85,7 +86,11 @@ def _labeled_folder(root):
         sub = root / label
         sub.mkdir(parents=True)
         for i, bpm in enumerate(bpms):
-            y = click_track(bpm, 6.0, sr=22050, seed=seed + i) if label == "Q2" else music_like(6.0, seed=seed + i)
+            y = (
+                click_track(bpm, 6.0, sr=22050, seed=seed + i)
+                if label == "Q2"
+                else music_like(6.0, seed=seed + i)
+            )
             write_wav(sub / f"{label}_{i}.wav", y, 22050)
     return root
 
@@ -96,8 +101,16 @@ def test_train_from_folder(tmp_path):
     root = _labeled_folder(tmp_path / "data")
     out = tmp_path / "model"
     notes = []
-    model = train_from_folder(root, label_map=LabelMap.parse(None), out=out, seed=0,
-                              notify=notes.append, repeats=1, folds=3, workers=1)
+    model = train_from_folder(
+        root,
+        label_map=LabelMap.parse(None),
+        out=out,
+        seed=0,
+        notify=notes.append,
+        repeats=1,
+        folds=3,
+        workers=1,
+    )
     assert list(model.classes_) == ["Calm", "Energetic"]
     again = load_model(out)
     assert again.card["kind"] == "audio" and again.card["metrics"]["n"] == 6
@@ -146,7 +159,7 @@ def test_training_crops_stay_with_their_clip(tmp_path):
     assert len(df) == 12 and df["start"].isna().sum() == 4
     assert sorted(df["start"].dropna().unique()) == [0.0, 15.0]
     again = load_descriptors(root, label_map=LabelMap({}), cache=cache, workers=1)
-    assert len(again) == 12                            # served from the cache
+    assert len(again) == 12  # served from the cache
     X, y, _groups, (Xc, owner) = split_rows(df)
     assert X.shape[0] == 4 and Xc.shape[0] == 8 and sorted(np.bincount(owner)) == [2, 2, 2, 2]
     Xt, yt = _with_crops(X, y, np.array([0, 3]), (Xc, owner))

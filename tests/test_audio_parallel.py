@@ -1,4 +1,5 @@
 """Content-hash cache, interrupt safety, process pool and Dask."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,7 @@ def test_cache_hit_on_rerun_and_rename(folder, tmp_path, counting):
     assert len(counting) == 4 and not any(r["cached"] for r in first)
     (folder / "t0.wav").rename(folder / "renamed.wav")
     second = list(extract_many([folder], workers=1, store=store))
-    assert len(counting) == 4                       # no work done twice
+    assert len(counting) == 4  # no work done twice
     assert all(r["cached"] for r in second)
     renamed = next(r for r in second if r["name"] == "renamed")
     assert renamed["id"] == track_id(file_hash(folder / "renamed.wav"))
@@ -59,11 +60,11 @@ def test_interrupted_batch_keeps_finished_work(folder, tmp_path, counting):
     store = Store(tmp_path / "lib.sqlite")
     gen = extract_many([folder], workers=1, store=store)
     done = [next(gen), next(gen)]
-    gen.close()                                     # what Ctrl-C does to the loop
+    gen.close()  # what Ctrl-C does to the loop
     assert len(store.kv_keys(CACHE_NAMESPACE)) == 2
     rest = list(extract_many([folder], workers=1, store=store))
     assert sum(r["cached"] for r in rest) == 2
-    assert len(counting) == 4                       # 2 before the interruption + the 2 left
+    assert len(counting) == 4  # 2 before the interruption + the 2 left
     assert {r["path"] for r in done} <= {r["path"] for r in rest}
 
 
@@ -84,14 +85,20 @@ def test_process_pool_matches_in_process(folder, tmp_path):
 def test_dask_local_cluster(folder, tmp_path):
     distributed = pytest.importorskip("distributed")
     store = Store(tmp_path / "lib.sqlite")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         out = list(extract_many([folder], scheduler=client, store=store))
         assert len(out) == 4 and all("features" in r for r in out)
         local = {r["name"]: r["features"]["tempo"] for r in extract_many([folder], workers=1)}
         assert {r["name"]: r["features"]["tempo"] for r in out} == pytest.approx(local)
         # scheduler given as an address works the same
-        again = list(extract_many([folder], scheduler=cluster.scheduler_address, store=Store(":memory:")))
+        again = list(
+            extract_many([folder], scheduler=cluster.scheduler_address, store=Store(":memory:"))
+        )
         assert len(again) == 4
     assert len(store.kv_keys(CACHE_NAMESPACE)) == 4
     json.loads(store.kv_get(CACHE_NAMESPACE, store.kv_keys(CACHE_NAMESPACE)[0]))
@@ -126,8 +133,17 @@ def test_killed_cli_keeps_finished_tracks(tmp_path, sig):
         write_wav(d / f"long{i}.wav", click_track(100 + 5 * i, 25.0, sr=22050, seed=i), 22050)
     db = tmp_path / "lib.sqlite"
     env = {**os.environ, "TRACKMOOD_DB": str(db)}
-    cmd = [sys.executable, "-m", "trackmood", "extract", str(d), "-o", str(tmp_path / "f.csv"),
-           "--workers", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trackmood",
+        "extract",
+        str(d),
+        "-o",
+        str(tmp_path / "f.csv"),
+        "--workers",
+        "2",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def finished():
@@ -148,7 +164,7 @@ def test_killed_cli_keeps_finished_tracks(tmp_path, sig):
     _, err = proc.communicate(timeout=30)
     kept = finished()
     assert 1 <= kept < 8 or kept == 8
-    assert not (tmp_path / "f.csv").exists()          # no half-written output
+    assert not (tmp_path / "f.csv").exists()  # no half-written output
     if sig == "SIGINT":
         assert proc.returncode == 130 and b"finished file is kept" in err
     done = subprocess.run(cmd, check=False, env=env, capture_output=True, timeout=120)

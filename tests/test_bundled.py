@@ -1,4 +1,5 @@
 """The documented command reproduces the shipped default model; shipped cards carry CV figures."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,9 @@ def test_noduration_model_lacks_duration():
 def test_recipe_reproduces_shipped_model(data_moods, name):
     shipped = load_model(name)
     rebuilt = build(name, data_moods.parent, cv=False)
-    assert rebuilt.card["training_files"][0]["sha256"] == shipped.card["training_files"][0]["sha256"]
+    assert (
+        rebuilt.card["training_files"][0]["sha256"] == shipped.card["training_files"][0]["sha256"]
+    )
     df = pd.read_csv(data_moods).rename(columns={"length": "duration_ms"})
     X = df[shipped.features].to_numpy(dtype=float)
     a, b = shipped.predict_proba(X), rebuilt.predict_proba(X)

@@ -1,4 +1,5 @@
 """`trackmood train` and `trackmood evaluate` through the CLI: outputs, exit codes, one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,17 @@ def test_train_then_evaluate_saved_model(tmp_path):
     assert r.exit_code == 0, r.output
     model = load_model(tmp_path / "m")
     assert model.card["seed"] == 3 and model.card["command"].startswith("trackmood")
-    r = run("evaluate", toy_table(tmp_path / "b.csv", seed=4), "--model", tmp_path / "m", "-o",
-            tmp_path / "rep", "--json")
+    r = run(
+        "evaluate",
+        toy_table(tmp_path / "b.csv", seed=4),
+        "--model",
+        tmp_path / "m",
+        "-o",
+        tmp_path / "rep",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
-    metrics = json.loads(r.stdout[r.stdout.index("{"):])
+    metrics = json.loads(r.stdout[r.stdout.index("{") :])
     assert metrics["cross_dataset"]["accuracy"] > 0.8
     assert (tmp_path / "rep" / "metrics.json").exists()
 
@@ -41,16 +49,39 @@ def test_train_with_cv_label_map_and_features(tmp_path):
     df = pd.read_csv(src)
     df["mood"] = df["mood"].replace({"Calm": "Relaxing", "Sad": "Romantic"})
     df.to_csv(src, index=False)
-    r = run("train", src, "--label-map", "Relaxing=Calm", "-l", "Romantic=", "--features",
-            "energy,valence", "-o", tmp_path / "m", "--cv")
+    r = run(
+        "train",
+        src,
+        "--label-map",
+        "Relaxing=Calm",
+        "-l",
+        "Romantic=",
+        "--features",
+        "energy,valence",
+        "-o",
+        tmp_path / "m",
+        "--cv",
+    )
     assert r.exit_code == 0, r.output
     card = load_model(tmp_path / "m").card
-    assert card["classes"] == ["Calm", "Energetic", "Happy"] and card["features"] == ["energy", "valence"]
+    assert card["classes"] == ["Calm", "Energetic", "Happy"] and card["features"] == [
+        "energy",
+        "valence",
+    ]
     assert card["metrics"]["cv"]["fits"] == 50
 
 
 def test_evaluate_cv_prints_figures(tmp_path):
-    r = run("evaluate", toy_table(tmp_path / "a.csv"), "--repeats", 1, "--folds", 3, "-o", tmp_path / "r")
+    r = run(
+        "evaluate",
+        toy_table(tmp_path / "a.csv"),
+        "--repeats",
+        1,
+        "--folds",
+        3,
+        "-o",
+        tmp_path / "r",
+    )
     assert r.exit_code == 0, r.output
     assert "1x3 CV accuracy" in r.stdout and "80/20 split accuracy" in r.stdout
     assert (tmp_path / "r" / "report.md").exists()
@@ -62,14 +93,21 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
         ("train", toy_table(tmp_path / "a.csv"), "--kind", "forest", "-o", tmp_path / "m"),
         ("train", toy_table(tmp_path / "a.csv"), "--label-map", "nonsense", "-o", tmp_path / "m"),
         ("train", "-o", tmp_path / "m"),
-        ("evaluate", toy_table(tmp_path / "a.csv"), "--model", tmp_path / "nomodel", "-o", tmp_path / "r"),
+        (
+            "evaluate",
+            toy_table(tmp_path / "a.csv"),
+            "--model",
+            tmp_path / "nomodel",
+            "-o",
+            tmp_path / "r",
+        ),
         ("evaluate", toy_table(tmp_path / "a.csv"), "--folds", 50, "-o", tmp_path / "r"),
     ]
     for args in cases:
         r = run(*args)
         assert r.exit_code != 0, args
-        lines = [l for l in r.stderr.splitlines() if l.strip()]
-        errors = [l for l in lines if l.startswith("trackmood: error: ")]
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("trackmood: error: ")]
         # exactly one error line, and it is the last thing said (a pooling summary may come first)
         assert len(errors) == 1 and lines[-1] == errors[0], (args, r.stderr)
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
@@ -98,7 +136,9 @@ def test_train_audio_delegates(tmp_path, monkeypatch):
     if "trackmood.audio" not in sys.modules:
         monkeypatch.setitem(sys.modules, "trackmood.audio", types.ModuleType("trackmood.audio"))
     monkeypatch.setattr(sys.modules["trackmood.audio"], "model", fake, raising=False)
-    r = run("train", "--audio", tmp_path, "--label-map", "Q1=Happy", "--seed", 2, "-o", tmp_path / "a")
+    r = run(
+        "train", "--audio", tmp_path, "--label-map", "Q1=Happy", "--seed", 2, "-o", tmp_path / "a"
+    )
     assert r.exit_code == 0, r.output
     assert calls["directory"] == tmp_path and calls["seed"] == 2 and calls["out"] == tmp_path / "a"
     assert calls["label_map"].apply("q1") == "Happy"
@@ -121,7 +161,9 @@ def test_conflicting_duplicates_are_reported_and_dropped(tmp_path):
     clash.to_csv(b, index=False)
     r = run("train", a, b, "-o", tmp_path / "m", "--no-cv")
     assert r.exit_code == 0, r.output
-    assert "1 duplicate rows merged" in r.stderr and "1 ids with conflicting moods dropped" in r.stderr
+    assert (
+        "1 duplicate rows merged" in r.stderr and "1 ids with conflicting moods dropped" in r.stderr
+    )
     assert f"dropped id {df.loc[0, 'id']}: labelled Calm and Sad" in r.stderr
     assert load_model(tmp_path / "m").card["pool"]["rows_out"] == len(df) - 1
     r = run("evaluate", a, b, "--folds", 3, "--repeats", 1, "-o", tmp_path / "rep")

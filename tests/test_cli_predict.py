@@ -1,4 +1,5 @@
 """`trackmood predict` on feature tables: outputs, formats, and every bad input a user can give."""
+
 import json
 import subprocess
 import sys
@@ -21,7 +22,7 @@ def run(*args):
 
 
 def one_error_line(result):
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("trackmood: error: ")
     return lines[0]
@@ -39,8 +40,11 @@ def test_output_formats_keep_ids_and_add_predictions(tmp_path, suffix):
     out = tmp_path / f"p.{suffix}"
     r = run("predict", EXAMPLE, "-o", out)
     assert r.exit_code == 0, r.stderr
-    got = {"csv": pd.read_csv, "parquet": pd.read_parquet,
-           "json": lambda p: pd.read_json(p, lines=True)}[suffix](out)
+    got = {
+        "csv": pd.read_csv,
+        "parquet": pd.read_parquet,
+        "json": lambda p: pd.read_json(p, lines=True),
+    }[suffix](out)
     assert list(got.columns) == ["name", "artist", "mood", *PROBA_COLUMNS, "quadrant"]
     assert got[list(PROBA_COLUMNS)].sum(axis=1).round(5).eq(1).all()
     assert set(got["mood"]) <= {"Calm", "Energetic", "Happy", "Sad"}
@@ -50,9 +54,21 @@ def test_output_formats_keep_ids_and_add_predictions(tmp_path, suffix):
 
 
 def test_single_track_from_feature_options():
-    args = [f"--feature={k}={v}" for k, v in dict(duration_ms=200000, danceability=0.3, acousticness=0.9,
-            energy=0.1, instrumentalness=0.9, liveness=0.1, valence=0.1, loudness=-20, speechiness=0.04,
-            tempo=70).items()]
+    args = [
+        f"--feature={k}={v}"
+        for k, v in dict(
+            duration_ms=200000,
+            danceability=0.3,
+            acousticness=0.9,
+            energy=0.1,
+            instrumentalness=0.9,
+            liveness=0.1,
+            valence=0.1,
+            loudness=-20,
+            speechiness=0.04,
+            tempo=70,
+        ).items()
+    ]
     r = run("predict", *args, "--format", "json")
     assert r.exit_code == 0, r.stderr
     rec = json.loads(r.stdout.strip())
@@ -92,15 +108,23 @@ def _set(row, col, value):
     def f(df):
         df[col] = df[col].astype(object)
         df.loc[row, col] = value
+
     return f
 
 
-@pytest.mark.parametrize("name,mutate,fragments", [
-    ("nan.csv", _set(2, "energy", None), ["row 3", "'energy'", "empty value"]),
-    ("inf.csv", _set(1, "tempo", "inf"), ["row 2", "'tempo'", "finite"]),
-    ("text.csv", _set(4, "valence", "very"), ["row 5", "'valence'", "'very'"]),
-    ("range.csv", _set(0, "danceability", 3.5), ["row 1", "'danceability'", "3.5", "out of range"]),
-])
+@pytest.mark.parametrize(
+    "name,mutate,fragments",
+    [
+        ("nan.csv", _set(2, "energy", None), ["row 3", "'energy'", "empty value"]),
+        ("inf.csv", _set(1, "tempo", "inf"), ["row 2", "'tempo'", "finite"]),
+        ("text.csv", _set(4, "valence", "very"), ["row 5", "'valence'", "'very'"]),
+        (
+            "range.csv",
+            _set(0, "danceability", 3.5),
+            ["row 1", "'danceability'", "3.5", "out of range"],
+        ),
+    ],
+)
 def test_bad_values_named_and_no_partial_output(tmp_path, name, mutate, fragments):
     p = _table(tmp_path, name, mutate)
     out = tmp_path / "out.csv"
@@ -119,11 +143,14 @@ def test_bad_row_in_a_later_chunk_leaves_no_output(tmp_path):
     assert not out.exists() and list(tmp_path.iterdir()) == [p]
 
 
-@pytest.mark.parametrize("name,content,fragment", [
-    ("empty.csv", "", "file is empty"),
-    ("header.csv", "energy,valence\n", "header only"),
-    ("broken.csv", "a,b\n1,2\n3,4,5\n", "malformed CSV"),
-])
+@pytest.mark.parametrize(
+    "name,content,fragment",
+    [
+        ("empty.csv", "", "file is empty"),
+        ("header.csv", "energy,valence\n", "header only"),
+        ("broken.csv", "a,b\n1,2\n3,4,5\n", "malformed CSV"),
+    ],
+)
 def test_unreadable_files(tmp_path, name, content, fragment):
     p = tmp_path / name
     p.write_text(content)
@@ -170,8 +197,12 @@ def test_info_shows_card():
 
 
 def test_module_entry_point_in_a_new_process():
-    r = subprocess.run([sys.executable, "-m", "trackmood", "predict", str(EXAMPLE), "--format", "csv"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "trackmood", "predict", str(EXAMPLE), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "name,artist,mood,p_calm,p_energetic,p_happy,p_sad,quadrant"
 

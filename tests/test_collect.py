@@ -1,4 +1,5 @@
 """`trackmood collect`: moods from playlists/albums/artists/search, duplicates, conflicts, resume."""
+
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
 import os
 import signal
@@ -34,22 +35,38 @@ def one_error_line(result):
 
 # -- argument parsing ----------------------------------------------------------------------------
 def test_parse_specs_keeps_mood_order_and_accepts_urls():
-    specs = parse_spec_args(["--mood=calm", f"https://open.spotify.com/playlist/{PL}?si=1",
-                             "--artist", f"spotify:artist:{PL}", "--mood", "Q2", "--search", "loud"])
+    specs = parse_spec_args(
+        [
+            "--mood=calm",
+            f"https://open.spotify.com/playlist/{PL}?si=1",
+            "--artist",
+            f"spotify:artist:{PL}",
+            "--mood",
+            "Q2",
+            "--search",
+            "loud",
+        ]
+    )
     assert [(s.mood, s.kind, s.ref) for s in specs] == [
-        ("Calm", "playlist", PL), ("Calm", "artist", PL), ("Energetic", "search", "loud")]
+        ("Calm", "playlist", PL),
+        ("Calm", "artist", PL),
+        ("Energetic", "search", "loud"),
+    ]
 
 
-@pytest.mark.parametrize("args,match", [
-    ([], "nothing to collect"),
-    ([PL], "before any --mood"),
-    (["--album", PL], "before any --mood"),
-    (["--mood", "Happy", "not-an-id"], "not a Spotify id"),
-    (["--mood", "Happy", f"spotify:album:{PL}"], "use --album"),
-    (["--mood", "Happy", "--album", f"spotify:track:{PL}"], "expects a Spotify album"),
-    (["--mood", "Happy", "--frobnicate", PL], "unknown option"),
-    (["--mood"], "--mood needs a value"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        ([], "nothing to collect"),
+        ([PL], "before any --mood"),
+        (["--album", PL], "before any --mood"),
+        (["--mood", "Happy", "not-an-id"], "not a Spotify id"),
+        (["--mood", "Happy", f"spotify:album:{PL}"], "use --album"),
+        (["--mood", "Happy", "--album", f"spotify:track:{PL}"], "expects a Spotify album"),
+        (["--mood", "Happy", "--frobnicate", PL], "unknown option"),
+        (["--mood"], "--mood needs a value"),
+    ],
+)
 def test_parse_specs_errors(args, match):
     with pytest.raises(DataError, match=match):
         parse_spec_args(args)
@@ -60,11 +77,14 @@ def test_unknown_mood_is_a_label_error():
         parse_spec_args(["--mood", "Furious", PL])
 
 
-@pytest.mark.parametrize("args,code,match", [
-    (["collect"], 2, "nothing to collect"),
-    (["collect", "--mood", "Angry", PL], 2, "unknown mood label"),
-    (["collect", PL], 2, "before any --mood"),
-])
+@pytest.mark.parametrize(
+    "args,code,match",
+    [
+        (["collect"], 2, "nothing to collect"),
+        (["collect", "--mood", "Angry", PL], 2, "unknown mood label"),
+        (["collect", PL], 2, "before any --mood"),
+    ],
+)
 def test_cli_errors_one_line(fake_spotify, args, code, match):
     r = run(*args)
     assert r.exit_code == code
@@ -82,7 +102,7 @@ def two_playlists(fake_spotify):
     happy = fake_spotify.add_tracks(60, name="Sunny")
     sad = fake_spotify.add_tracks(30, name="Rainy")
     unknown = fake_spotify.add_track(reccobeats=False, spotify_features=False, name="Obscure")
-    shared = happy[:3]                     # in both playlists: conflicting labels
+    shared = happy[:3]  # in both playlists: conflicting labels
     p1 = fake_spotify.add_playlist(happy + [NULL, LOCAL, EPISODE, happy[10], unknown], name="Happy")
     p2 = fake_spotify.add_playlist(sad + shared, name="Sad")
     login(fake_spotify)
@@ -140,21 +160,36 @@ def test_collect_to_stdout_and_rerun_makes_no_requests(fake_spotify, two_playlis
 
 
 def test_collect_album_artist_search_with_client_credentials(fake_spotify, tmp_path):
-    a1 = fake_spotify.add_tracks(55, name="Quiet")         # 2 pages of album tracks
+    a1 = fake_spotify.add_tracks(55, name="Quiet")  # 2 pages of album tracks
     a2 = fake_spotify.add_tracks(4, name="Hush")
     loud = fake_spotify.add_tracks(15, name="Thunder")
     album1, album2 = fake_spotify.add_album("One", a1), fake_spotify.add_album("Two", a2)
     artist = fake_spotify.add_artist("Calm Person", [album2])
     out = tmp_path / "d.csv"
-    r = run("collect", "--mood", "Calm", "--album", album1, "--artist", artist,
-            "--mood", "Energetic", "--search", "thunder", "--search-limit", "12", "-o", out)
+    r = run(
+        "collect",
+        "--mood",
+        "Calm",
+        "--album",
+        album1,
+        "--artist",
+        artist,
+        "--mood",
+        "Energetic",
+        "--search",
+        "thunder",
+        "--search-limit",
+        "12",
+        "-o",
+        out,
+    )
     assert r.exit_code == 0, r.stderr
     df = pd.read_csv(out)
     assert Counter(df["mood"]) == {"Calm": 59, "Energetic": 12}
     assert set(df.loc[df["mood"] == "Energetic", "id"]) <= set(loud)
     assert df.loc[df["id"] == a1[0], "album"].item() == "One"
     assert not fake_spotify.requests(status=400)
-    assert not fake_spotify.requests("/authorize")          # no user login needed
+    assert not fake_spotify.requests("/authorize")  # no user login needed
 
 
 def test_forbidden_playlist_message_and_exit_code(fake_spotify, tmp_path):
@@ -168,8 +203,12 @@ def test_forbidden_playlist_message_and_exit_code(fake_spotify, tmp_path):
 
 def test_quota_exceeded_stops_with_exit_4_and_resume_time(fake_spotify, two_playlists):
     p1 = two_playlists[0]
-    fake_spotify.fail("/items", 429, headers={"Retry-After": "600"}, body={
-        "error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}})
+    fake_spotify.fail(
+        "/items",
+        429,
+        headers={"Retry-After": "600"},
+        body={"error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}},
+    )
     r = run("collect", "--mood", "Happy", p1)
     assert r.exit_code == 4
     assert "QUOTA_EXCEEDED" in one_error_line(r) and "run the same command again after" in r.stderr
@@ -184,7 +223,9 @@ def test_retry_after_over_the_option_cap(fake_spotify, two_playlists):
 
 def test_nothing_collected_is_an_error(fake_spotify):
     login(fake_spotify)
-    pid = fake_spotify.add_playlist([fake_spotify.add_track(reccobeats=False, spotify_features=False)])
+    pid = fake_spotify.add_playlist(
+        [fake_spotify.add_track(reccobeats=False, spotify_features=False)]
+    )
     r = run("collect", "--mood", "Happy", pid)
     assert r.exit_code == 4 and "nothing written" in one_error_line(r)
 
@@ -192,18 +233,22 @@ def test_nothing_collected_is_an_error(fake_spotify):
 # -- kill -9 and resume --------------------------------------------------------------------------
 def _start(fake, out, pid):
     env = {**os.environ, **fake.env()}
-    return subprocess.Popen([sys.executable, "-m", "trackmood", "collect", "--mood", "Happy", pid,
-                             "-o", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "trackmood", "collect", "--mood", "Happy", pid, "-o", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.timeout(120)
 def test_kill_9_and_resume_repeats_no_successful_request(fake_spotify, tmp_path):
-    ids = fake_spotify.add_tracks(300)                   # 6 item pages, 1 audio-features, 8 ReccoBeats
+    ids = fake_spotify.add_tracks(300)  # 6 item pages, 1 audio-features, 8 ReccoBeats
     pid = fake_spotify.add_playlist(ids, name="Big")
     login(fake_spotify)
     fake_spotify.clear_log()
     out = tmp_path / "big.csv"
-    for hold in (3, 10):                                 # killed while paging, then while fetching features
+    for hold in (3, 10):  # killed while paging, then while fetching features
         fake_spotify.hold_after(hold)
         proc = _start(fake_spotify, out, pid)
         assert fake_spotify.wait_held(60), proc.communicate(timeout=5)
@@ -220,11 +265,15 @@ def test_kill_9_and_resume_repeats_no_successful_request(fake_spotify, tmp_path)
     assert proc.returncode == 0, stderr.decode()
     df = pd.read_csv(out)
     assert len(df) == 300 and set(df["id"]) == set(ids)
-    ok = [e["path"] for e in fake_spotify.requests(status=200) if not e["path"].startswith("/api/token")]
+    ok = [
+        e["path"]
+        for e in fake_spotify.requests(status=200)
+        if not e["path"].startswith("/api/token")
+    ]
     repeated = [p for p, n in Counter(ok).items() if n > 1]
     assert repeated == []
-    assert len(fake_spotify.requests(status=0)) == 2     # the two requests cut off by the kills
-    assert len(ok) == 6 + 8                              # the floor: pages + ReccoBeats calls
+    assert len(fake_spotify.requests(status=0)) == 2  # the two requests cut off by the kills
+    assert len(ok) == 6 + 8  # the floor: pages + ReccoBeats calls
 
 
 def test_refresh_rereads_pages_but_not_features(fake_spotify, two_playlists):

@@ -1,4 +1,5 @@
 """Reading, pooling and de-duplicating labeled tables, on made-up tables and on every shared file."""
+
 import json
 
 import pytest
@@ -42,16 +43,23 @@ def test_json_wrapped_in_object_and_jsonl(tmp_path):
     assert load_labeled(tmp_path / "l.jsonl")["mood"].tolist() == ["Calm"]
 
 
-@pytest.mark.parametrize("name,content,fragment", [
-    ("empty.csv", "", "file is empty"),
-    ("header.csv", HEADER, "header only"),
-    ("bad.csv", HEADER + row("a" * 22, "Happy") + row("b" * 22, "Sad").strip() + ",1,2,3\n", "malformed CSV"),
-    ("quote.csv", HEADER + row("a" * 22, "Happy") + 'x,"never closed,1\n', "malformed CSV"),
-    ("bad.json", "[{\"a\": 1},", "malformed JSON"),
-    ("scalar.json", "[1, 2]", "list of objects"),
-    ("empty.json", "[]", "no data rows"),
-    ("table.xlsx", "x", "unsupported table format"),
-])
+@pytest.mark.parametrize(
+    "name,content,fragment",
+    [
+        ("empty.csv", "", "file is empty"),
+        ("header.csv", HEADER, "header only"),
+        (
+            "bad.csv",
+            HEADER + row("a" * 22, "Happy") + row("b" * 22, "Sad").strip() + ",1,2,3\n",
+            "malformed CSV",
+        ),
+        ("quote.csv", HEADER + row("a" * 22, "Happy") + 'x,"never closed,1\n', "malformed CSV"),
+        ("bad.json", '[{"a": 1},', "malformed JSON"),
+        ("scalar.json", "[1, 2]", "list of objects"),
+        ("empty.json", "[]", "no data rows"),
+        ("table.xlsx", "x", "unsupported table format"),
+    ],
+)
 def test_unreadable_tables(tmp_path, name, content, fragment):
     p = write(tmp_path, name, content)
     with pytest.raises(DataError) as e:
@@ -83,15 +91,26 @@ def test_unknown_label_names_row_and_value(tmp_path):
 
 
 def test_missing_label_column(tmp_path):
-    p = write(tmp_path, "n.csv", HEADER.replace(",mood", "") + row("a" * 22, "Happy").rsplit(",", 1)[0] + "\n")
+    p = write(
+        tmp_path,
+        "n.csv",
+        HEADER.replace(",mood", "") + row("a" * 22, "Happy").rsplit(",", 1)[0] + "\n",
+    )
     with pytest.raises(DataError, match="n.csv: no label column 'mood'"):
         load_labeled(p)
 
 
 def test_pool_dedups_and_drops_conflicts(tmp_path):
-    a = write(tmp_path, "a.csv", HEADER + row("a" * 22, "Happy") + row("b" * 22, "Sad") + row("c" * 22, "Calm"))
-    b = write(tmp_path, "b.csv", HEADER + row("a" * 22, "happy") + row("b" * 22, "Melancholy")
-              + row("d" * 22, "Energetic"))
+    a = write(
+        tmp_path,
+        "a.csv",
+        HEADER + row("a" * 22, "Happy") + row("b" * 22, "Sad") + row("c" * 22, "Calm"),
+    )
+    b = write(
+        tmp_path,
+        "b.csv",
+        HEADER + row("a" * 22, "happy") + row("b" * 22, "Melancholy") + row("d" * 22, "Energetic"),
+    )
     df, report = pool([str(a), f"{b}:Melancholy=Calm"])
     assert sorted(df["id"]) == ["a" * 22, "c" * 22, "d" * 22]  # b conflicts: Sad vs Calm
     assert report.conflicts == {"b" * 22: ["Calm", "Sad"]}
@@ -137,8 +156,15 @@ def test_data_moods_facts(data_moods):
 
 
 def test_jdruii_has_bom_duplicates_and_conflicts(shared_data):
-    df, report = pool([str(shared_data / "jdruii_all_playlists_mood_combined.csv")
-                       + ":" + MAPS["jdruii_all_playlists_mood_combined.csv"]])
+    df, report = pool(
+        [
+            str(shared_data / "jdruii_all_playlists_mood_combined.csv")
+            + ":"
+            + MAPS["jdruii_all_playlists_mood_combined.csv"]
+        ]
+    )
     assert "id" in df.columns and "duration_ms" in df.columns  # BOM stripped from the first header
     assert report.duplicates_merged > 0 and len(report.conflicts) > 0
-    assert sum(len(v) for v in report.incomplete.values()) > 0  # rows without features are skipped, counted
+    assert (
+        sum(len(v) for v in report.incomplete.values()) > 0
+    )  # rows without features are skipped, counted

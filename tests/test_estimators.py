@@ -1,4 +1,5 @@
 """Estimators follow the scikit-learn contract; export to the numpy runtime is exact."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,13 +30,22 @@ def toy():
     X, y = [], []
     for mood, (e, v) in centers.items():
         n = 40
-        X.append(np.column_stack([rng.uniform(1.2e5, 3.6e5, n), rng.normal(e, 0.08, n).clip(0, 1),
-                                  rng.normal(v, 0.08, n).clip(0, 1)]))
+        X.append(
+            np.column_stack(
+                [
+                    rng.uniform(1.2e5, 3.6e5, n),
+                    rng.normal(e, 0.08, n).clip(0, 1),
+                    rng.normal(v, 0.08, n).clip(0, 1),
+                ]
+            )
+        )
         y += [mood] * n
     return np.vstack(X), np.array(y)
 
 
-@parametrize_with_checks([LogTransform(), OriginalNet(epochs=20, batch_size=32, learning_rate=0.05)])
+@parametrize_with_checks(
+    [LogTransform(), OriginalNet(epochs=20, batch_size=32, learning_rate=0.05)]
+)
 def test_sklearn_contract(estimator, check):
     check(estimator)
 
@@ -43,7 +53,9 @@ def test_sklearn_contract(estimator, check):
 def test_is_classifier_so_cv_stratifies():
     net = make_original()
     assert is_classifier(net) and is_classifier(OriginalNet()) and is_classifier(make_default())
-    assert isinstance(check_cv(5, np.array(["a", "b"] * 5), classifier=is_classifier(net)), StratifiedKFold)
+    assert isinstance(
+        check_cv(5, np.array(["a", "b"] * 5), classifier=is_classifier(net)), StratifiedKFold
+    )
 
 
 def test_original_net_is_deterministic_and_exports_exactly(toy):
@@ -63,8 +75,13 @@ def test_original_net_matches_keras_forward_pass(toy):
 
     X, y = toy
     net = OriginalNet(epochs=5).fit(X / X.max(axis=0), y)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(4, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
     model.set_weights([w.astype("float32") for w in net.weights_])
     keras_p = model.predict(X / X.max(axis=0), verbose=0)
     assert np.abs(keras_p - net.predict_proba(X / X.max(axis=0))).max() <= 1e-6
@@ -82,16 +99,43 @@ def test_default_pipeline_exports_exactly_and_is_deterministic(toy):
     assert (a.predict(X) == y).mean() > 0.9
 
 
-@pytest.mark.parametrize("pipe", [
-    lambda: Pipeline([("mm", MinMaxScaler()), ("lr", LogisticRegression())]),
-    lambda: Pipeline([("mm", MinMaxScaler(clip=True)), ("mlp", MLPClassifier((5,), max_iter=300, random_state=0))]),
-    lambda: Pipeline([("log", LogTransform()), ("mm", MinMaxScaler()), ("ss", StandardScaler()),
-                      ("mlp", MLPClassifier((4, 3), activation="tanh", max_iter=300, random_state=0))]),
-    lambda: Pipeline([("ss", StandardScaler()), ("v", VotingClassifier(
-        [("a", LogisticRegression()), ("b", MLPClassifier((4,), max_iter=200, random_state=0))],
-        voting="soft", weights=[1, 3]))]),
-    lambda: LogisticRegression(max_iter=1000),
-])
+@pytest.mark.parametrize(
+    "pipe",
+    [
+        lambda: Pipeline([("mm", MinMaxScaler()), ("lr", LogisticRegression())]),
+        lambda: Pipeline(
+            [
+                ("mm", MinMaxScaler(clip=True)),
+                ("mlp", MLPClassifier((5,), max_iter=300, random_state=0)),
+            ]
+        ),
+        lambda: Pipeline(
+            [
+                ("log", LogTransform()),
+                ("mm", MinMaxScaler()),
+                ("ss", StandardScaler()),
+                ("mlp", MLPClassifier((4, 3), activation="tanh", max_iter=300, random_state=0)),
+            ]
+        ),
+        lambda: Pipeline(
+            [
+                ("ss", StandardScaler()),
+                (
+                    "v",
+                    VotingClassifier(
+                        [
+                            ("a", LogisticRegression()),
+                            ("b", MLPClassifier((4,), max_iter=200, random_state=0)),
+                        ],
+                        voting="soft",
+                        weights=[1, 3],
+                    ),
+                ),
+            ]
+        ),
+        lambda: LogisticRegression(max_iter=1000),
+    ],
+)
 def test_export_matches_sklearn(toy, pipe):
     X, y = toy
     est = pipe().fit(X, y)
@@ -119,19 +163,29 @@ def test_export_rejects_unsupported(toy):
     with pytest.raises(ModelError, match="RandomForestClassifier"):
         to_runtime(RandomForestClassifier(n_estimators=3).fit(X, y), features=FEATURES)
     with pytest.raises(ModelError, match="PolynomialFeatures"):
-        to_runtime(Pipeline([("p", PolynomialFeatures()), ("lr", LogisticRegression())]).fit(X, y),
-                   features=FEATURES)
+        to_runtime(
+            Pipeline([("p", PolynomialFeatures()), ("lr", LogisticRegression())]).fit(X, y),
+            features=FEATURES,
+        )
     with pytest.raises(ModelError, match="soft"):
-        to_runtime(VotingClassifier([("a", LogisticRegression())], voting="hard").fit(X, y),
-                   features=FEATURES)
+        to_runtime(
+            VotingClassifier([("a", LogisticRegression())], voting="hard").fit(X, y),
+            features=FEATURES,
+        )
     with pytest.raises(ModelError, match="first"):
-        to_runtime(Pipeline([("s", StandardScaler()), ("l", LogTransform()), ("lr", LogisticRegression())])
-                   .fit(X, y), features=FEATURES)
+        to_runtime(
+            Pipeline(
+                [("s", StandardScaler()), ("l", LogTransform()), ("lr", LogisticRegression())]
+            ).fit(X, y),
+            features=FEATURES,
+        )
 
 
 def test_works_in_grid_search_and_cross_val_score(toy):
     X, y = toy
-    grid = GridSearchCV(make_default(members=1, max_iter=50), {"vote__lr__C": [0.1, 1.0]}, cv=3).fit(X, y)
+    grid = GridSearchCV(
+        make_default(members=1, max_iter=50), {"vote__lr__C": [0.1, 1.0]}, cv=3
+    ).fit(X, y)
     assert grid.best_params_["vote__lr__C"] in (0.1, 1.0)
     s = cross_val_score(make_original(epochs=10), X, y, cv=3)
     assert s.shape == (3,)

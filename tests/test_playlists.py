@@ -11,17 +11,37 @@ from trackmood.sources import spotify as S
 
 runner = CliRunner()
 
-CALM = {"danceability": 0.3, "acousticness": 0.95, "energy": 0.08, "instrumentalness": 0.9,
-        "liveness": 0.1, "valence": 0.35, "loudness": -24.0, "speechiness": 0.04, "tempo": 78.0}
-ENERGETIC = {"danceability": 0.6, "acousticness": 0.01, "energy": 0.95, "instrumentalness": 0.1,
-             "liveness": 0.3, "valence": 0.3, "loudness": -4.0, "speechiness": 0.08, "tempo": 150.0}
+CALM = {
+    "danceability": 0.3,
+    "acousticness": 0.95,
+    "energy": 0.08,
+    "instrumentalness": 0.9,
+    "liveness": 0.1,
+    "valence": 0.35,
+    "loudness": -24.0,
+    "speechiness": 0.04,
+    "tempo": 78.0,
+}
+ENERGETIC = {
+    "danceability": 0.6,
+    "acousticness": 0.01,
+    "energy": 0.95,
+    "instrumentalness": 0.1,
+    "liveness": 0.3,
+    "valence": 0.3,
+    "loudness": -4.0,
+    "speechiness": 0.08,
+    "tempo": 150.0,
+}
 
 
 @pytest.fixture
 def source(fake_spotify):
-    ids = (fake_spotify.add_tracks(130, features=CALM, duration_ms=240000)
-           + fake_spotify.add_tracks(20, features=ENERGETIC, duration_ms=200000)
-           + fake_spotify.add_tracks(2, reccobeats=False, spotify_features=False))
+    ids = (
+        fake_spotify.add_tracks(130, features=CALM, duration_ms=240000)
+        + fake_spotify.add_tracks(20, features=ENERGETIC, duration_ms=200000)
+        + fake_spotify.add_tracks(2, reccobeats=False, spotify_features=False)
+    )
     pid = fake_spotify.add_playlist(ids + [LOCAL], name="Mixed bag")
     login(fake_spotify)
     return pid, ids
@@ -38,7 +58,7 @@ def test_split_creates_mood_playlists_and_adds_each_track_once(fake_spotify, sou
     made = mood_playlists(fake_spotify)
     assert made, r.stdout
     total = sum(len(p["entries"]) for p in made.values())
-    assert total == 150                                            # 2 without features left out
+    assert total == 150  # 2 without features left out
     assert "2 tracks left out: no audio features" in r.stdout
     assert "1 playlist items left out" in r.stdout
     for name, p in made.items():
@@ -51,7 +71,9 @@ def test_split_creates_mood_playlists_and_adds_each_track_once(fake_spotify, sou
     adds = fake_spotify.requests(r"^/v1/playlists/.*/items$", method="POST")
     assert all(e["status"] == 201 for e in adds)
     biggest = max(len(p["entries"]) for p in made.values())
-    assert biggest > 100 and len(adds) == sum((len(p["entries"]) + 99) // 100 for p in made.values())
+    assert biggest > 100 and len(adds) == sum(
+        (len(p["entries"]) + 99) // 100 for p in made.values()
+    )
 
 
 def test_second_run_creates_and_adds_nothing(fake_spotify, source):
@@ -122,4 +144,4 @@ def test_fake_refuses_bare_array_and_too_many_uris(fake_spotify, source):
     with pytest.raises(S.SpotifyHTTPError, match="Invalid limit"):
         api.post(f"playlists/{pid}/items", {"uris": [f"spotify:track:{i}" for i in ids[:101]]})
     with pytest.raises(Exception, match="No uris"):
-        api.sp.playlist_add_items(pid, ids[:2])            # spotipy 2.26 posts a bare JSON array
+        api.sp.playlist_add_items(pid, ids[:2])  # spotipy 2.26 posts a bare JSON array

@@ -1,4 +1,5 @@
 """ReccoBeats client and the provider chain: Spotify audio-features → ReccoBeats → missing-with-reason."""
+
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
 import pytest
 
@@ -22,7 +23,7 @@ def test_unknown_ids_are_omitted_and_results_mapped_back_by_href(fake_spotify, r
     ask = [known[2], unknown, known[0], known[1]]
     out = rb.audio_features(ask)
     assert set(out) == set(known)
-    for sid in known:                                   # values belong to the right track
+    for sid in known:  # values belong to the right track
         assert out[sid]["energy"] == pytest.approx(fake_spotify.rb[sid]["energy"])
         assert "duration_ms" not in out[sid]
     body = fake_spotify.requests("/reccobeats/")[0]
@@ -35,7 +36,10 @@ def test_more_than_40_ids_per_call_is_refused(rb):
 
 
 def test_href_parsing():
-    assert spotify_id_from_href("https://open.spotify.com/track/00aqkszH1FdUiJJWvX6iEl") == "00aqkszH1FdUiJJWvX6iEl"
+    assert (
+        spotify_id_from_href("https://open.spotify.com/track/00aqkszH1FdUiJJWvX6iEl")
+        == "00aqkszH1FdUiJJWvX6iEl"
+    )
     assert spotify_id_from_href("https://open.spotify.com/album/00aqkszH1FdUiJJWvX6iEl") is None
     assert spotify_id_from_href(None) is None
 
@@ -68,10 +72,10 @@ def test_bare_403_on_audio_features_falls_back_to_reccobeats(fake_spotify):
     out = chain.fetch(ids, durations=durations)
     assert all(out[i].ok and out[i].provider == "reccobeats" for i in ids)
     assert len(fake_spotify.requests("^/v1/audio-features", status=403)) == 1
-    assert len(fake_spotify.requests("/reccobeats/v1/audio-features")) == 3      # 40 + 40 + 10
+    assert len(fake_spotify.requests("/reccobeats/v1/audio-features")) == 3  # 40 + 40 + 10
     stored = store.get_features([ids[0]])[ids[0]]
     assert stored["energy"][1] == "reccobeats"
-    assert stored["duration_ms"] == (durations[ids[0]], "spotify")             # from the item
+    assert stored["duration_ms"] == (durations[ids[0]], "spotify")  # from the item
     # the 403 is remembered: a new chain does not ask audio-features again
     chain2, _ = chain_for(fake_spotify, store)
     new = fake_spotify.add_track()
@@ -118,7 +122,7 @@ def test_cache_first_nothing_fetched_twice(fake_spotify):
     store = Store()
     chain_for(fake_spotify, store)[0].fetch(ids[:30])
     before = len(fake_spotify.requests("/reccobeats/"))
-    out = chain_for(fake_spotify, store)[0].fetch(ids)          # only 15 new ids
+    out = chain_for(fake_spotify, store)[0].fetch(ids)  # only 15 new ids
     assert all(out[i].ok for i in ids)
     calls = fake_spotify.requests("/reccobeats/")[before:]
     assert len(calls) == 1 and calls[0]["path"].count("%2C") == 14

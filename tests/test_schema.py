@@ -1,4 +1,5 @@
 """The feature schema, column aliases, moods and label maps."""
+
 import math
 
 import numpy as np
@@ -6,15 +7,29 @@ import pandas as pd
 import pytest
 
 from trackmood.errors import DataError, LabelError
-from trackmood.features import (MODEL_FEATURE_NAMES, canonical_column, normalize_columns,
-                                parse_duration_ms, parse_track_id, validate)
+from trackmood.features import (
+    MODEL_FEATURE_NAMES,
+    canonical_column,
+    normalize_columns,
+    parse_duration_ms,
+    parse_track_id,
+    validate,
+)
 from trackmood.moods import MOODS, LabelMap, normalize_label, quadrant
 
 ID = "4uLU6hMCjMI75M1A2tKUQC"
 
 
-@pytest.mark.parametrize("raw", [ID, f"spotify:track:{ID}", f"https://open.spotify.com/track/{ID}?si=abc",
-                                 f"https://open.spotify.com/intl-de/track/{ID}", f"  {ID} "])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ID,
+        f"spotify:track:{ID}",
+        f"https://open.spotify.com/track/{ID}?si=abc",
+        f"https://open.spotify.com/intl-de/track/{ID}",
+        f"  {ID} ",
+    ],
+)
 def test_track_id_forms(raw):
     assert parse_track_id(raw) == ID
 
@@ -24,9 +39,17 @@ def test_non_spotify_ids_are_kept_and_blank_is_none():
     assert parse_track_id("") is None and parse_track_id(float("nan")) is None
 
 
-@pytest.mark.parametrize("raw,expected", [("\ufeffTitle", "name"), ("LENGTH", "duration_ms"),
-                                          ("duration_ms", "duration_ms"), ("track_uri", "id"),
-                                          (" Energy ", "energy"), ("Mood", "mood")])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("\ufeffTitle", "name"),
+        ("LENGTH", "duration_ms"),
+        ("duration_ms", "duration_ms"),
+        ("track_uri", "id"),
+        (" Energy ", "energy"),
+        ("Mood", "mood"),
+    ],
+)
 def test_column_aliases(raw, expected):
     assert canonical_column(raw) == expected
 
@@ -39,27 +62,45 @@ def test_duration_strings_and_numbers():
 
 
 def test_normalize_columns_first_alias_wins_and_parses():
-    df = pd.DataFrame({"\ufeffid": [ID], "uri": ["spotify:track:zzzzzzzzzzzzzzzzzzzzzz"],
-                       "Length": ["0 days 00:01:00"]})
+    df = pd.DataFrame(
+        {
+            "\ufeffid": [ID],
+            "uri": ["spotify:track:zzzzzzzzzzzzzzzzzzzzzz"],
+            "Length": ["0 days 00:01:00"],
+        }
+    )
     out = normalize_columns(df)
     assert list(out.columns) == ["id", "duration_ms"]
     assert out.loc[0, "id"] == ID and out.loc[0, "duration_ms"] == 60000.0
 
 
 def _row(**over):
-    base = dict(duration_ms=200000, danceability=0.5, acousticness=0.5, energy=0.5, instrumentalness=0.0,
-                liveness=0.1, valence=0.5, loudness=-8.0, speechiness=0.05, tempo=120.0)
+    base = dict(
+        duration_ms=200000,
+        danceability=0.5,
+        acousticness=0.5,
+        energy=0.5,
+        instrumentalness=0.0,
+        liveness=0.1,
+        valence=0.5,
+        loudness=-8.0,
+        speechiness=0.05,
+        tempo=120.0,
+    )
     base.update(over)
     return base
 
 
-@pytest.mark.parametrize("bad,column,fragment", [
-    ({"energy": "loud"}, "energy", "not a number"),
-    ({"valence": np.nan}, "valence", "empty value"),
-    ({"tempo": np.inf}, "tempo", "not a finite number"),
-    ({"danceability": 1.7}, "danceability", "out of range"),
-    ({"loudness": -400.0}, "loudness", "out of range"),
-])
+@pytest.mark.parametrize(
+    "bad,column,fragment",
+    [
+        ({"energy": "loud"}, "energy", "not a number"),
+        ({"valence": np.nan}, "valence", "empty value"),
+        ({"tempo": np.inf}, "tempo", "not a finite number"),
+        ({"danceability": 1.7}, "danceability", "out of range"),
+        ({"loudness": -400.0}, "loudness", "out of range"),
+    ],
+)
 def test_validate_names_row_column_value(bad, column, fragment):
     df = pd.DataFrame([_row(), _row(**bad)])
     with pytest.raises(DataError) as e:

@@ -1,4 +1,5 @@
 """Spotify credentials, client credentials and PKCE against the fake; token cache; no secrets shown."""
+
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
 import os
 import stat
@@ -47,8 +48,15 @@ def test_fake_rejects_wrong_pkce_verifier(fake_spotify):
         manager.get_access_token(code, check_cache=False)
 
 
-@pytest.mark.parametrize("unset,user", [("SPOTIPY_CLIENT_ID", False), ("SPOTIPY_CLIENT_SECRET", False),
-                                        ("SPOTIPY_REDIRECT_URI", True), ("SPOTIPY_CLIENT_ID", True)])
+@pytest.mark.parametrize(
+    "unset,user",
+    [
+        ("SPOTIPY_CLIENT_ID", False),
+        ("SPOTIPY_CLIENT_SECRET", False),
+        ("SPOTIPY_REDIRECT_URI", True),
+        ("SPOTIPY_CLIENT_ID", True),
+    ],
+)
 def test_missing_credentials_name_the_variable(fake_spotify, monkeypatch, unset, user):
     monkeypatch.delenv(unset)
     with pytest.raises(SourceError, match=f"set {unset}"):
@@ -71,8 +79,10 @@ def test_localhost_redirect_is_rejected_with_advice(fake_spotify, monkeypatch):
 def test_fake_authorize_rejects_localhost(fake_spotify):
     import requests
 
-    url = (f"{fake_spotify.accounts_url}/authorize?client_id={fake_spotify.client_id}&response_type=code"
-           "&redirect_uri=http://localhost:8765/callback&code_challenge_method=S256&code_challenge=x")
+    url = (
+        f"{fake_spotify.accounts_url}/authorize?client_id={fake_spotify.client_id}&response_type=code"
+        "&redirect_uri=http://localhost:8765/callback&code_challenge_method=S256&code_challenge=x"
+    )
     r = requests.get(url, allow_redirects=False, timeout=5)
     assert r.status_code == 400 and b"Insecure redirect URI" in r.content
 
@@ -99,7 +109,9 @@ def test_bad_secret_is_explained_and_never_printed(fake_spotify, monkeypatch):
 def test_secret_and_tokens_not_in_output_of_a_successful_run(fake_spotify, tmp_path):
     ids = fake_spotify.add_tracks(3)
     album = fake_spotify.add_album("A", ids)
-    r = runner.invoke(app, ["collect", "--mood", "Calm", "--album", album, "-o", tmp_path / "d.csv"])
+    r = runner.invoke(
+        app, ["collect", "--mood", "Calm", "--album", album, "-o", tmp_path / "d.csv"]
+    )
     assert r.exit_code == 0, r.stderr
     text = r.stderr + r.stdout + (tmp_path / "d.csv").read_text()
     assert fake_spotify.client_secret not in text
@@ -123,7 +135,9 @@ def test_revoked_token_says_how_to_log_in_again(fake_spotify):
 
     sp = spotipy.Spotify(auth="revoked-token", requests_session=requests.Session())
     sp.prefix = fake_spotify.api_url + "/"
-    with pytest.raises(S.SpotifyHTTPError, match="401.*Invalid access token.*delete .*spotify-token"):
+    with pytest.raises(
+        S.SpotifyHTTPError, match="401.*Invalid access token.*delete .*spotify-token"
+    ):
         S.SpotifyAPI(sp).get("me")
 
 

@@ -1,4 +1,5 @@
 """Every fault of the 2026 API against the fake: limits, removed endpoints, 403s, 429s, 5xx, timeouts."""
+
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
 import time
 
@@ -25,7 +26,9 @@ def api(fake_spotify):
 @pytest.fixture
 def user_api(fake_spotify):
     fake_spotify.add_tracks(5)
-    return S.SpotifyAPI(S.client(user=True, manager=login(fake_spotify)), policy=RetryPolicy(backoff=0.01))
+    return S.SpotifyAPI(
+        S.client(user=True, manager=login(fake_spotify)), policy=RetryPolicy(backoff=0.01)
+    )
 
 
 def first_track(fake):
@@ -46,7 +49,7 @@ def test_400_invalid_limit_above_the_2026_maxima(user_api, fake_spotify):
 
 def test_reader_stays_within_limits(user_api, fake_spotify):
     ids = fake_spotify.add_tracks(25, name="Rain song")
-    albums = [fake_spotify.add_album(f"A{i}", ids[i:i + 1]) for i in range(23)]
+    albums = [fake_spotify.add_album(f"A{i}", ids[i : i + 1]) for i in range(23)]
     rid = fake_spotify.add_artist("Many", albums)
     reader = S.Reader(user_api, Store())
     tracks = [t for p in reader.artist(rid) for t in p["items"]]
@@ -54,14 +57,17 @@ def test_reader_stays_within_limits(user_api, fake_spotify):
     found = [t for p in reader.search("rain", limit=25) for t in p["items"]]
     assert len(found) >= 25
     assert not fake_spotify.requests(status=400)
-    assert len(fake_spotify.requests(r"/artists/.*/albums")) == 3      # 10 + 10 + 3
+    assert len(fake_spotify.requests(r"/artists/.*/albums")) == 3  # 10 + 10 + 3
 
 
 def test_403_on_removed_endpoints(user_api, fake_spotify):
     tid = first_track(fake_spotify)
     pid = fake_spotify.add_playlist([tid])
-    for call in (lambda: user_api.sp.tracks([tid]), lambda: user_api.sp._get(f"playlists/{pid}/tracks"),
-                 lambda: user_api.sp.user_playlist_create(fake_spotify.user_id, "x")):
+    for call in (
+        lambda: user_api.sp.tracks([tid]),
+        lambda: user_api.sp._get(f"playlists/{pid}/tracks"),
+        lambda: user_api.sp.user_playlist_create(fake_spotify.user_id, "x"),
+    ):
         with pytest.raises(Exception) as e:
             call()
         assert getattr(e.value, "http_status", None) == 403
@@ -70,7 +76,9 @@ def test_403_on_removed_endpoints(user_api, fake_spotify):
 def test_403_on_a_playlist_you_do_not_own_says_how_to_work_around(user_api, fake_spotify):
     pid = fake_spotify.add_playlist([first_track(fake_spotify)], owner="someone-else")
     reader = S.Reader(user_api, Store())
-    with pytest.raises(SourceError, match="only playlists you own or collaborate on.*Copy its tracks"):
+    with pytest.raises(
+        SourceError, match="only playlists you own or collaborate on.*Copy its tracks"
+    ):
         list(reader.playlist(pid))
 
 
@@ -81,8 +89,12 @@ def test_collaborative_playlist_of_another_user_is_readable(user_api, fake_spoti
 
 def test_429_retry_after_is_honoured_for_real(api, fake_spotify):
     tid = first_track(fake_spotify)
-    fake_spotify.fail(f"/tracks/{tid}", 429, headers={"Retry-After": "1"},
-                      body={"error": {"status": 429, "message": "API rate limit exceeded"}})
+    fake_spotify.fail(
+        f"/tracks/{tid}",
+        429,
+        headers={"Retry-After": "1"},
+        body={"error": {"status": 429, "message": "API rate limit exceeded"}},
+    )
     t0 = time.monotonic()
     assert api.get(f"tracks/{tid}")["id"] == tid
     assert time.monotonic() - t0 >= 1.0
@@ -95,11 +107,14 @@ def test_429_over_the_cap_stops_with_when_to_resume(fake_spotify):
     api = S.SpotifyAPI(S.client(), policy=RetryPolicy(max_retry_after=60, sleep=sleeps))
     tid = first_track(fake_spotify)
     fake_spotify.fail(f"/tracks/{tid}", 429, headers={"Retry-After": "7200"})
-    with pytest.raises(RateLimitError, match=r"wait 2 h 0 min.*60 s cap.*run the same command again after "
-                                             r"\d\d:\d\d \(in 2 h 0 min\)") as e:
+    with pytest.raises(
+        RateLimitError,
+        match=r"wait 2 h 0 min.*60 s cap.*run the same command again after "
+        r"\d\d:\d\d \(in 2 h 0 min\)",
+    ) as e:
         api.get(f"tracks/{tid}")
     assert e.value.retry_after == 7200 and not e.value.quota
-    assert sleeps == []                                  # never slept for hours
+    assert sleeps == []  # never slept for hours
 
 
 def test_cap_from_environment(fake_spotify, monkeypatch):
@@ -112,9 +127,15 @@ def test_cap_from_environment(fake_spotify, monkeypatch):
 
 def test_quota_exceeded_stops_cleanly(api, fake_spotify):
     tid = first_track(fake_spotify)
-    fake_spotify.fail(f"/tracks/{tid}", 429, headers={"Retry-After": "3600"}, body={
-        "error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}})
-    with pytest.raises(RateLimitError, match="QUOTA_EXCEEDED.*run the same command again after") as e:
+    fake_spotify.fail(
+        f"/tracks/{tid}",
+        429,
+        headers={"Retry-After": "3600"},
+        body={"error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}},
+    )
+    with pytest.raises(
+        RateLimitError, match="QUOTA_EXCEEDED.*run the same command again after"
+    ) as e:
         api.get(f"tracks/{tid}")
     assert e.value.quota
     assert len(fake_spotify.requests(f"/tracks/{tid}")) == 1
@@ -144,7 +165,7 @@ def test_slow_response_times_out_and_is_retried(fake_spotify, monkeypatch):
     fake_spotify.add_tracks(1)
     api = S.SpotifyAPI(S.client(), policy=RetryPolicy(backoff=0.01))
     tid = first_track(fake_spotify)
-    api.get(f"tracks/{tid}")                              # token first
+    api.get(f"tracks/{tid}")  # token first
     fake_spotify.fail(f"/tracks/{tid}", None, delay=1.0)  # slow, then normal
     t0 = time.monotonic()
     assert api.get(f"tracks/{tid}")["id"] == tid
@@ -177,5 +198,9 @@ def test_null_local_and_episode_items_are_skipped(user_api, fake_spotify):
     tid = first_track(fake_spotify)
     pid = fake_spotify.add_playlist([NULL, tid, LOCAL, EPISODE])
     items = next(S.Reader(user_api, Store()).playlist(pid))["items"]
-    assert [S.skip_reason(t) for t in items] == ["empty item (removed or unavailable)", None,
-                                                 "local file", "podcast episode"]
+    assert [S.skip_reason(t) for t in items] == [
+        "empty item (removed or unavailable)",
+        None,
+        "local file",
+        "podcast episode",
+    ]

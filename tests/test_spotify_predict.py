@@ -1,4 +1,5 @@
 """`predict_refs` and `trackmood predict` with Spotify tracks, playlists, URIs and URLs."""
+
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
 import pandas as pd
 import pytest
@@ -13,22 +14,42 @@ from trackmood.sources.spotify import parse_ref, predict_refs
 from trackmood.store import Store
 
 runner = CliRunner()
-CALM = {"danceability": 0.3, "acousticness": 0.95, "energy": 0.08, "instrumentalness": 0.9,
-        "liveness": 0.1, "valence": 0.35, "loudness": -24.0, "speechiness": 0.04, "tempo": 78.0}
+CALM = {
+    "danceability": 0.3,
+    "acousticness": 0.95,
+    "energy": 0.08,
+    "instrumentalness": 0.9,
+    "liveness": 0.1,
+    "valence": 0.35,
+    "loudness": -24.0,
+    "speechiness": 0.04,
+    "tempo": 78.0,
+}
 
 
-@pytest.mark.parametrize("ref,expected", [
-    ("spotify:track:4uLU6hMCjMI75M1A2tKUQC", ("track", "4uLU6hMCjMI75M1A2tKUQC")),
-    ("spotify:playlist:37i9dQZF1DX3rxVfibe1L0", ("playlist", "37i9dQZF1DX3rxVfibe1L0")),
-    ("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC?si=abc", ("track", "4uLU6hMCjMI75M1A2tKUQC")),
-    ("open.spotify.com/intl-fr/playlist/37i9dQZF1DX3rxVfibe1L0", ("playlist", "37i9dQZF1DX3rxVfibe1L0")),
-    ("4uLU6hMCjMI75M1A2tKUQC", ("track", "4uLU6hMCjMI75M1A2tKUQC")),
-])
+@pytest.mark.parametrize(
+    "ref,expected",
+    [
+        ("spotify:track:4uLU6hMCjMI75M1A2tKUQC", ("track", "4uLU6hMCjMI75M1A2tKUQC")),
+        ("spotify:playlist:37i9dQZF1DX3rxVfibe1L0", ("playlist", "37i9dQZF1DX3rxVfibe1L0")),
+        (
+            "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC?si=abc",
+            ("track", "4uLU6hMCjMI75M1A2tKUQC"),
+        ),
+        (
+            "open.spotify.com/intl-fr/playlist/37i9dQZF1DX3rxVfibe1L0",
+            ("playlist", "37i9dQZF1DX3rxVfibe1L0"),
+        ),
+        ("4uLU6hMCjMI75M1A2tKUQC", ("track", "4uLU6hMCjMI75M1A2tKUQC")),
+    ],
+)
 def test_parse_ref(ref, expected):
     assert parse_ref(ref) == expected
 
 
-@pytest.mark.parametrize("ref", ["", "spotify:track:short", "https://example.com/track/4uLU6hMCjMI75M1A2tKUQC"])
+@pytest.mark.parametrize(
+    "ref", ["", "spotify:track:short", "https://example.com/track/4uLU6hMCjMI75M1A2tKUQC"]
+)
 def test_parse_ref_rejects(ref):
     with pytest.raises(DataError, match="not a Spotify id"):
         parse_ref(ref)
@@ -38,8 +59,17 @@ def test_predict_tracks_by_uri_url_and_id(fake_spotify):
     a, b, c = fake_spotify.add_tracks(3, features=CALM, duration_ms=200_000)
     gone = "0" * 22
     df = predict_refs([f"spotify:track:{a}", f"https://open.spotify.com/track/{b}", c, gone])
-    assert list(df.columns) == ["id", "name", "artist", "album", "mood", *PROBA_COLUMNS,
-                                "quadrant", "source", "reason"]
+    assert list(df.columns) == [
+        "id",
+        "name",
+        "artist",
+        "album",
+        "mood",
+        *PROBA_COLUMNS,
+        "quadrant",
+        "source",
+        "reason",
+    ]
     ok = df[df["mood"].notna()]
     assert list(ok["id"]) == [a, b, c]
     assert set(ok["mood"]) <= set(MOODS) and (ok["source"] == "reccobeats").all()

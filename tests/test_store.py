@@ -1,4 +1,5 @@
 """The SQLite library: schema version, WAL, per-value sources, transactions, concurrent processes."""
+
 import multiprocessing as mp
 import sqlite3
 
@@ -35,8 +36,11 @@ def test_newer_schema_is_refused(tmp_path):
 
 def test_features_keep_their_source_per_value(tmp_path):
     s = Store(tmp_path / "l.sqlite")
-    s.put_features("t1", {"energy": 0.7, "duration_ms": 200000.0},
-                   source={"energy": "reccobeats", "duration_ms": "spotify"})
+    s.put_features(
+        "t1",
+        {"energy": 0.7, "duration_ms": 200000.0},
+        source={"energy": "reccobeats", "duration_ms": "spotify"},
+    )
     got = s.get_features(["t1", "nope"])
     assert got == {"t1": {"energy": (0.7, "reccobeats"), "duration_ms": (200000.0, "spotify")}}
     s.mark_missing("t2", "reccobeats", "unknown id")
@@ -52,10 +56,28 @@ def test_tracks_predictions_filter_and_delete(tmp_path):
     assert s.get_track("a")["name"] == "A" and s.get_track("a")["artist"] == "Someone"
     assert s.get_track("a")["meta"] == {"genre": "x"}
     s.put_features("a", {"energy": 0.9}, source="file:x.csv")
-    s.put_predictions("default", [
-        {"id": "a", "mood": "Happy", "p_calm": 0.1, "p_energetic": 0.2, "p_happy": 0.6, "p_sad": 0.1},
-        {"id": "b", "mood": "Sad", "p_calm": 0.1, "p_energetic": 0.1, "p_happy": 0.1, "p_sad": 0.7,
-         "extra": {"timeline": [1, 2]}}])
+    s.put_predictions(
+        "default",
+        [
+            {
+                "id": "a",
+                "mood": "Happy",
+                "p_calm": 0.1,
+                "p_energetic": 0.2,
+                "p_happy": 0.6,
+                "p_sad": 0.1,
+            },
+            {
+                "id": "b",
+                "mood": "Sad",
+                "p_calm": 0.1,
+                "p_energetic": 0.1,
+                "p_happy": 0.1,
+                "p_sad": 0.7,
+                "extra": {"timeline": [1, 2]},
+            },
+        ],
+    )
     rows, total = s.list_tracks(mood="Sad")
     assert total == 1 and rows[0]["id"] == "b" and rows[0]["extra"] == {"timeline": [1, 2]}
     rows, total = s.list_tracks(source="file:")
@@ -97,9 +119,13 @@ def test_two_processes_write_at_once(tmp_path):
 def test_bulk_features_and_predictions_of_one_track(tmp_path):
     s = Store(tmp_path / "l.sqlite")
     s.mark_missing("a", "reccobeats", "unknown id")
-    s.put_features_many([("a", {"energy": 0.2}), ("b", {"energy": 0.4, "valence": 0.1})], source="file:t.csv")
-    assert s.get_features(["a", "b"]) == {"a": {"energy": (0.2, "file:t.csv")},
-                                          "b": {"energy": (0.4, "file:t.csv"), "valence": (0.1, "file:t.csv")}}
+    s.put_features_many(
+        [("a", {"energy": 0.2}), ("b", {"energy": 0.4, "valence": 0.1})], source="file:t.csv"
+    )
+    assert s.get_features(["a", "b"]) == {
+        "a": {"energy": (0.2, "file:t.csv")},
+        "b": {"energy": (0.4, "file:t.csv"), "valence": (0.1, "file:t.csv")},
+    }
     assert s.get_misses(["a"]) == {}
     s.put_predictions("m1", [{"id": "a", "mood": "Calm", "p_calm": 0.9}])
     s.put_predictions("m2", [{"id": "a", "mood": "Sad", "p_sad": 0.8, "extra": {"k": 1}}])

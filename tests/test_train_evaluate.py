@@ -1,4 +1,5 @@
 """Training builds a complete card; evaluation is honest and writes a report folder."""
+
 from __future__ import annotations
 
 import json
@@ -15,24 +16,48 @@ from trackmood.model.evaluate import PUBLISHED, cross_validate, evaluate, evalua
 from trackmood.model.persistence import TERMS_NOTE, load_model, save_model
 from trackmood.model.train import train_model
 
-FEATS = ["duration_ms", "danceability", "acousticness", "energy", "instrumentalness", "liveness",
-         "valence", "loudness", "speechiness", "tempo"]
+FEATS = [
+    "duration_ms",
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "loudness",
+    "speechiness",
+    "tempo",
+]
 
 
 def toy_table(path, n=30, seed=0, label="Calm", ids=True):
     """A small synthetic labeled table with four separable moods (written by the test itself)."""
     rng = np.random.default_rng(seed)
     rows = []
-    centers = {"Calm": (0.2, 0.7), "Energetic": (0.85, 0.3), "Happy": (0.8, 0.85), "Sad": (0.2, 0.2)}
+    centers = {
+        "Calm": (0.2, 0.7),
+        "Energetic": (0.85, 0.3),
+        "Happy": (0.8, 0.85),
+        "Sad": (0.2, 0.2),
+    }
     for k, (mood, (e, v)) in enumerate(centers.items()):
         for i in range(n):
-            rows.append({"id": f"t{seed}-{k}-{i}" if ids else None, "length": rng.uniform(1.2e5, 3e5),
-                         "danceability": rng.uniform(0.2, 0.8), "acousticness": rng.uniform(0, 1),
-                         "energy": float(np.clip(rng.normal(e, 0.08), 0, 1)),
-                         "instrumentalness": rng.uniform(0, 0.5), "liveness": rng.uniform(0, 0.4),
-                         "valence": float(np.clip(rng.normal(v, 0.08), 0, 1)),
-                         "loudness": rng.uniform(-20, -3), "speechiness": rng.uniform(0, 0.2),
-                         "tempo": rng.uniform(70, 160), "mood": mood})
+            rows.append(
+                {
+                    "id": f"t{seed}-{k}-{i}" if ids else None,
+                    "length": rng.uniform(1.2e5, 3e5),
+                    "danceability": rng.uniform(0.2, 0.8),
+                    "acousticness": rng.uniform(0, 1),
+                    "energy": float(np.clip(rng.normal(e, 0.08), 0, 1)),
+                    "instrumentalness": rng.uniform(0, 0.5),
+                    "liveness": rng.uniform(0, 0.4),
+                    "valence": float(np.clip(rng.normal(v, 0.08), 0, 1)),
+                    "loudness": rng.uniform(-20, -3),
+                    "speechiness": rng.uniform(0, 0.2),
+                    "tempo": rng.uniform(70, 160),
+                    "mood": mood,
+                }
+            )
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
 
@@ -43,10 +68,14 @@ def test_train_card_is_complete(tmp_path):
     card = model.card
     assert card["kind"] == "features" and card["recipe"] == "default"
     assert card["features"] == FEATS and card["classes"] == ["Calm", "Energetic", "Happy", "Sad"]
-    assert card["training_files"][0]["rows"] == 120 and len(card["training_files"][0]["sha256"]) == 64
+    assert (
+        card["training_files"][0]["rows"] == 120 and len(card["training_files"][0]["sha256"]) == 64
+    )
     assert card["pool"]["rows_out"] == 120 and card["terms"] == TERMS_NOTE
     assert card["metrics"]["cv"]["fits"] == 3 and card["metrics"]["cv"]["accuracy_mean"] > 0.8
-    cm = np.asarray(card["metrics"]["cv"]["confusion"])  # pooled out-of-fold counts, for the web page
+    cm = np.asarray(
+        card["metrics"]["cv"]["confusion"]
+    )  # pooled out-of-fold counts, for the web page
     assert cm.shape == (4, 4) and cm.sum() == 120 and (cm.sum(axis=1) == 30).all()
     assert card["metrics"]["cv"]["confusion_labels"] == card["classes"]
     assert np.trace(cm) / cm.sum() >= card["metrics"]["cv"]["accuracy_mean"] - 0.05
@@ -77,8 +106,13 @@ def test_train_with_label_map_features_and_original(tmp_path):
     assert orig.card["recipe"] == "original" and len(orig.runtime.members[0]) == 2
 
 
-@pytest.mark.parametrize("kwargs,match", [({"kind": "forest"}, "unknown model kind"),
-                                          ({"features": ["energy", "colour"]}, "unknown feature")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"kind": "forest"}, "unknown model kind"),
+        ({"features": ["energy", "colour"]}, "unknown feature"),
+    ],
+)
 def test_train_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(DataError, match=match):
         train_model([str(toy_table(tmp_path / "a.csv"))], **kwargs)
@@ -94,7 +128,9 @@ def test_train_needs_two_moods_and_data(tmp_path):
 
 def test_cv_with_extra_never_leaks_test_ids(tmp_path, monkeypatch):
     prim = pd.read_csv(toy_table(tmp_path / "a.csv")).rename(columns={"length": "duration_ms"})
-    extra = pd.read_csv(toy_table(tmp_path / "b.csv", seed=1)).rename(columns={"length": "duration_ms"})
+    extra = pd.read_csv(toy_table(tmp_path / "b.csv", seed=1)).rename(
+        columns={"length": "duration_ms"}
+    )
     extra = pd.concat([extra, prim.iloc[:10]])  # 10 rows share ids with the primary table
     r = cross_validate(prim, folds=3, repeats=1, extra=extra, n_jobs=1)
     assert r.extra_rows == 120 and r.confusion.sum() == 120
@@ -109,10 +145,20 @@ def test_cv_too_few_rows_is_a_clear_error(tmp_path):
 def test_evaluate_writes_report_folder(tmp_path):
     src = toy_table(tmp_path / "a.csv")
     out = tmp_path / "rep"
-    m = evaluate([str(src)], folds=3, repeats=2, out=out,
-                 extra_train=[str(toy_table(tmp_path / "x.csv", seed=2))])
-    assert {p.name for p in out.iterdir()} >= {"report.md", "metrics.json", "confusion.png",
-                                                "distributions.png", "grouped_means.csv"}
+    m = evaluate(
+        [str(src)],
+        folds=3,
+        repeats=2,
+        out=out,
+        extra_train=[str(toy_table(tmp_path / "x.csv", seed=2))],
+    )
+    assert {p.name for p in out.iterdir()} >= {
+        "report.md",
+        "metrics.json",
+        "confusion.png",
+        "distributions.png",
+        "grouped_means.csv",
+    }
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["cv"]["fits"] == 6 and saved["published"] == PUBLISHED
     assert 0 <= saved["holdout"]["accuracy"] <= 1 and saved["holdout"]["test_rows"] == 24

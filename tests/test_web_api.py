@@ -1,4 +1,5 @@
 """The REST API, through httpx (FastAPI's TestClient) against the real app and a temp library."""
+
 from __future__ import annotations
 
 import io
@@ -19,11 +20,28 @@ from trackmood.errors import RateLimitError, SourceError
 from trackmood.moods import PROBA_COLUMNS, quadrant
 from trackmood.web import create_app
 
-FEATURES = {"duration_ms": 200000, "danceability": 0.3, "acousticness": 0.95, "energy": 0.1,
-            "instrumentalness": 0.9, "liveness": 0.1, "valence": 0.2, "loudness": -22.0,
-            "speechiness": 0.04, "tempo": 80.0}
-LOUD = {**FEATURES, "danceability": 0.7, "acousticness": 0.02, "energy": 0.95,
-        "instrumentalness": 0.0, "valence": 0.8, "loudness": -4.0, "tempo": 128.0}
+FEATURES = {
+    "duration_ms": 200000,
+    "danceability": 0.3,
+    "acousticness": 0.95,
+    "energy": 0.1,
+    "instrumentalness": 0.9,
+    "liveness": 0.1,
+    "valence": 0.2,
+    "loudness": -22.0,
+    "speechiness": 0.04,
+    "tempo": 80.0,
+}
+LOUD = {
+    **FEATURES,
+    "danceability": 0.7,
+    "acousticness": 0.02,
+    "energy": 0.95,
+    "instrumentalness": 0.0,
+    "valence": 0.8,
+    "loudness": -4.0,
+    "tempo": 128.0,
+}
 
 
 @pytest.fixture
@@ -82,8 +100,9 @@ def test_regions_grid(client):
     assert body["moods"][0][0] != "Energetic" and body["moods"][-1][-1] != "Sad"
 
 
-@pytest.mark.parametrize("params", [{"n": 1}, {"n": 1000}, {"n": "x"}, {"tempo": 9999},
-                                    {"loudness": -100}])
+@pytest.mark.parametrize(
+    "params", [{"n": 1}, {"n": 1000}, {"n": "x"}, {"tempo": 9999}, {"loudness": -100}]
+)
 def test_regions_bad_params(client, params):
     r = client.get("/model/regions", params=params)
     assert r.status_code == 422 and r.json()["error"]
@@ -91,8 +110,10 @@ def test_regions_bad_params(client, params):
 
 # ------------------------------------------------------------------------------- POST /predict
 def test_predict_json(client):
-    r = client.post("/predict", json=[{**FEATURES, "name": "quiet piano", "id": "t-1"},
-                                      {**LOUD, "name": "loud"}])
+    r = client.post(
+        "/predict",
+        json=[{**FEATURES, "name": "quiet piano", "id": "t-1"}, {**LOUD, "name": "loud"}],
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["count"] == 2 and body["errors"] == 0 and body["model"] == "default"
@@ -110,7 +131,7 @@ def test_predict_json_matches_the_table_path(client):
     rows = [{**FEATURES, "name": "a"}, {**LOUD, "name": "b", "artist": "c"}]
     direct = client.post("/predict", json=rows).json()["predictions"]
     filed = upload(client, "same.csv", csv_bytes(rows)).json()["predictions"]
-    for x, y in zip(direct, filed):
+    for x, y in zip(direct, filed, strict=False):
         assert x["id"] == y["id"] and x["mood"] == y["mood"]
         assert all(abs(x[c] - y[c]) < 1e-12 for c in PROBA_COLUMNS)
     assert client.get("/tracks").json()["total"] == 2  # same ids: one library entry each
@@ -132,14 +153,17 @@ def test_predict_without_duration_uses_the_noduration_model(client):
     assert r.json()["predictions"][0]["mood"]
 
 
-@pytest.mark.parametrize("payload,needle", [
-    ([], "no tracks"),
-    ({"energy": 0.5}, "list"),
-    ([{**FEATURES, "energy": 1.5}], "energy"),
-    ([{**FEATURES, "tempo": "fast"}], "tempo"),
-    ([{**FEATURES, "id": 7}], "id"),
-    ([3], "0"),
-])
+@pytest.mark.parametrize(
+    "payload,needle",
+    [
+        ([], "no tracks"),
+        ({"energy": 0.5}, "list"),
+        ([{**FEATURES, "energy": 1.5}], "energy"),
+        ([{**FEATURES, "tempo": "fast"}], "tempo"),
+        ([{**FEATURES, "id": 7}], "id"),
+        ([3], "0"),
+    ],
+)
 def test_predict_bad_input(client, payload, needle):
     r = client.post("/predict", json=payload)
     assert r.status_code == 422, r.text
@@ -156,13 +180,17 @@ def test_predict_limits(db):
     with make_client(db, max_rows=2, max_upload_mb=0.01) as c:
         r = c.post("/predict", json=[FEATURES] * 3)
         assert r.status_code == 413 and "limit of 2" in r.json()["error"]
-        r = c.post("/predict", content=b"[" + b" " * 20000 + b"]",
-                   headers={"content-type": "application/json"})
+        r = c.post(
+            "/predict",
+            content=b"[" + b" " * 20000 + b"]",
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 413 and "limit" in r.json()["error"]
 
         def chunks():  # no Content-Length: the limit is counted while reading
             for _ in range(10):
                 yield b" " * 2000
+
         r = c.post("/predict", content=chunks(), headers={"content-type": "application/json"})
         assert r.status_code == 413
 
@@ -176,8 +204,12 @@ def test_predict_store_flag(client):
 
 # ------------------------------------------------------------------------------- POST /predict/file
 def test_predict_file_csv_with_bad_rows(client):
-    rows = [{"name": "ok", **FEATURES}, {"name": "bad", **FEATURES, "energy": "loud"},
-            {"name": "far", **FEATURES, "valence": 7}, {"name": "ok2", **LOUD}]
+    rows = [
+        {"name": "ok", **FEATURES},
+        {"name": "bad", **FEATURES, "energy": "loud"},
+        {"name": "far", **FEATURES, "valence": 7},
+        {"name": "ok2", **LOUD},
+    ]
     r = upload(client, "mine.csv", csv_bytes(rows))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -199,23 +231,28 @@ def test_predict_file_parquet_json_tsv(client, tmp_path):
     assert r.status_code == 200 and r.json()["count"] == 2
     r = upload(client, "t.json", df.to_json(orient="records").encode(), "application/json")
     assert r.status_code == 200 and [p["id"] for p in r.json()["predictions"]] == ["a", "b"]
-    r = upload(client, "t.tsv", df.to_csv(sep="\t", index=False).encode(), "text/tab-separated-values")
+    r = upload(
+        client, "t.tsv", df.to_csv(sep="\t", index=False).encode(), "text/tab-separated-values"
+    )
     assert r.status_code == 200 and r.json()["errors"] == 0
 
 
-@pytest.mark.parametrize("name,data,ctype,status,needle", [
-    ("t.xlsx", b"PK\x03\x04", "application/octet-stream", 415, "unsupported"),
-    ("t", b"a,b\n1,2\n", "text/csv", 415, "unsupported"),
-    ("t.csv", b"a,b\n1,2\n", "image/png", 415, "content type"),
-    ("t.csv", b"", "text/csv", 422, "empty"),
-    ("t.csv", b"name,energy\n", "text/csv", 422, "no data rows"),
-    ("t.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "text/csv", 422, "binary"),
-    ("t.csv", b"name,energy\nx,0.5\n", "text/csv", 422, "missing feature"),
-    ("t.json", b"{oops", "application/json", 422, "malformed JSON"),
-    ("t.json", b"[1, 2]", "application/json", 422, "list of objects"),
-    ("t.parquet", b"PAR1 not really", "application/octet-stream", 422, "Parquet"),
-    ("t.csv", b"\xff\xfe\xfa\xfb,1\n2,3\n", "text/csv", 422, "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "name,data,ctype,status,needle",
+    [
+        ("t.xlsx", b"PK\x03\x04", "application/octet-stream", 415, "unsupported"),
+        ("t", b"a,b\n1,2\n", "text/csv", 415, "unsupported"),
+        ("t.csv", b"a,b\n1,2\n", "image/png", 415, "content type"),
+        ("t.csv", b"", "text/csv", 422, "empty"),
+        ("t.csv", b"name,energy\n", "text/csv", 422, "no data rows"),
+        ("t.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "text/csv", 422, "binary"),
+        ("t.csv", b"name,energy\nx,0.5\n", "text/csv", 422, "missing feature"),
+        ("t.json", b"{oops", "application/json", 422, "malformed JSON"),
+        ("t.json", b"[1, 2]", "application/json", 422, "list of objects"),
+        ("t.parquet", b"PAR1 not really", "application/octet-stream", 422, "Parquet"),
+        ("t.csv", b"\xff\xfe\xfa\xfb,1\n2,3\n", "text/csv", 422, "UTF-8"),
+    ],
+)
 def test_predict_file_bad_files(client, name, data, ctype, status, needle):
     r = upload(client, name, data, ctype)
     assert r.status_code == status, r.text
@@ -264,16 +301,30 @@ def fake_audio_module(calls):
         for p in paths:
             with open(p, "rb") as fh:
                 assert fh.read(4) == b"RIFF"
-            row = {"id": f"audio:{len(rows)}", "path": p, "name": p.rsplit("/", 1)[-1], "mood": "Sad",
-                   "p_calm": 0.1, "p_energetic": 0.1, "p_happy": 0.1, "p_sad": 0.7,
-                   "quadrant": quadrant("Sad"), "source": "audio:librosa", "error": None}
+            row = {
+                "id": f"audio:{len(rows)}",
+                "path": p,
+                "name": p.rsplit("/", 1)[-1],
+                "mood": "Sad",
+                "p_calm": 0.1,
+                "p_energetic": 0.1,
+                "p_happy": 0.1,
+                "p_sad": 0.7,
+                "quadrant": quadrant("Sad"),
+                "source": "audio:librosa",
+                "error": None,
+            }
             if timeline:
-                row["timeline"] = [{"start": 0.0, "end": timeline, "mood": "Sad", "p_sad": 0.7},
-                                   {"start": timeline, "end": 2 * timeline, "mood": "Calm", "p_calm": 0.6}]
+                row["timeline"] = [
+                    {"start": 0.0, "end": timeline, "mood": "Sad", "p_sad": 0.7},
+                    {"start": timeline, "end": 2 * timeline, "mood": "Calm", "p_calm": 0.6},
+                ]
             rows.append(row)
         if store is not None:
             store.put_predictions("audio", [{**r, "extra": r.get("timeline")} for r in rows])
-            store.upsert_tracks([{"id": r["id"], "path": p} for r, p in zip(rows, paths)])
+            store.upsert_tracks(
+                [{"id": r["id"], "path": p} for r, p in zip(rows, paths, strict=False)]
+            )
         notify(f"analysed {paths[0]}")
         return pd.DataFrame(rows)
 
@@ -284,8 +335,10 @@ def fake_audio_module(calls):
 def test_predict_audio_contract(client, monkeypatch):
     calls = []
     monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module(calls))
-    files = [("files", ("My Song.wav", wav_bytes(), "audio/wav")),
-             ("files", ("other.wav", wav_bytes(), "application/octet-stream"))]
+    files = [
+        ("files", ("My Song.wav", wav_bytes(), "audio/wav")),
+        ("files", ("other.wav", wav_bytes(), "application/octet-stream")),
+    ]
     r = client.post("/predict/audio", files=files, data={"timeline": "5"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -299,14 +352,17 @@ def test_predict_audio_contract(client, monkeypatch):
     assert client.get("/tracks/audio:0").json()["track"]["file"] == "My Song.wav"
 
 
-@pytest.mark.parametrize("files,data,status,needle", [
-    ([("files", ("a.txt", b"RIFF....WAVE", "audio/wav"))], {}, 415, "unsupported audio"),
-    ([("files", ("a.wav", b"RIFF....WAVE", "text/html"))], {}, 415, "not audio"),
-    ([("files", ("a.wav", b"<html>hello</html>", "audio/wav"))], {}, 415, "not a recognised"),
-    ([("files", ("a.wav", b"", "audio/wav"))], {}, 422, "empty"),
-    ([("files", ("a.wav", b"RIFF....WAVE", "audio/wav"))], {"timeline": "-1"}, 422, "timeline"),
-    ([], {"x": "1"}, 422, "files"),
-])
+@pytest.mark.parametrize(
+    "files,data,status,needle",
+    [
+        ([("files", ("a.txt", b"RIFF....WAVE", "audio/wav"))], {}, 415, "unsupported audio"),
+        ([("files", ("a.wav", b"RIFF....WAVE", "text/html"))], {}, 415, "not audio"),
+        ([("files", ("a.wav", b"<html>hello</html>", "audio/wav"))], {}, 415, "not a recognised"),
+        ([("files", ("a.wav", b"", "audio/wav"))], {}, 422, "empty"),
+        ([("files", ("a.wav", b"RIFF....WAVE", "audio/wav"))], {"timeline": "-1"}, 422, "timeline"),
+        ([], {"x": "1"}, 422, "files"),
+    ],
+)
 def test_predict_audio_bad_uploads(client, monkeypatch, files, data, status, needle):
     monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
     r = client.post("/predict/audio", files=files or None, data=data)
@@ -335,8 +391,11 @@ def test_predict_audio_real(client):
     audio = pytest.importorskip("trackmood.sources.audio")
     if not hasattr(audio, "predict_audio"):
         pytest.skip("trackmood.sources.audio.predict_audio is not written yet")
-    r = client.post("/predict/audio", files=[("files", ("tone.wav", wav_bytes(6.0), "audio/wav"))],
-                    data={"timeline": "2"})
+    r = client.post(
+        "/predict/audio",
+        files=[("files", ("tone.wav", wav_bytes(6.0), "audio/wav"))],
+        data={"timeline": "2"},
+    )
     if r.status_code == 503 and "not installed" in r.json()["error"]:
         pytest.skip("the bundled audio model is not trained yet")
     assert r.status_code == 200, r.text
@@ -352,8 +411,10 @@ def test_spotify_not_configured(client, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env
     r = client.post("/predict/spotify", json={"refs": ["spotify:track:4uLU6hMCjMI75M1A2tKUQC"]})
     assert r.status_code == 503 and "credentials" in r.json()["error"]
-    r = client.post("/predict/spotify",
-                    json={"refs": ["https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M"]})
+    r = client.post(
+        "/predict/spotify",
+        json={"refs": ["https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M"]},
+    )
     assert r.status_code == 503 and "login" in r.json()["error"]
 
 
@@ -365,13 +426,38 @@ def test_spotify_contract(client, monkeypatch):
     def fake(refs, *, model=None, notify=None, store=None, **kw):
         seen["refs"] = refs
         notify("terms notice")
-        return pd.DataFrame([
-            {"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "Song", "artist": "A", "album": "B",
-             "mood": "Happy", "p_calm": 0.1, "p_energetic": 0.2, "p_happy": 0.6, "p_sad": 0.1,
-             "quadrant": quadrant("Happy"), "source": "reccobeats", "reason": None},
-            {"id": "0000000000000000000000", "name": None, "artist": None, "album": None,
-             "mood": None, "p_calm": np.nan, "p_energetic": np.nan, "p_happy": np.nan,
-             "p_sad": np.nan, "quadrant": None, "source": None, "reason": "no features found"}])
+        return pd.DataFrame(
+            [
+                {
+                    "id": "4uLU6hMCjMI75M1A2tKUQC",
+                    "name": "Song",
+                    "artist": "A",
+                    "album": "B",
+                    "mood": "Happy",
+                    "p_calm": 0.1,
+                    "p_energetic": 0.2,
+                    "p_happy": 0.6,
+                    "p_sad": 0.1,
+                    "quadrant": quadrant("Happy"),
+                    "source": "reccobeats",
+                    "reason": None,
+                },
+                {
+                    "id": "0000000000000000000000",
+                    "name": None,
+                    "artist": None,
+                    "album": None,
+                    "mood": None,
+                    "p_calm": np.nan,
+                    "p_energetic": np.nan,
+                    "p_happy": np.nan,
+                    "p_sad": np.nan,
+                    "quadrant": None,
+                    "source": None,
+                    "reason": "no features found",
+                },
+            ]
+        )
 
     monkeypatch.setattr(spotify, "predict_refs", fake)
     r = client.post("/predict/spotify", json={"refs": ["spotify:track:4uLU6hMCjMI75M1A2tKUQC"]})
@@ -397,9 +483,17 @@ def test_spotify_contract(client, monkeypatch):
     assert r.status_code == 503 and "ReccoBeats is down" in r.json()["error"]
 
 
-@pytest.mark.parametrize("payload", [{"refs": []}, {"refs": ["not a spotify thing!"]},
-                                     {"refs": "x"}, {}, {"refs": ["4uLU6hMCjMI75M1A2tKUQC"], "x": 1},
-                                     {"refs": ["spotify:album:4uLU6hMCjMI75M1A2tKUQC"]}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"refs": []},
+        {"refs": ["not a spotify thing!"]},
+        {"refs": "x"},
+        {},
+        {"refs": ["4uLU6hMCjMI75M1A2tKUQC"], "x": 1},
+        {"refs": ["spotify:album:4uLU6hMCjMI75M1A2tKUQC"]},
+    ],
+)
 def test_spotify_bad_refs(client, payload):
     r = client.post("/predict/spotify", json=payload)
     assert r.status_code == 422, r.text
@@ -414,8 +508,10 @@ def test_spotify_unavailable(client, monkeypatch):
 
 # ------------------------------------------------------------------------------- the library
 def test_tracks_list_filter_get_delete(client):
-    client.post("/predict", json=[{**FEATURES, "id": "quiet", "name": "Quiet"},
-                                  {**LOUD, "id": "loud", "name": "Loud"}])
+    client.post(
+        "/predict",
+        json=[{**FEATURES, "id": "quiet", "name": "Quiet"}, {**LOUD, "id": "loud", "name": "Loud"}],
+    )
     upload(client, "x.csv", csv_bytes([{"id": "filed", **FEATURES}]))
     page = client.get("/tracks").json()
     assert page["total"] == 3 and {t["id"] for t in page["tracks"]} == {"quiet", "loud", "filed"}
@@ -438,8 +534,9 @@ def test_tracks_list_filter_get_delete(client):
     assert client.delete("/tracks/quiet").status_code == 404
 
 
-@pytest.mark.parametrize("params", [{"mood": "Angry"}, {"limit": 0}, {"limit": 5000},
-                                    {"offset": -1}, {"limit": "many"}])
+@pytest.mark.parametrize(
+    "params", [{"mood": "Angry"}, {"limit": 0}, {"limit": 5000}, {"offset": -1}, {"limit": "many"}]
+)
 def test_tracks_bad_params(client, params):
     r = client.get("/tracks", params=params)
     assert r.status_code == 422 and r.json()["error"]
@@ -484,8 +581,16 @@ def test_page_docs_and_headers(client):
     assert "cdn" not in docs.text.lower()
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     spec = client.get("/openapi.json").json()
-    assert {"/predict", "/predict/file", "/predict/audio", "/predict/spotify", "/tracks",
-            "/tracks/{track_id}", "/model", "/health"} <= set(spec["paths"])
+    assert {
+        "/predict",
+        "/predict/file",
+        "/predict/audio",
+        "/predict/spotify",
+        "/tracks",
+        "/tracks/{track_id}",
+        "/model",
+        "/health",
+    } <= set(spec["paths"])
     assert client.get("/static/../app.py").status_code == 404
 
 
@@ -511,7 +616,9 @@ def test_serve_cli_help_and_errors(tmp_path):
     runner = CliRunner()
     r = runner.invoke(app, ["serve", "--help"])
     assert r.exit_code == 0 and "--port" in r.output and "127.0.0.1" in r.output
-    r = runner.invoke(app, ["serve", "--model", str(tmp_path / "nothing"), "--db", str(tmp_path / "x.db")])
+    r = runner.invoke(
+        app, ["serve", "--model", str(tmp_path / "nothing"), "--db", str(tmp_path / "x.db")]
+    )
     assert r.exit_code != 0 and "no model at" in r.output
     r = runner.invoke(app, ["serve", "--db", str(tmp_path)])  # a folder, not a file
     assert r.exit_code != 0 and "cannot open the library" in r.output

@@ -1,6 +1,8 @@
 """The page in real headless Chromium (Debian's ``chromium``, driven by Playwright) against the
 real app under uvicorn on loopback: upload a CSV, see rows and map points, filter, sort, download,
-and a phone-width view. Screenshots go to ``artifacts/`` (git-ignored)."""
+and a phone-width view. Screenshots go to ``artifacts/`` (git-ignored).
+"""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +22,15 @@ from .test_web_api import fake_audio_module, wav_bytes
 pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
@@ -43,10 +52,14 @@ def serve(tmp_path, monkeypatch):
 
     def start(model=None) -> str:
         port = free_port()
-        app = create_app(model=model, store_path=tmp_path / "browser.sqlite",
-                         allowed_hosts=["127.0.0.1", "localhost"])
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                lifespan="on")
+        app = create_app(
+            model=model,
+            store_path=tmp_path / "browser.sqlite",
+            allowed_hosts=["127.0.0.1", "localhost"],
+        )
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
         srv = uvicorn.Server(config)
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
@@ -69,9 +82,17 @@ def model_with_confusion():
     from trackmood.model.persistence import TrainedModel, load_model
 
     base = load_model("default")
-    card = {**base.card, "metrics": {"accuracy": 0.71, "macro_f1": 0.7, "confusion": {
-        "labels": ["Calm", "Energetic", "Happy", "Sad"],
-        "matrix": [[50, 2, 5, 10], [3, 40, 8, 2], [6, 9, 30, 4], [12, 1, 3, 45]]}}}
+    card = {
+        **base.card,
+        "metrics": {
+            "accuracy": 0.71,
+            "macro_f1": 0.7,
+            "confusion": {
+                "labels": ["Calm", "Energetic", "Happy", "Sad"],
+                "matrix": [[50, 2, 5, 10], [3, 40, 8, 2], [6, 9, 30, 4], [12, 1, 3, 45]],
+            },
+        },
+    }
     return TrainedModel(base.runtime, card, base.path)
 
 
@@ -90,12 +111,22 @@ def make_csv(path: Path, n: int = 16) -> Path:
     rng = np.random.default_rng(7)
     rows = []
     for i in range(n):
-        rows.append({"name": f"Track {i:02d}", "artist": "Test Artist", "length": 180000 + 1000 * i,
-                     "danceability": rng.uniform(0.2, 0.9), "acousticness": rng.uniform(0, 1),
-                     "energy": rng.uniform(0.05, 0.95), "instrumentalness": rng.uniform(0, 0.5),
-                     "liveness": rng.uniform(0.05, 0.3), "valence": rng.uniform(0.05, 0.95),
-                     "loudness": rng.uniform(-25, -3), "speechiness": rng.uniform(0.03, 0.2),
-                     "tempo": rng.uniform(70, 170)})
+        rows.append(
+            {
+                "name": f"Track {i:02d}",
+                "artist": "Test Artist",
+                "length": 180000 + 1000 * i,
+                "danceability": rng.uniform(0.2, 0.9),
+                "acousticness": rng.uniform(0, 1),
+                "energy": rng.uniform(0.05, 0.95),
+                "instrumentalness": rng.uniform(0, 0.5),
+                "liveness": rng.uniform(0.05, 0.3),
+                "valence": rng.uniform(0.05, 0.95),
+                "loudness": rng.uniform(-25, -3),
+                "speechiness": rng.uniform(0.03, 0.2),
+                "tempo": rng.uniform(70, 170),
+            }
+        )
     rows[1]["artist"] = "<img src=x onerror=alert(1)>"  # shown as text, never as markup
     rows.append({**rows[0], "name": "Broken", "energy": "very"})
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -105,11 +136,19 @@ def make_csv(path: Path, n: int = 16) -> Path:
 def watch(page, base):
     """Collect console errors, page errors and any request that leaves the server."""
     problems = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("request", lambda r: problems.append(f"outside request: {r.url}")
-            if not (r.url.startswith(base) or r.url.startswith(("data:", "blob:"))) else None)
+    page.on(
+        "request",
+        lambda r: (
+            problems.append(f"outside request: {r.url}")
+            if not (r.url.startswith(base) or r.url.startswith(("data:", "blob:")))
+            else None
+        ),
+    )
     return problems
 
 
@@ -175,8 +214,10 @@ def test_page_end_to_end(serve, browser, tmp_path):
     page.click("#mood-filter button[data-mood='']")
     page.check("#timeline-on")
     page.fill("#timeline-sec", "4")
-    page.set_input_files("#file-input", files=[{"name": "Hum.wav", "mimeType": "audio/wav",
-                                               "buffer": wav_bytes(0.2)}])
+    page.set_input_files(
+        "#file-input",
+        files=[{"name": "Hum.wav", "mimeType": "audio/wav", "buffer": wav_bytes(0.2)}],
+    )
     page.wait_for_selector("#timelines-section:not([hidden]) .strip")
     assert page.locator("#timelines .seg").count() == 2
     assert "Hum.wav" in page.locator("#timelines").inner_text()
@@ -191,8 +232,12 @@ def test_page_phone_width(serve, browser, tmp_path):
 
     server = serve()
     ARTIFACTS.mkdir(exist_ok=True)
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                              has_touch=True, device_scale_factor=2)
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     page = ctx.new_page()
     problems = watch(page, server)
     page.goto(server + "/")

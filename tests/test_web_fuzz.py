@@ -1,6 +1,8 @@
 """Property-based fuzzing of the API from its own OpenAPI schema (schemathesis): valid and
 invalid requests to every operation; no 5xx, and every answer matches the documented schema,
-status codes and content type. Bounded: a few examples per operation."""
+status codes and content type. Bounded: a few examples per operation.
+"""
+
 from __future__ import annotations
 
 import sys
@@ -20,17 +22,36 @@ from schemathesis.specs.openapi.checks import (
 
 from .test_web_api import fake_audio_module
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def fake_predict_refs(refs, *, model=None, notify=None, store=None, **kw):
     from trackmood.moods import quadrant
 
-    return pd.DataFrame([{"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "x", "artist": None,
-                          "album": None, "mood": "Calm", "p_calm": 0.7, "p_energetic": 0.1,
-                          "p_happy": 0.1, "p_sad": 0.1, "quadrant": quadrant("Calm"),
-                          "source": "fake", "reason": None}])
+    return pd.DataFrame(
+        [
+            {
+                "id": "4uLU6hMCjMI75M1A2tKUQC",
+                "name": "x",
+                "artist": None,
+                "album": None,
+                "mood": "Calm",
+                "p_calm": 0.7,
+                "p_energetic": 0.1,
+                "p_happy": 0.1,
+                "p_sad": 0.1,
+                "quadrant": quadrant("Calm"),
+                "source": "fake",
+                "reason": None,
+            }
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +64,12 @@ def api_schema(tmp_path_factory):
     mp.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
     mp.setattr(spotify, "predict_refs", fake_predict_refs)
     mp.setattr(spotify, "token_cache_path", lambda kind: tmp_path_factory.mktemp("tok") / "t")
-    app = create_app(store_path=tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite",
-                     max_upload_mb=1, max_rows=200, max_files=3)
+    app = create_app(
+        store_path=tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite",
+        max_upload_mb=1,
+        max_rows=200,
+        max_files=3,
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.generation.update(modes=["positive", "negative"])
     # 413 (too many files/rows/bytes) is a right answer to an invalid request too
@@ -58,8 +83,15 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 def test_api_never_fails_on_any_input(case):
     case.call_and_validate(checks=CHECKS)

@@ -6,19 +6,36 @@ The Python API (the CLI and the web app only call these):
 >>> MOODS
 ('Calm', 'Energetic', 'Happy', 'Sad')
 """
+
 from importlib import import_module
 
 __version__ = "0.1.0"
 
 # Lazy attributes: ``import trackmood`` stays cheap (no pandas) so a one-track predict starts fast.
 _API = {
-    "LabeledSource": "datasets", "load_labeled": "datasets", "pool": "datasets", "read_table": "datasets",
-    "DataError": "errors", "LabelError": "errors", "ModelError": "errors", "SourceError": "errors",
-    "TrackmoodError": "errors", "MODEL_FEATURE_NAMES": "features", "MODEL_FEATURES": "features",
-    "TrainedModel": "model.persistence", "load_model": "model.persistence", "save_model": "model.persistence",
-    "MOODS": "moods", "LabelMap": "moods", "quadrant": "moods",
-    "predict_frame": "predict", "predict_record": "predict", "predict_table": "predict",
-    "Store": "store", "train_model": "model.train", "evaluate": "model.evaluate",
+    "LabeledSource": "datasets",
+    "load_labeled": "datasets",
+    "pool": "datasets",
+    "read_table": "datasets",
+    "DataError": "errors",
+    "LabelError": "errors",
+    "ModelError": "errors",
+    "SourceError": "errors",
+    "TrackmoodError": "errors",
+    "MODEL_FEATURE_NAMES": "features",
+    "MODEL_FEATURES": "features",
+    "TrainedModel": "model.persistence",
+    "load_model": "model.persistence",
+    "save_model": "model.persistence",
+    "MOODS": "moods",
+    "LabelMap": "moods",
+    "quadrant": "moods",
+    "predict_frame": "predict",
+    "predict_record": "predict",
+    "predict_table": "predict",
+    "Store": "store",
+    "train_model": "model.train",
+    "evaluate": "model.evaluate",
 }
 __all__ = sorted(_API)
 

@@ -1,12 +1,13 @@
 """Small file-system helpers shared by the writers of model folders and report folders."""
+
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 @contextmanager

@@ -3,11 +3,11 @@
 Data goes to stdout, progress and messages to stderr; every error a user can cause ends as one
 line ``trackmood: error: …`` on stderr and a non-zero exit code.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -21,7 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
 
 
 def err(message: str) -> None:
@@ -38,13 +37,25 @@ def fail(error: Exception) -> None:
 def progress_bar():
     """A rich progress display on stderr, shown only when stderr is a terminal."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=True,
-                    disable=not sys.stderr.isatty())
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 class StageProgress:
@@ -95,27 +106,50 @@ def kind_of(ref: str) -> str:
     if suffix in AUDIO_SUFFIXES or p.is_dir():
         return "audio"
 
-    if ref.startswith("spotify:") or "open.spotify.com/" in ref or (
-            len(ref) == 22 and ref.isalnum() and not p.exists()):
+    if (
+        ref.startswith("spotify:")
+        or "open.spotify.com/" in ref
+        or (len(ref) == 22 and ref.isalnum() and not p.exists())
+    ):
         return "spotify"
     return "unknown"
 
 
 @app.command()
 def predict(
-    inputs: List[str] = typer.Argument(None, help="Feature tables (CSV/Parquet/JSON), audio files or "
-                                       "folders, or Spotify track/playlist ids, URIs or URLs."),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write predictions here "
-                                       "(format from the suffix) instead of stdout."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f",
-                                      help="table, csv, json or parquet (default: table on stdout)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or saved "
-                                        "model folder (default: 'default', or 'audio' for audio)."),
-    feature: List[str] = typer.Option(None, "--feature", help="One track given as NAME=VALUE "
-                                      "pairs, e.g. --feature energy=0.8 (repeat for each feature)."),
-    timeline: Optional[float] = typer.Option(None, "--timeline", help="Audio only: the mood of "
-                                             "each window of this many seconds, one row per "
-                                             "window (and a PNG strip beside -o OUT)."),
+    inputs: list[str] = typer.Argument(
+        None,
+        help="Feature tables (CSV/Parquet/JSON), audio files or "
+        "folders, or Spotify track/playlist ids, URIs or URLs.",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "-o",
+        "--out",
+        help="Write predictions here (format from the suffix) instead of stdout.",
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="table, csv, json or parquet (default: table on stdout)."
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Bundled model name or saved model folder (default: 'default', or 'audio' for audio).",
+    ),
+    feature: list[str] = typer.Option(
+        None,
+        "--feature",
+        help="One track given as NAME=VALUE "
+        "pairs, e.g. --feature energy=0.8 (repeat for each feature).",
+    ),
+    timeline: float | None = typer.Option(
+        None,
+        "--timeline",
+        help="Audio only: the mood of "
+        "each window of this many seconds, one row per "
+        "window (and a PNG strip beside -o OUT).",
+    ),
     chunksize: int = typer.Option(200_000, help="Rows per chunk when streaming large tables."),
 ):
     """Predict the mood of tracks: label, four probabilities and valence/energy quadrant."""
@@ -132,24 +166,36 @@ def predict(
                 sink.write_record(P.predict_record(chosen, record, file="--feature"))
             return
         if not inputs:
-            raise DataError("nothing to predict: give a table, audio files, Spotify ids or --feature")
+            raise DataError(
+                "nothing to predict: give a table, audio files, Spotify ids or --feature"
+            )
         kinds = {ref: kind_of(ref) for ref in inputs}
         for ref, kind in kinds.items():
             if kind == "unknown":
                 if not Path(ref).exists():
                     raise DataError("no such file, and not a Spotify id or URL", file=ref)
-                raise DataError(f"unsupported input type {Path(ref).suffix or '(no suffix)'!r}; "
-                                "expected a table (.csv/.parquet/.json), audio, or a Spotify reference",
-                                file=ref)
+                raise DataError(
+                    f"unsupported input type {Path(ref).suffix or '(no suffix)'!r}; "
+                    "expected a table (.csv/.parquet/.json), audio, or a Spotify reference",
+                    file=ref,
+                )
         if set(kinds.values()) == {"table"} and len(inputs) == 1:
             total, done = _table_rows(inputs[0]), [0]
             with StageProgress() as progress:
+
                 def advance(n: int) -> None:
                     done[0] += n
                     progress("predicting rows", done[0], total)
 
-                P.predict_table(inputs[0], model=model, out=out, fmt=fmt, chunksize=chunksize,
-                                notify=err, progress=advance)
+                P.predict_table(
+                    inputs[0],
+                    model=model,
+                    out=out,
+                    fmt=fmt,
+                    chunksize=chunksize,
+                    notify=err,
+                    progress=advance,
+                )
             return
         import pandas as pd
 
@@ -235,8 +281,11 @@ _register_extensions()
 
 def interrupted() -> None:
     """Ctrl-C: say what is kept, exit 130 (no partial output file is left: writers are atomic)."""
-    typer.echo("trackmood: interrupted; finished work is kept in the library, run the same command "
-               "to resume", err=True)
+    typer.echo(
+        "trackmood: interrupted; finished work is kept in the library, run the same command "
+        "to resume",
+        err=True,
+    )
     raise typer.Exit(130)
 
 

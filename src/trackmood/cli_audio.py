@@ -1,4 +1,5 @@
 """CLI commands for the audio concern (registered on the main app by :mod:`trackmood.cli`)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,27 +13,49 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def extract(
-        paths: Annotated[list[str], typer.Argument(
-            help="Audio files and folders (searched recursively): MP3, FLAC, OGG/Vorbis, Opus, "
-                 "WAV, M4A/AAC.")],
-        out: Annotated[Path | None, typer.Option(
-            "-o", "--out", help="Write the features table here: .parquet or .csv (default: CSV "
-                                "on stdout).")] = None,
-        workers: Annotated[int | None, typer.Option(
-            "--workers", "-w", min=1, help="Local worker processes (default: all cores).")] = None,
-        scheduler: Annotated[str | None, typer.Option(
-            "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (workers must see "
-                                "the same paths).")] = None,
-        db: Annotated[Path | None, typer.Option(
-            "--db", help="Library/cache file (default: $TRACKMOOD_DB or the user data "
-                         "folder).")] = None,
+        paths: Annotated[
+            list[str],
+            typer.Argument(
+                help="Audio files and folders (searched recursively): MP3, FLAC, OGG/Vorbis, Opus, "
+                "WAV, M4A/AAC."
+            ),
+        ],
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "-o",
+                "--out",
+                help="Write the features table here: .parquet or .csv (default: CSV on stdout).",
+            ),
+        ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers", "-w", min=1, help="Local worker processes (default: all cores)."
+            ),
+        ] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option(
+                "--scheduler",
+                help="Run on a Dask cluster, e.g. tcp://host:8786 (workers must see "
+                "the same paths).",
+            ),
+        ] = None,
+        db: Annotated[
+            Path | None,
+            typer.Option(
+                "--db", help="Library/cache file (default: $TRACKMOOD_DB or the user data folder)."
+            ),
+        ] = None,
     ):
         """Measure audio features of your own files into a table (Parquet or CSV).
 
         Columns: duration, tempo (+ beat confidence), loudness (LUFS), key/mode, flagged estimates
         (*_est) and the descriptor vector (a_*) of the audio model. Results are cached by content
         hash: a rerun, or a renamed file, does no work twice; an interrupted run keeps every
-        finished file."""
+        finished file.
+        """
         from .cli import err, fail
         from .errors import DataError, TrackmoodError
         from .predict import AtomicOutput, output_format
@@ -53,13 +76,17 @@ def register(app: typer.Typer) -> None:
                 err(f"skipped: {msg}")
             with AtomicOutput(out, fmt) as sink:
                 sink.write(df)
-            err(f"{int((~failed).sum())} file(s) extracted, {int(failed.sum())} failed"
-                + (f"; wrote {out}" if out else ""))
+            err(
+                f"{int((~failed).sum())} file(s) extracted, {int(failed.sum())} failed"
+                + (f"; wrote {out}" if out else "")
+            )
             if len(df) and failed.all():
                 raise typer.Exit(4)
         except KeyboardInterrupt:
-            err("interrupted; every finished file is kept in the cache, run the same command to "
-                "continue")
+            err(
+                "interrupted; every finished file is kept in the cache, run the same command to "
+                "continue"
+            )
             raise typer.Exit(130) from None
         except TrackmoodError as e:
             fail(e)

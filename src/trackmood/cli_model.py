@@ -1,4 +1,5 @@
 """CLI commands for the model concern: ``train`` and ``evaluate`` (registered by :mod:`trackmood.cli`)."""
+
 from __future__ import annotations
 
 import shlex
@@ -35,20 +36,38 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def train(
-        data: list[str] = typer.Argument(None, help="Labeled tables (CSV/Parquet/JSON with a mood "
-                                         "column); PATH:Old=New,Drop= maps that file's labels."),
-        kind: str = typer.Option("default", "--kind", "-k", help="default or original (the seed network)."),
-        label_map: list[str] = typer.Option(None, "--label-map", "-l", help="Old=New (or Old= to drop) "
-                                            "for every file; repeatable."),
-        features: list[str] = typer.Option(None, "--features", help="Model features (repeat or "
-                                           "comma-separate; default: the 10 original features)."),
-        out: Path | None = typer.Option(None, "-o", "--out", help="Model folder to write "
-                                           "(default: ./model-KIND)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (training is deterministic for it)."),
-        cv: bool = typer.Option(True, "--cv/--no-cv", help="Run 5x10 stratified CV and put the "
-                                "figures in the model card."),
-        audio: Path | None = typer.Option(None, "--audio", help="Train an audio model from a folder "
-                                             "of clips in one sub-folder per mood instead."),
+        data: list[str] = typer.Argument(
+            None,
+            help="Labeled tables (CSV/Parquet/JSON with a mood "
+            "column); PATH:Old=New,Drop= maps that file's labels.",
+        ),
+        kind: str = typer.Option(
+            "default", "--kind", "-k", help="default or original (the seed network)."
+        ),
+        label_map: list[str] = typer.Option(
+            None, "--label-map", "-l", help="Old=New (or Old= to drop) for every file; repeatable."
+        ),
+        features: list[str] = typer.Option(
+            None,
+            "--features",
+            help="Model features (repeat or comma-separate; default: the 10 original features).",
+        ),
+        out: Path | None = typer.Option(
+            None, "-o", "--out", help="Model folder to write (default: ./model-KIND)."
+        ),
+        seed: int = typer.Option(
+            0, "--seed", help="Random seed (training is deterministic for it)."
+        ),
+        cv: bool = typer.Option(
+            True,
+            "--cv/--no-cv",
+            help="Run 5x10 stratified CV and put the figures in the model card.",
+        ),
+        audio: Path | None = typer.Option(
+            None,
+            "--audio",
+            help="Train an audio model from a folder of clips in one sub-folder per mood instead.",
+        ),
     ):
         """Train a model and save it as a folder (model.json + weights.npz + MODEL_CARD.md)."""
         from .cli import err, fail
@@ -72,43 +91,68 @@ def register(app: typer.Typer) -> None:
             from .model.train import train_model
 
             sources = labeled_sources(data, lm)
-            feats = [f.strip() for item in (features or []) for f in item.split(",") if f.strip()] or None
+            feats = [
+                f.strip() for item in (features or []) for f in item.split(",") if f.strip()
+            ] or None
             bar, update = _progress()
             with bar:
-                model = train_model(sources, kind=kind, features=feats, seed=seed, cv=cv, notify=err,
-                                    command=command, progress=update)
+                model = train_model(
+                    sources,
+                    kind=kind,
+                    features=feats,
+                    seed=seed,
+                    cv=cv,
+                    notify=err,
+                    command=command,
+                    progress=update,
+                )
             target = out or Path(f"model-{kind}")
             save_model(model, target)
         except TrackmoodError as e:
             fail(e)
         cvm = model.card.get("metrics", {}).get("cv")
         if cvm:
-            err(f"{cvm['repeats']}x{cvm['folds']} CV accuracy {cvm['accuracy_mean']:.3f} ± "
+            err(
+                f"{cvm['repeats']}x{cvm['folds']} CV accuracy {cvm['accuracy_mean']:.3f} ± "
                 f"{cvm['accuracy_std']:.3f}, macro-F1 {cvm['macro_f1_mean']:.3f}, "
-                f"log-loss {cvm['log_loss_mean']:.3f}")
+                f"log-loss {cvm['log_loss_mean']:.3f}"
+            )
         err(f"saved {model.card['recipe']} model to {target}")
 
     @app.command()
     def evaluate(
-        data: list[str] = typer.Argument(..., help="Labeled tables; PATH:Old=New,Drop= maps labels."),
-        model: str | None = typer.Option(None, "--model", "-m", help="Score this saved or bundled "
-                                            "model on the data as it is (cross-dataset) instead of CV."),
-        kind: str = typer.Option("default", "--kind", "-k", help="Recipe to cross-validate: default "
-                                 "or original."),
-        label_map: list[str] = typer.Option(None, "--label-map", "-l", help="Old=New (or Old=) for "
-                                            "every file; repeatable."),
+        data: list[str] = typer.Argument(
+            ..., help="Labeled tables; PATH:Old=New,Drop= maps labels."
+        ),
+        model: str | None = typer.Option(
+            None,
+            "--model",
+            "-m",
+            help="Score this saved or bundled "
+            "model on the data as it is (cross-dataset) instead of CV.",
+        ),
+        kind: str = typer.Option(
+            "default", "--kind", "-k", help="Recipe to cross-validate: default or original."
+        ),
+        label_map: list[str] = typer.Option(
+            None, "--label-map", "-l", help="Old=New (or Old=) for every file; repeatable."
+        ),
         repeats: int = typer.Option(5, "--repeats", min=1, help="CV repeats."),
         folds: int = typer.Option(10, "--folds", min=2, help="CV folds."),
         seed: int = typer.Option(0, "--seed"),
         out: Path = typer.Option(Path("report"), "-o", "--out", help="Report folder to write."),
-        extra_train: list[str] = typer.Option(None, "--extra-train", help="Labeled tables added to "
-                                              "every training fold only (de-duplicated by id)."),
+        extra_train: list[str] = typer.Option(
+            None,
+            "--extra-train",
+            help="Labeled tables added to every training fold only (de-duplicated by id).",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print metrics.json to stdout."),
     ):
         """Measure accuracy honestly and write a report folder (report.md, PNG figures, metrics.json).
 
         Cross-validates a recipe (5x10 stratified CV + the original's 80/20 split), or with --model
-        scores a saved model on another labeled file (cross-dataset)."""
+        scores a saved model on another labeled file (cross-dataset).
+        """
         import json
 
         from .cli import err, fail
@@ -120,9 +164,18 @@ def register(app: typer.Typer) -> None:
             sources = labeled_sources(data, LabelMap.parse(label_map))
             bar, update = _progress()
             with bar:
-                metrics = run(sources, model=model, kind=kind, folds=folds, repeats=repeats, seed=seed, notify=err,
-                              extra_train=extra_train or None, out=out,
-                              progress=lambda d, t: update("cv", d, t))
+                metrics = run(
+                    sources,
+                    model=model,
+                    kind=kind,
+                    folds=folds,
+                    repeats=repeats,
+                    seed=seed,
+                    notify=err,
+                    extra_train=extra_train or None,
+                    out=out,
+                    progress=lambda d, t: update("cv", d, t),
+                )
         except TrackmoodError as e:
             fail(e)
         if as_json:
@@ -130,13 +183,17 @@ def register(app: typer.Typer) -> None:
         else:
             cv = metrics.get("cv")
             if cv:
-                typer.echo(f"{cv['repeats']}x{cv['folds']} CV accuracy {cv['accuracy_mean']:.4f} "
-                           f"± {cv['accuracy_std']:.4f}  macro-F1 {cv['macro_f1_mean']:.4f}  "
-                           f"log-loss {cv['log_loss_mean']:.4f}")
+                typer.echo(
+                    f"{cv['repeats']}x{cv['folds']} CV accuracy {cv['accuracy_mean']:.4f} "
+                    f"± {cv['accuracy_std']:.4f}  macro-F1 {cv['macro_f1_mean']:.4f}  "
+                    f"log-loss {cv['log_loss_mean']:.4f}"
+                )
             if metrics.get("holdout"):
                 typer.echo(f"80/20 split accuracy {metrics['holdout']['accuracy']:.4f}")
             if metrics.get("cross_dataset"):
                 c = metrics["cross_dataset"]
-                typer.echo(f"model {c['model']} on {c['rows']} rows: accuracy {c['accuracy']:.4f}  "
-                           f"macro-F1 {c['macro_f1']:.4f}  log-loss {c['log_loss']:.4f}")
+                typer.echo(
+                    f"model {c['model']} on {c['rows']} rows: accuracy {c['accuracy']:.4f}  "
+                    f"macro-F1 {c['macro_f1']:.4f}  log-loss {c['log_loss']:.4f}"
+                )
         err(f"report written to {out}")

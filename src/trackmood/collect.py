@@ -10,6 +10,7 @@ store as it arrives, so a killed run continues where it stopped when run again.
 >>> [(s.mood, s.kind, s.ref == pl or s.ref) for s in specs]
 [('Happy', 'playlist', True), ('Happy', 'album', '4aawyAB9vmqN3uQ7FjRGTy'), ('Sad', 'search', 'rainy day')]
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,7 +22,17 @@ from .features import MODEL_FEATURE_NAMES
 from .moods import normalize_label
 
 #: Columns of the dataset written by ``trackmood collect`` (the project's dataset format).
-DATASET_COLUMNS = ("id", "name", "artist", "album", *MODEL_FEATURE_NAMES, "key", "mode", "mood", "source")
+DATASET_COLUMNS = (
+    "id",
+    "name",
+    "artist",
+    "album",
+    *MODEL_FEATURE_NAMES,
+    "key",
+    "mode",
+    "mood",
+    "source",
+)
 KINDS = ("playlist", "album", "artist", "search")
 
 
@@ -63,7 +74,9 @@ def parse_spec_args(args: list[str]) -> list[Spec]:
                 mood = normalize_label(value)
             else:
                 if mood is None:
-                    raise DataError(f"{opt} {value!r} comes before any --mood; write --mood MOOD first")
+                    raise DataError(
+                        f"{opt} {value!r} comes before any --mood; write --mood MOOD first"
+                    )
                 kind = opt[2:]
                 ref = value if kind == "search" else parse_ref(value, default_kind=kind)[1]
                 if kind != "search" and parse_ref(value, default_kind=kind)[0] != kind:
@@ -73,14 +86,18 @@ def parse_spec_args(args: list[str]) -> list[Spec]:
             raise DataError(f"unknown option {tok!r}; see trackmood collect --help")
         else:
             if mood is None:
-                raise DataError(f"playlist {tok!r} comes before any --mood; write --mood MOOD first")
+                raise DataError(
+                    f"playlist {tok!r} comes before any --mood; write --mood MOOD first"
+                )
             kind, pid = parse_ref(tok, default_kind="playlist")
             if kind != "playlist":
                 raise DataError(f"expected a playlist (use --{kind} for a {kind})", value=tok)
             specs.append(Spec(mood, "playlist", pid))
         i += 1
     if not specs:
-        raise DataError("nothing to collect: give --mood MOOD PLAYLIST… (and/or --album, --artist, --search)")
+        raise DataError(
+            "nothing to collect: give --mood MOOD PLAYLIST… (and/or --album, --artist, --search)"
+        )
     return specs
 
 
@@ -88,13 +105,13 @@ def parse_spec_args(args: list[str]) -> list[Spec]:
 class CollectReport:
     """What a collection did."""
 
-    items: Counter = field(default_factory=Counter)          # items read per spec label
-    skipped: Counter = field(default_factory=Counter)        # reason -> count
+    items: Counter = field(default_factory=Counter)  # items read per spec label
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
     duplicates_merged: int = 0
-    conflicts: dict = field(default_factory=dict)            # id -> sorted moods
-    names: dict = field(default_factory=dict)                # id -> "artist - name"
-    missing: dict = field(default_factory=dict)              # id -> reason
-    providers: Counter = field(default_factory=Counter)      # provider -> tracks
+    conflicts: dict = field(default_factory=dict)  # id -> sorted moods
+    names: dict = field(default_factory=dict)  # id -> "artist - name"
+    missing: dict = field(default_factory=dict)  # id -> reason
+    providers: Counter = field(default_factory=Counter)  # provider -> tracks
     rows_out: int = 0
     requests: int = 0
     pages_from_cache: int = 0
@@ -102,24 +119,36 @@ class CollectReport:
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common()) or "none"
         provs = ", ".join(f"{n} from {p}" for p, n in self.providers.most_common()) or "none"
-        return (f"{sum(self.items.values())} items read from {len(self.items)} source(s) "
-                f"({self.pages_from_cache} pages from the cache, {self.requests} requests); "
-                f"skipped: {skipped}; {self.duplicates_merged} duplicates merged; "
-                f"{len(self.conflicts)} tracks with conflicting moods dropped; "
-                f"{len(self.missing)} without features; features: {provs}; {self.rows_out} rows")
+        return (
+            f"{sum(self.items.values())} items read from {len(self.items)} source(s) "
+            f"({self.pages_from_cache} pages from the cache, {self.requests} requests); "
+            f"skipped: {skipped}; {self.duplicates_merged} duplicates merged; "
+            f"{len(self.conflicts)} tracks with conflicting moods dropped; "
+            f"{len(self.missing)} without features; features: {provs}; {self.rows_out} rows"
+        )
 
     def conflict_lines(self, limit: int = 10) -> list[str]:
         out = []
         for tid, moods in list(self.conflicts.items())[:limit]:
-            out.append(f"conflicting moods for {tid} ({self.names.get(tid, '?')}): {', '.join(moods)}")
+            out.append(
+                f"conflicting moods for {tid} ({self.names.get(tid, '?')}): {', '.join(moods)}"
+            )
         if len(self.conflicts) > limit:
             out.append(f"… and {len(self.conflicts) - limit} more tracks with conflicting moods")
         return out
 
 
-def collect(specs: list[Spec], *, api=None, store=None, chain=None, search_limit: int = 50,
-            refresh: bool = False, notify: Callable[[str], None] | None = None,
-            progress: Callable[[str, int, int | None], None] | None = None):
+def collect(
+    specs: list[Spec],
+    *,
+    api=None,
+    store=None,
+    chain=None,
+    search_limit: int = 50,
+    refresh: bool = False,
+    notify: Callable[[str], None] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+):
     """Read every spec, label its tracks, fetch their features; return ``(dataset, report)``.
 
     Parameters
@@ -151,15 +180,16 @@ def collect(specs: list[Spec], *, api=None, store=None, chain=None, search_limit
 
     store = store if store is not None else Store()
     if api is None:
-        api = SpotifyAPI(client(user=any(s.kind == "playlist" for s in specs)),
-                         policy=RetryPolicy(notify=notify))
+        api = SpotifyAPI(
+            client(user=any(s.kind == "playlist" for s in specs)), policy=RetryPolicy(notify=notify)
+        )
     terms_notice(store, notify)
     reader = Reader(api, store, refresh=refresh)
     requests_before = api.requests_made
     report = CollectReport()
     tracks: dict[str, dict] = {}
     moods: dict[str, set] = {}
-    labeled: list[tuple[str, str]] = []    # (id, mood) in order of appearance, with repeats
+    labeled: list[tuple[str, str]] = []  # (id, mood) in order of appearance, with repeats
     for spec in specs:
         if spec.kind == "playlist":
             pages = reader.playlist(spec.ref)
@@ -174,7 +204,7 @@ def collect(specs: list[Spec], *, api=None, store=None, chain=None, search_limit
             new_tracks, labels = [], []
             items = page["items"]
             if spec.kind == "search":
-                items = items[:max(0, search_limit - read)]
+                items = items[: max(0, search_limit - read)]
             for t in items:
                 read += 1
                 why = skip_reason(t)
@@ -188,9 +218,19 @@ def collect(specs: list[Spec], *, api=None, store=None, chain=None, search_limit
                 labeled.append((t["id"], spec.mood))
                 moods.setdefault(t["id"], set()).add(spec.mood)
             with store.transaction():
-                store.upsert_tracks([{"id": t["id"], "name": t["name"], "artist": t["artist"],
-                                      "album": t["album"], "duration_ms": t.get("duration_ms"),
-                                      "uri": t.get("uri")} for t in new_tracks])
+                store.upsert_tracks(
+                    [
+                        {
+                            "id": t["id"],
+                            "name": t["name"],
+                            "artist": t["artist"],
+                            "album": t["album"],
+                            "duration_ms": t.get("duration_ms"),
+                            "uri": t.get("uri"),
+                        }
+                        for t in new_tracks
+                    ]
+                )
                 store.put_labels(labels)
             if progress:
                 progress(f"reading {spec.kind} {spec.ref}", read, page.get("total"))
@@ -202,7 +242,9 @@ def collect(specs: list[Spec], *, api=None, store=None, chain=None, search_limit
             t = tracks[tid]
             report.names[tid] = f"{t.get('artist') or '?'} - {t.get('name') or '?'}"
     ordered = [tid for tid in dict.fromkeys(t for t, _ in labeled) if tid not in report.conflicts]
-    report.duplicates_merged = sum(1 for t, _ in labeled if t not in report.conflicts) - len(ordered)
+    report.duplicates_merged = sum(1 for t, _ in labeled if t not in report.conflicts) - len(
+        ordered
+    )
 
     chain = chain or default_chain(api, store=store, notify=notify, progress=progress)
     results = chain.fetch(ordered, durations={t: tracks[t].get("duration_ms") for t in ordered})
@@ -214,11 +256,22 @@ def collect(specs: list[Spec], *, api=None, store=None, chain=None, search_limit
             continue
         t = tracks[tid]
         report.providers[r.provider] += 1
-        rows.append({"id": tid, "name": t["name"], "artist": t["artist"], "album": t["album"],
-                     **{k: r.values.get(k) for k in (*MODEL_FEATURE_NAMES, "key", "mode")},
-                     "mood": next(iter(moods[tid])), "source": r.provider})
+        rows.append(
+            {
+                "id": tid,
+                "name": t["name"],
+                "artist": t["artist"],
+                "album": t["album"],
+                **{k: r.values.get(k) for k in (*MODEL_FEATURE_NAMES, "key", "mode")},
+                "mood": next(iter(moods[tid])),
+                "source": r.provider,
+            }
+        )
     report.rows_out = len(rows)
-    report.requests = api.requests_made - requests_before + sum(
-        getattr(getattr(p, "client", None), "requests_made", 0) for p in chain.providers)
+    report.requests = (
+        api.requests_made
+        - requests_before
+        + sum(getattr(getattr(p, "client", None), "requests_made", 0) for p in chain.providers)
+    )
     report.pages_from_cache = reader.pages_from_cache
     return pd.DataFrame(rows, columns=list(DATASET_COLUMNS)), report

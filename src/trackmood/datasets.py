@@ -3,13 +3,14 @@
 Every row keeps its provenance: ``_file`` (path), ``_sha256`` (of the file) and ``_row``
 (1-based data row), and ``source`` says where its features came from.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,16 @@ from .errors import DataError, LabelError
 from .features import MODEL_FEATURE_NAMES, normalize_columns, validate
 from .moods import MOODS, LabelMap
 
-TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet",
-                  ".pq": "parquet", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
 
 
 def file_sha256(path: str | Path) -> str:
@@ -36,7 +45,9 @@ def table_format(path: str | Path) -> str:
     if fmt is None:
         raise DataError(
             f"unsupported table format {Path(path).suffix or '(no suffix)'!r}; "
-            "use .csv, .parquet or .json", file=path)
+            "use .csv, .parquet or .json",
+            file=path,
+        )
     return fmt
 
 
@@ -82,8 +93,13 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
             raise DataError("not a text table (binary data); expected CSV", file=path)
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
         try:
-            reader = pd.read_csv(path, sep=sep, encoding="utf-8-sig", chunksize=chunksize or 10**9,
-                                 skipinitialspace=True)
+            reader = pd.read_csv(
+                path,
+                sep=sep,
+                encoding="utf-8-sig",
+                chunksize=chunksize or 10**9,
+                skipinitialspace=True,
+            )
             start = 0
             any_rows = False
             for chunk in reader:
@@ -99,7 +115,9 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
         except pd.errors.EmptyDataError:
             raise DataError("file is empty", file=path) from None
         except pd.errors.ParserError as e:
-            raise DataError(f"malformed CSV: {str(e).strip().splitlines()[-1]}", file=path) from None
+            raise DataError(
+                f"malformed CSV: {str(e).strip().splitlines()[-1]}", file=path
+            ) from None
         except UnicodeDecodeError as e:
             raise DataError(f"not UTF-8 text (byte {e.start})", file=path) from None
     elif fmt == "parquet":
@@ -110,7 +128,9 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
             # instead of ~800 MB (measured; pre_buffer reads whole row groups ahead).
             pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         except Exception as e:  # pyarrow raises several types for corrupt files
-            raise DataError(f"not a readable Parquet file ({type(e).__name__})", file=path) from None
+            raise DataError(
+                f"not a readable Parquet file ({type(e).__name__})", file=path
+            ) from None
         if pf.metadata.num_rows == 0:
             raise DataError("no data rows", file=path)
         start = 0
@@ -129,8 +149,9 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
             else:
                 records = json.loads(text)
         except json.JSONDecodeError as e:
-            raise DataError(f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}",
-                            file=path) from None
+            raise DataError(
+                f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}", file=path
+            ) from None
         if isinstance(records, dict):
             for key in ("tracks", "items", "data", "audio_features", "content"):
                 if isinstance(records.get(key), list):
@@ -145,7 +166,7 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
         df = pd.DataFrame.from_records(records)
         if chunksize:
             for s in range(0, len(df), chunksize):
-                yield _finish(df.iloc[s:s + chunksize].reset_index(drop=True), path, s)
+                yield _finish(df.iloc[s : s + chunksize].reset_index(drop=True), path, s)
         else:
             yield _finish(df, path, 0)
 
@@ -159,9 +180,11 @@ class LabeledSource:
     label_column: str = "mood"
 
     @classmethod
-    def parse(cls, spec: str) -> "LabeledSource":
+    def parse(cls, spec: str) -> LabeledSource:
         """``PATH`` or ``PATH:Old=New,Drop=`` (the label map after the last ``:`` that has ``=``)."""
-        path, _, mapping = spec.rpartition(":") if "=" in spec.rpartition(":")[2] else (spec, "", "")
+        path, _, mapping = (
+            spec.rpartition(":") if "=" in spec.rpartition(":")[2] else (spec, "", "")
+        )
         return cls(Path(path), LabelMap.parse([mapping] if mapping else None))
 
 
@@ -183,10 +206,12 @@ def load_labeled(
     label_map = label_map or LabelMap()
     df = read_table(path)
     if label_column not in df.columns:
-        raise DataError(f"no label column {label_column!r} (columns: {', '.join(map(str, df.columns[:20]))})",
-                        file=path)
+        raise DataError(
+            f"no label column {label_column!r} (columns: {', '.join(map(str, df.columns[:20]))})",
+            file=path,
+        )
     moods = []
-    for raw, row in zip(df[label_column], df["_row"]):
+    for raw, row in zip(df[label_column], df["_row"], strict=False):
         if pd.isna(raw):
             raise LabelError("empty mood label", file=path, row=int(row), column=label_column)
         try:
@@ -220,13 +245,17 @@ class PoolReport:
     duplicates_merged: int
     conflicts: dict[str, list[str]]  # id -> the moods it was given
     rows_out: int
-    incomplete: dict[str, list[int]] = field(default_factory=dict)  # file -> rows skipped (empty cells)
+    incomplete: dict[str, list[int]] = field(
+        default_factory=dict
+    )  # file -> rows skipped (empty cells)
 
     def conflict_lines(self, limit: int = 10) -> list[str]:
         """One line per dropped id with conflicting moods (at most ``limit``, then a count)."""
         items = sorted(self.conflicts.items())
-        lines = [f"dropped id {tid}: labelled {' and '.join(moods)} in the pooled files"
-                 for tid, moods in items[:limit]]
+        lines = [
+            f"dropped id {tid}: labelled {' and '.join(moods)} in the pooled files"
+            for tid, moods in items[:limit]
+        ]
         if len(items) > limit:
             lines.append(f"... and {len(items) - limit} more ids with conflicting moods dropped")
         return lines
@@ -240,10 +269,12 @@ class PoolReport:
 
     def summary(self) -> str:
         skipped = sum(len(v) for v in self.incomplete.values())
-        return (f"{sum(self.rows_in.values())} rows from {len(self.rows_in)} file(s); "
-                f"{skipped} rows with empty feature cells skipped; "
-                f"{self.duplicates_merged} duplicate rows merged; "
-                f"{len(self.conflicts)} ids with conflicting moods dropped; {self.rows_out} rows kept")
+        return (
+            f"{sum(self.rows_in.values())} rows from {len(self.rows_in)} file(s); "
+            f"{skipped} rows with empty feature cells skipped; "
+            f"{self.duplicates_merged} duplicate rows merged; "
+            f"{len(self.conflicts)} ids with conflicting moods dropped; {self.rows_out} rows kept"
+        )
 
 
 def deduplicate(df: pd.DataFrame) -> tuple[pd.DataFrame, int, dict[str, list[str]]]:
@@ -264,7 +295,9 @@ def deduplicate(df: pd.DataFrame) -> tuple[pd.DataFrame, int, dict[str, list[str
     return out, merged, conflicts
 
 
-def pool(sources: list[LabeledSource | str | Path], *, features=MODEL_FEATURE_NAMES) -> tuple[pd.DataFrame, PoolReport]:
+def pool(
+    sources: list[LabeledSource | str | Path], *, features=MODEL_FEATURE_NAMES
+) -> tuple[pd.DataFrame, PoolReport]:
     """Read several labeled tables, each with its own label map, and de-duplicate by track id.
 
     Examples
@@ -276,8 +309,9 @@ def pool(sources: list[LabeledSource | str | Path], *, features=MODEL_FEATURE_NA
     for src in sources:
         if not isinstance(src, LabeledSource):
             src = LabeledSource.parse(str(src))
-        df = load_labeled(src.path, label_map=src.label_map, label_column=src.label_column,
-                          features=features)
+        df = load_labeled(
+            src.path, label_map=src.label_map, label_column=src.label_column, features=features
+        )
         rows_in[str(src.path)] = len(df)
         if df.attrs.get("incomplete_rows"):
             incomplete[str(src.path)] = df.attrs["incomplete_rows"]

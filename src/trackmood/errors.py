@@ -3,6 +3,7 @@
 Every message names the bad thing (file, row, column, value) and, where there is one,
 the next step. The CLI prints ``str(error)`` as one line on stderr and exits non-zero.
 """
+
 from __future__ import annotations
 
 

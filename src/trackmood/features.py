@@ -1,4 +1,4 @@
-"""The feature schema: names, units, valid ranges, column aliases, and validation at the boundary.
+r"""The feature schema: names, units, valid ranges, column aliases, and validation at the boundary.
 
 Everything that enters a model passes :func:`validate` once; inside, the data is trusted.
 
@@ -11,13 +11,13 @@ Everything that enters a model passes :func:`validate` once; inside, the data is
 >>> parse_duration_ms("0 days 00:03:08.893000")
 188893.0
 """
-from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -67,18 +67,39 @@ SCHEMA: dict[str, Feature] = {f.name: f for f in MODEL_FEATURES + OPTIONAL_FEATU
 ID_COLUMNS: tuple[str, ...] = ("id", "name", "artist", "album", "path")
 
 _ALIASES: dict[str, str] = {
-    "length": "duration_ms", "duration": "duration_ms", "durationms": "duration_ms",
-    "duration_ms": "duration_ms", "duration (ms)": "duration_ms", "length_ms": "duration_ms",
-    "id": "id", "uri": "id", "track_uri": "id", "track_id": "id", "spotify_id": "id",
-    "trackid": "id", "track uri": "id",
-    "name": "name", "title": "name", "track_name": "name", "track": "name", "song": "name",
-    "artist": "artist", "artist_name": "artist", "artists": "artist",
-    "album": "album", "album_name": "album",
-    "mood": "mood", "label": "mood", "moods": "mood",
-    "loudness_db": "loudness", "bpm": "tempo",
+    "length": "duration_ms",
+    "duration": "duration_ms",
+    "durationms": "duration_ms",
+    "duration_ms": "duration_ms",
+    "duration (ms)": "duration_ms",
+    "length_ms": "duration_ms",
+    "id": "id",
+    "uri": "id",
+    "track_uri": "id",
+    "track_id": "id",
+    "spotify_id": "id",
+    "trackid": "id",
+    "track uri": "id",
+    "name": "name",
+    "title": "name",
+    "track_name": "name",
+    "track": "name",
+    "song": "name",
+    "artist": "artist",
+    "artist_name": "artist",
+    "artists": "artist",
+    "album": "album",
+    "album_name": "album",
+    "mood": "mood",
+    "label": "mood",
+    "moods": "mood",
+    "loudness_db": "loudness",
+    "bpm": "tempo",
 }
 
-_ID_RE = re.compile(r"(?:spotify:track:|open\.spotify\.com/(?:intl-[a-z]+/)?track/)?([0-9A-Za-z]{22})(?:[/?#].*)?$")
+_ID_RE = re.compile(
+    r"(?:spotify:track:|open\.spotify\.com/(?:intl-[a-z]+/)?track/)?([0-9A-Za-z]{22})(?:[/?#].*)?$"
+)
 
 
 def canonical_column(column: object) -> str:
@@ -117,7 +138,7 @@ def parse_duration_ms(value: object) -> float:
         return math.nan
 
 
-def normalize_columns(df: "pd.DataFrame", *, file: object = None) -> "pd.DataFrame":
+def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
     """Rename raw headers to schema names; the first column wins when two map to one name."""
     import pandas as pd
 
@@ -155,10 +176,12 @@ def check_range(name: str, values: np.ndarray) -> int | None:
 
 def range_error(name: str, value: float, **where) -> DataError:
     spec = SCHEMA[name]
-    return DataError(f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}", column=name, value=value, **where)
+    return DataError(
+        f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}", column=name, value=value, **where
+    )
 
 
-def invalid_rows(df: "pd.DataFrame", features=MODEL_FEATURE_NAMES) -> np.ndarray:
+def invalid_rows(df: pd.DataFrame, features=MODEL_FEATURE_NAMES) -> np.ndarray:
     """Boolean mask of the rows :func:`validate` would reject (empty, non-numeric, non-finite or
     out-of-range feature cells), vectorised: for reporting every bad row, not just the first.
 
@@ -181,7 +204,9 @@ def invalid_rows(df: "pd.DataFrame", features=MODEL_FEATURE_NAMES) -> np.ndarray
     return bad
 
 
-def validate_record(record: dict, features=MODEL_FEATURE_NAMES, *, file: object = None) -> np.ndarray:
+def validate_record(
+    record: dict, features=MODEL_FEATURE_NAMES, *, file: object = None
+) -> np.ndarray:
     """One track as a dict of schema names → a float vector in ``features`` order (no pandas).
 
     >>> validate_record({"energy": "0.5"}, ["energy"])
@@ -189,7 +214,9 @@ def validate_record(record: dict, features=MODEL_FEATURE_NAMES, *, file: object 
     """
     missing = [f for f in features if f not in record]
     if missing:
-        raise DataError(f"missing feature(s): {', '.join(missing)}; expected {', '.join(features)}", file=file)
+        raise DataError(
+            f"missing feature(s): {', '.join(missing)}; expected {', '.join(features)}", file=file
+        )
     out = np.empty(len(features))
     for j, name in enumerate(features):
         raw = record[name]
@@ -199,13 +226,18 @@ def validate_record(record: dict, features=MODEL_FEATURE_NAMES, *, file: object 
             raise DataError("not a number", file=file, column=name, value=raw) from None
         if not np.isfinite(out[j]):
             raise DataError("not a finite number", file=file, column=name, value=raw)
-        if check_range(name, out[j:j + 1]) is not None:
+        if check_range(name, out[j : j + 1]) is not None:
             raise range_error(name, out[j], file=file)
     return out
 
 
-def feature_matrix(df: "pd.DataFrame", features=MODEL_FEATURE_NAMES, *, file: object = None,
-                   check_ranges: bool = True) -> np.ndarray:
+def feature_matrix(
+    df: pd.DataFrame,
+    features=MODEL_FEATURE_NAMES,
+    *,
+    file: object = None,
+    check_ranges: bool = True,
+) -> np.ndarray:
     """``df[features]`` as a float matrix, validated; no copy of the frame on the fast path.
 
     When every column is numeric and every value finite and in range (the usual case), this is one
@@ -228,13 +260,13 @@ def feature_matrix(df: "pd.DataFrame", features=MODEL_FEATURE_NAMES, *, file: ob
 
 
 def validate(
-    df: "pd.DataFrame",
+    df: pd.DataFrame,
     features=MODEL_FEATURE_NAMES,
     *,
     file: object = None,
     row_offset: int = 0,
     check_ranges: bool = True,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """Check and coerce ``features`` of ``df`` to finite floats inside their ranges.
 
     Raises :class:`DataError` naming the file, 1-based row, column and value of the first bad cell.
@@ -245,8 +277,7 @@ def validate(
     missing = missing_features(df, features)
     if missing:
         raise DataError(
-            f"missing feature column(s): {', '.join(missing)}; "
-            f"expected {', '.join(features)}",
+            f"missing feature column(s): {', '.join(missing)}; expected {', '.join(features)}",
             file=file,
         )
     out = df.copy()
@@ -264,12 +295,16 @@ def validate(
             i = int(np.flatnonzero(bad.to_numpy())[0])
             v = raw.iloc[i]
             what = "empty value" if pd.isna(v) else "not a number"
-            raise DataError(what, file=file, row=row_of(i), column=name, value=None if pd.isna(v) else v)
+            raise DataError(
+                what, file=file, row=row_of(i), column=name, value=None if pd.isna(v) else v
+            )
         arr = values.to_numpy(dtype=float)
         nonfinite = ~np.isfinite(arr)
         if nonfinite.any():
             i = int(np.flatnonzero(nonfinite)[0])
-            raise DataError("not a finite number", file=file, row=row_of(i), column=name, value=arr[i])
+            raise DataError(
+                "not a finite number", file=file, row=row_of(i), column=name, value=arr[i]
+            )
         i = check_range(name, arr) if check_ranges else None
         if i is not None:
             raise range_error(name, arr[i], file=file, row=row_of(i))

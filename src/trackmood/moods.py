@@ -7,6 +7,7 @@
 >>> quadrant("Calm")
 'positive valence, low energy'
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,8 +30,14 @@ QUADRANTS: dict[str, tuple[str, str]] = {
 
 #: Case-insensitive aliases that always mean one of our moods.
 ALIASES: dict[str, str] = {
-    "calm": "Calm", "energetic": "Energetic", "happy": "Happy", "sad": "Sad",
-    "q1": "Happy", "q2": "Energetic", "q3": "Sad", "q4": "Calm",
+    "calm": "Calm",
+    "energetic": "Energetic",
+    "happy": "Happy",
+    "sad": "Sad",
+    "q1": "Happy",
+    "q2": "Energetic",
+    "q3": "Sad",
+    "q4": "Calm",
 }
 
 
@@ -62,7 +69,7 @@ class LabelMap:
     mapping: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, items: list[str] | dict | None) -> "LabelMap":
+    def parse(cls, items: list[str] | dict | None) -> LabelMap:
         """Build from ``["Old=New", "Drop="]`` strings or a ``{old: new_or_None}`` dict."""
         if not items:
             return cls({})

@@ -4,6 +4,7 @@ Idempotent: mood playlists are found again by name among your playlists (``GET /
 and only tracks not yet in them are added (``POST /playlists/{id}/items``, ≤ 100 a call), so a
 second run, or a rerun after a crash, creates nothing twice and adds nothing twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,9 +24,9 @@ class MoodPlaylistPlan:
 
     mood: str
     name: str
-    playlist_id: str | None            # None: to be created
-    uris: list[str] = field(default_factory=list)       # all tracks predicted with this mood
-    to_add: list[str] = field(default_factory=list)     # those not yet in the playlist
+    playlist_id: str | None  # None: to be created
+    uris: list[str] = field(default_factory=list)  # all tracks predicted with this mood
+    to_add: list[str] = field(default_factory=list)  # those not yet in the playlist
     existed: bool = False
 
     def __post_init__(self):
@@ -43,8 +44,10 @@ class MoodPlaylistPlan:
         else:
             head = f"{self.name!r}: created ({self.playlist_id})"
         added = "would be added" if dry_run else "added"
-        return (f"{head}; {len(self.uris)} tracks predicted {self.mood}, "
-                f"{len(self.to_add)} {added}, {len(self.uris) - len(self.to_add)} already there")
+        return (
+            f"{head}; {len(self.uris)} tracks predicted {self.mood}, "
+            f"{len(self.to_add)} {added}, {len(self.uris) - len(self.to_add)} already there"
+        )
 
 
 @dataclass
@@ -52,7 +55,7 @@ class SplitResult:
     source_id: str
     source_name: str
     plans: list[MoodPlaylistPlan]
-    predictions: object                # the DataFrame from predict_refs
+    predictions: object  # the DataFrame from predict_refs
     created: list[str] = field(default_factory=list)
     added: int = 0
     dry_run: bool = False
@@ -63,11 +66,15 @@ class SplitResult:
             left = self.predictions[self.predictions["mood"].isna()]
             skipped = left["reason"].fillna("").str.startswith("skipped:")
             if (~skipped).any():
-                out.append(f"{int((~skipped).sum())} tracks left out: no audio features "
-                           f"(e.g. {left.loc[~skipped, 'reason'].iloc[0]})")
+                out.append(
+                    f"{int((~skipped).sum())} tracks left out: no audio features "
+                    f"(e.g. {left.loc[~skipped, 'reason'].iloc[0]})"
+                )
             if skipped.any():
-                out.append(f"{int(skipped.sum())} playlist items left out: not Spotify tracks "
-                           "(local files, episodes or removed items)")
+                out.append(
+                    f"{int(skipped.sum())} playlist items left out: not Spotify tracks "
+                    "(local files, episodes or removed items)"
+                )
         if not self.dry_run:
             out.append(f"created {len(self.created)} playlist(s), added {self.added} track(s)")
         return out
@@ -78,8 +85,13 @@ def _read_uris(api, playlist_id: str) -> set[str]:
     from .sources.spotify import LIMITS
 
     uris: set[str] = set()
-    page = api.get(f"playlists/{playlist_id}/items", limit=LIMITS["playlist_items"], offset=0,
-                   fields="items(item(uri),track(uri)),next", what="reading a mood playlist")
+    page = api.get(
+        f"playlists/{playlist_id}/items",
+        limit=LIMITS["playlist_items"],
+        offset=0,
+        fields="items(item(uri),track(uri)),next",
+        what="reading a mood playlist",
+    )
     while True:
         for e in page.get("items") or []:
             obj = (e or {}).get("item") or (e or {}).get("track") or {}
@@ -96,8 +108,9 @@ def _my_playlists(api) -> dict[str, str]:
 
     me = api.me().get("id")
     out: dict[str, str] = {}
-    page = api.get("me/playlists", limit=LIMITS["me_playlists"], offset=0,
-                   what="listing your playlists")
+    page = api.get(
+        "me/playlists", limit=LIMITS["me_playlists"], offset=0, what="listing your playlists"
+    )
     while True:
         for p in page.get("items") or []:
             if p and (p.get("owner") or {}).get("id") == me and p.get("name") not in out:
@@ -107,9 +120,17 @@ def _my_playlists(api) -> dict[str, str]:
         page = api.get(page["next"], what="listing your playlists")
 
 
-def split_playlist(playlist: str, *, model=None, dry_run: bool = False, api=None, store=None,
-                   public: bool = False, notify: Callable[[str], None] | None = None,
-                   progress=None) -> SplitResult:
+def split_playlist(
+    playlist: str,
+    *,
+    model=None,
+    dry_run: bool = False,
+    api=None,
+    store=None,
+    public: bool = False,
+    notify: Callable[[str], None] | None = None,
+    progress=None,
+) -> SplitResult:
     """Predict every track of ``playlist`` and put each into the playlist of its mood.
 
     Parameters
@@ -148,8 +169,14 @@ def split_playlist(playlist: str, *, model=None, dry_run: bool = False, api=None
     except SpotifyHTTPError as e:
         raise explain_playlist_error(e, pid) from None
     source_name = meta.get("name") or pid
-    preds = predict_refs([f"spotify:playlist:{pid}"], model=model, notify=notify, store=store,
-                         api=api, progress=progress)
+    preds = predict_refs(
+        [f"spotify:playlist:{pid}"],
+        model=model,
+        notify=notify,
+        store=store,
+        api=api,
+        progress=progress,
+    )
     existing = _my_playlists(api)
     plans = []
     for mood in MOODS:
@@ -166,16 +193,25 @@ def split_playlist(playlist: str, *, model=None, dry_run: bool = False, api=None
         return result
     for plan in plans:
         if not plan.exists:
-            created = api.post("me/playlists", {
-                "name": plan.name, "public": public, "collaborative": False,
-                "description": f"Tracks of '{source_name}' predicted {plan.mood} by trackmood"},
-                what=f"creating playlist {plan.name!r}")
+            created = api.post(
+                "me/playlists",
+                {
+                    "name": plan.name,
+                    "public": public,
+                    "collaborative": False,
+                    "description": f"Tracks of '{source_name}' predicted {plan.mood} by trackmood",
+                },
+                what=f"creating playlist {plan.name!r}",
+            )
             plan.playlist_id = created["id"]
             result.created.append(created["id"])
         step = LIMITS["add_items"]
         for start in range(0, len(plan.to_add), step):
-            chunk = plan.to_add[start:start + step]
-            api.post(f"playlists/{plan.playlist_id}/items", {"uris": chunk},
-                     what=f"adding tracks to {plan.name!r}")
+            chunk = plan.to_add[start : start + step]
+            api.post(
+                f"playlists/{plan.playlist_id}/items",
+                {"uris": chunk},
+                what=f"adding tracks to {plan.name!r}",
+            )
             result.added += len(chunk)
     return result

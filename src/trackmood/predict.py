@@ -11,14 +11,14 @@
 >>> round(float(out[["p_calm", "p_energetic", "p_happy", "p_sad"]].sum(axis=1).iloc[0]), 6)
 1.0
 """
-from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,10 +34,16 @@ _QUADRANT = {m: quadrant(m) for m in MOODS}
 OUTPUT_FORMATS = ("table", "csv", "json", "parquet")
 
 
-def choose_model(columns: Iterable[str], requested: str | Path | None = None,
-                 *, file: object = None, notify: Callable[[str], None] | None = None) -> TrainedModel:
+def choose_model(
+    columns: Iterable[str],
+    requested: str | Path | None = None,
+    *,
+    file: object = None,
+    notify: Callable[[str], None] | None = None,
+) -> TrainedModel:
     """Load ``requested`` (default: ``default``), or, when the table lacks features that a bundled
-    model without them can do without, that model; ``notify`` is told which one and why."""
+    model without them can do without, that model; ``notify`` is told which one and why.
+    """
     columns = set(columns)
     model = load_model(requested)
     missing = [f for f in model.features if f not in columns]
@@ -53,11 +59,14 @@ def choose_model(columns: Iterable[str], requested: str | Path | None = None,
                 continue
             if not [f for f in alt.features if f not in columns]:
                 if notify:
-                    notify(f"input lacks {', '.join(missing)}; using bundled model {name!r}, "
-                           "which was trained without them")
+                    notify(
+                        f"input lacks {', '.join(missing)}; using bundled model {name!r}, "
+                        "which was trained without them"
+                    )
                 return alt
-    raise DataError(f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}",
-                    file=file)
+    raise DataError(
+        f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
+    )
 
 
 def predict_record(model: TrainedModel, record: dict, *, file: object = None) -> dict:
@@ -73,28 +82,32 @@ def predict_record(model: TrainedModel, record: dict, *, file: object = None) ->
     x = validate_record(record, model.features, file=file)
     proba = model.predict_proba(x[None, :])[0]
     classes = list(model.runtime.classes)
-    probs = {col: float(proba[classes.index(m)]) for m, col in zip(MOODS, PROBA_COLUMNS)}
+    probs = {
+        col: float(proba[classes.index(m)]) for m, col in zip(MOODS, PROBA_COLUMNS, strict=False)
+    }
     out = {k: record[k] for k in ID_COLUMNS if k in record}
     mood = MOODS[int(np.argmax([probs[c] for c in PROBA_COLUMNS]))]
     return {**out, "mood": mood, **probs, "quadrant": _QUADRANT[mood]}
 
 
-def predict_frame(model: TrainedModel, df: "pd.DataFrame", *, file: object = None,
-                  check_ranges: bool = True) -> "pd.DataFrame":
+def predict_frame(
+    model: TrainedModel, df: pd.DataFrame, *, file: object = None, check_ranges: bool = True
+) -> pd.DataFrame:
     """Predict every row of ``df``; output keeps its id/name columns and adds the predictions.
 
     Raises :class:`DataError` (naming file, row, column, value) for missing or bad features.
     """
     missing = missing_features(df, model.features)
     if missing:
-        raise DataError(f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}",
-                        file=file)
+        raise DataError(
+            f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
+        )
     X = feature_matrix(df, model.features, file=file, check_ranges=check_ranges)
     proba = model.predict_proba(X)
     return assemble(df, proba, model.runtime.classes)
 
 
-def assemble(df: "pd.DataFrame", proba: np.ndarray, classes) -> "pd.DataFrame":
+def assemble(df: pd.DataFrame, proba: np.ndarray, classes) -> pd.DataFrame:
     """Output columns: the input's id columns, then mood, p_* (in :data:`MOODS` order), quadrant."""
     import pandas as pd
 
@@ -112,12 +125,16 @@ def assemble(df: "pd.DataFrame", proba: np.ndarray, classes) -> "pd.DataFrame":
 def output_format(path: str | Path | None, fmt: str | None) -> str:
     if fmt:
         if fmt not in OUTPUT_FORMATS:
-            raise DataError(f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+            raise DataError(
+                f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
+            )
         return fmt
     if path is None:
         return "table"
     suffix = Path(path).suffix.lower()
-    return {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}.get(suffix, "csv")
+    return {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}.get(
+        suffix, "csv"
+    )
 
 
 class AtomicOutput:
@@ -164,7 +181,7 @@ class AtomicOutput:
             self._stream.write(" ".join(v.rjust(widths[k]) for k, v in cells.items()) + "\n")
         self._first = False
 
-    def write(self, chunk: "pd.DataFrame") -> None:
+    def write(self, chunk: pd.DataFrame) -> None:
         if self.fmt in ("csv", "table"):
             chunk = _json_cells(chunk)
         if self.fmt == "parquet":
@@ -183,7 +200,9 @@ class AtomicOutput:
             for rec in chunk.to_json(orient="records", lines=True, double_precision=6).splitlines():
                 self._stream.write(rec + "\n")
         else:
-            text = chunk.to_string(index=False, header=self._first, float_format=lambda v: f"{v:.3f}")
+            text = chunk.to_string(
+                index=False, header=self._first, float_format=lambda v: f"{v:.3f}"
+            )
             self._stream.write(text + "\n")
         self._first = False
 
@@ -202,7 +221,7 @@ class AtomicOutput:
         return False
 
 
-def _json_cells(df: "pd.DataFrame") -> "pd.DataFrame":
+def _json_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Columns holding lists or dicts (e.g. a mood timeline) as JSON text, for text formats."""
     import json
 
@@ -215,10 +234,16 @@ def _json_cells(df: "pd.DataFrame") -> "pd.DataFrame":
     return df
 
 
-def predict_table(path: str | Path, *, model: str | Path | None = None, out: str | Path | None = None,
-                  fmt: str | None = None, chunksize: int = 200_000,
-                  notify: Callable[[str], None] | None = None,
-                  progress: Callable[[int], None] | None = None) -> int:
+def predict_table(
+    path: str | Path,
+    *,
+    model: str | Path | None = None,
+    out: str | Path | None = None,
+    fmt: str | None = None,
+    chunksize: int = 200_000,
+    notify: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Stream a CSV/Parquet/JSON table through a model into ``out`` (stdout if ``None``).
 
     Returns the number of rows written. On any error no output file is left behind.

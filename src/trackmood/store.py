@@ -11,15 +11,16 @@ every write is a transaction, so a killed process loses nothing that was committ
 >>> s.get_features(["t1"])["t1"]["energy"]
 (0.5, 'file:x.csv')
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 SCHEMA_VERSION = 1
 
@@ -91,8 +92,9 @@ class Store:
         else:
             self.path = Path(path) if path is not None else default_path()
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
-                                    check_same_thread=False)
+        self.conn = sqlite3.connect(
+            str(self.path), timeout=30, isolation_level=None, check_same_thread=False
+        )
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":
@@ -105,8 +107,10 @@ class Store:
         if version > SCHEMA_VERSION:
             from .errors import TrackmoodError
 
-            raise TrackmoodError(f"{self.path}: library schema version {version} is newer than this "
-                                 f"trackmood ({SCHEMA_VERSION}); upgrade trackmood")
+            raise TrackmoodError(
+                f"{self.path}: library schema version {version} is newer than this "
+                f"trackmood ({SCHEMA_VERSION}); upgrade trackmood"
+            )
         if version < SCHEMA_VERSION:
             with self.transaction() as c:
                 for statement in _SCHEMA.split(";"):
@@ -143,15 +147,28 @@ class Store:
         now = time.time()
         rows = []
         for t in tracks:
-            meta = {k: v for k, v in t.items() if k not in ("id", "name", "artist", "album", "path")}
-            rows.append((t["id"], t.get("name"), t.get("artist"), t.get("album"), t.get("path"),
-                         json.dumps(meta, default=str) if meta else None, now))
+            meta = {
+                k: v for k, v in t.items() if k not in ("id", "name", "artist", "album", "path")
+            }
+            rows.append(
+                (
+                    t["id"],
+                    t.get("name"),
+                    t.get("artist"),
+                    t.get("album"),
+                    t.get("path"),
+                    json.dumps(meta, default=str) if meta else None,
+                    now,
+                )
+            )
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO tracks(id, name, artist, album, path, meta, added_at) VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET name=coalesce(excluded.name, name), "
                 "artist=coalesce(excluded.artist, artist), album=coalesce(excluded.album, album), "
-                "path=coalesce(excluded.path, path), meta=coalesce(excluded.meta, meta)", rows)
+                "path=coalesce(excluded.path, path), meta=coalesce(excluded.meta, meta)",
+                rows,
+            )
 
     def get_track(self, track_id: str) -> dict | None:
         row = self.conn.execute("SELECT * FROM tracks WHERE id=?", (track_id,)).fetchone()
@@ -167,27 +184,39 @@ class Store:
             c.execute("DELETE FROM feature_misses WHERE track_id=?", (track_id,))
         return n > 0
 
-    def list_tracks(self, *, mood: str | None = None, source: str | None = None, model: str | None = None,
-                    limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+    def list_tracks(
+        self,
+        *,
+        mood: str | None = None,
+        source: str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict], int]:
         """Tracks with their latest prediction (of ``model`` if given), filtered; and the total."""
         where, args = [], []
         if mood:
             where.append("p.mood = ?")
             args.append(mood)
         if source:
-            where.append("EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id AND f.source LIKE ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id AND f.source LIKE ?)"
+            )
             args.append(source + "%")
         if model:
             where.append("(p.model = ? OR p.model IS NULL)")
             args.append(model)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        base = (f"FROM tracks t LEFT JOIN predictions p ON p.track_id = t.id AND p.at = "
-                f"(SELECT max(at) FROM predictions q WHERE q.track_id = t.id) {clause}")
+        base = (
+            f"FROM tracks t LEFT JOIN predictions p ON p.track_id = t.id AND p.at = "
+            f"(SELECT max(at) FROM predictions q WHERE q.track_id = t.id) {clause}"
+        )
         total = self.conn.execute(f"SELECT count(*) {base}", args).fetchone()[0]
         rows = self.conn.execute(
             f"SELECT t.id, t.name, t.artist, t.album, t.path, p.model, p.mood, p.p_calm, p.p_energetic, "
             f"p.p_happy, p.p_sad, p.extra {base} ORDER BY t.added_at, t.id LIMIT ? OFFSET ?",
-            args + [limit, offset]).fetchall()
+            args + [limit, offset],
+        ).fetchall()
         out = []
         for r in rows:
             d = dict(r)
@@ -196,35 +225,61 @@ class Store:
         return out, total
 
     # -- features ---------------------------------------------------------------------------
-    def put_features(self, track_id: str, values: dict[str, float | None], *, source: str | dict) -> None:
+    def put_features(
+        self, track_id: str, values: dict[str, float | None], *, source: str | dict
+    ) -> None:
         """Store feature values; ``source`` is one string or a ``{feature: source}`` dict."""
         now = time.time()
-        rows = [(track_id, k, None if v is None else float(v),
-                 source[k] if isinstance(source, dict) else source, now) for k, v in values.items()]
+        rows = [
+            (
+                track_id,
+                k,
+                None if v is None else float(v),
+                source[k] if isinstance(source, dict) else source,
+                now,
+            )
+            for k, v in values.items()
+        ]
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)", (track_id, now))
             c.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", rows)
             c.execute("DELETE FROM feature_misses WHERE track_id=?", (track_id,))
 
-    def put_features_many(self, rows: Iterable[tuple[str, dict[str, float | None]]], *,
-                          source: str | dict) -> None:
+    def put_features_many(
+        self, rows: Iterable[tuple[str, dict[str, float | None]]], *, source: str | dict
+    ) -> None:
         """Many ``(track_id, {feature: value})`` rows in one transaction and one executemany."""
         now = time.time()
         rows = list(rows)
-        values = [(tid, k, None if v is None else float(v), source[k] if isinstance(source, dict) else source, now)
-                  for tid, feats in rows for k, v in feats.items()]
+        values = [
+            (
+                tid,
+                k,
+                None if v is None else float(v),
+                source[k] if isinstance(source, dict) else source,
+                now,
+            )
+            for tid, feats in rows
+            for k, v in feats.items()
+        ]
         with self.transaction() as c:
-            c.executemany("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)",
-                          [(tid, now) for tid, _ in rows])
+            c.executemany(
+                "INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)",
+                [(tid, now) for tid, _ in rows],
+            )
             c.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", values)
-            c.executemany("DELETE FROM feature_misses WHERE track_id=?", [(tid,) for tid, _ in rows])
+            c.executemany(
+                "DELETE FROM feature_misses WHERE track_id=?", [(tid,) for tid, _ in rows]
+            )
 
-    def get_features(self, track_ids: Iterable[str]) -> dict[str, dict[str, tuple[float | None, str]]]:
+    def get_features(
+        self, track_ids: Iterable[str]
+    ) -> dict[str, dict[str, tuple[float | None, str]]]:
         """``{track_id: {feature: (value, source)}}`` for the ids that have any."""
         ids = list(track_ids)
         out: dict[str, dict] = {}
         for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
+            part = ids[i : i + 500]
             q = f"SELECT track_id, name, value, source FROM features WHERE track_id IN ({','.join('?' * len(part))})"
             for r in self.conn.execute(q, part):
                 out.setdefault(r["track_id"], {})[r["name"]] = (r["value"], r["source"])
@@ -232,16 +287,20 @@ class Store:
 
     def mark_missing(self, track_id: str, provider: str, reason: str) -> None:
         with self.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)", (track_id, time.time()))
-            c.execute("INSERT OR REPLACE INTO feature_misses VALUES (?,?,?,?)",
-                      (track_id, provider, reason, time.time()))
+            c.execute(
+                "INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)", (track_id, time.time())
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO feature_misses VALUES (?,?,?,?)",
+                (track_id, provider, reason, time.time()),
+            )
 
     def get_misses(self, track_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """``{track_id: {provider: reason}}``."""
         out: dict[str, dict] = {}
         ids = list(track_ids)
         for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
+            part = ids[i : i + 500]
             q = f"SELECT * FROM feature_misses WHERE track_id IN ({','.join('?' * len(part))})"
             for r in self.conn.execute(q, part):
                 out.setdefault(r["track_id"], {})[r["provider"]] = r["reason"]
@@ -254,7 +313,9 @@ class Store:
         with self.transaction() as c:
             for tid, mood, source in rows:
                 c.execute("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)", (tid, now))
-                c.execute("INSERT OR REPLACE INTO labels VALUES (?,?,?,?)", (tid, mood, source, now))
+                c.execute(
+                    "INSERT OR REPLACE INTO labels VALUES (?,?,?,?)", (tid, mood, source, now)
+                )
 
     def get_labels(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM labels ORDER BY at, track_id")]
@@ -264,20 +325,36 @@ class Store:
         now = time.time()
         rows = list(rows)
         with self.transaction() as c:
-            c.executemany("INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)",
-                          [(r["id"], now) for r in rows])
-            c.executemany("INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?)",
-                          [(r["id"], model, r["mood"], r.get("p_calm"), r.get("p_energetic"),
-                            r.get("p_happy"), r.get("p_sad"),
-                            json.dumps(r["extra"], default=str) if r.get("extra") is not None else None,
-                            now) for r in rows])
+            c.executemany(
+                "INSERT OR IGNORE INTO tracks(id, added_at) VALUES (?, ?)",
+                [(r["id"], now) for r in rows],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r["id"],
+                        model,
+                        r["mood"],
+                        r.get("p_calm"),
+                        r.get("p_energetic"),
+                        r.get("p_happy"),
+                        r.get("p_sad"),
+                        json.dumps(r["extra"], default=str) if r.get("extra") is not None else None,
+                        now,
+                    )
+                    for r in rows
+                ],
+            )
 
     def get_predictions(self, track_id: str) -> list[dict]:
         """Every model's prediction for one track, newest first."""
         out = []
         for r in self.conn.execute(
-                "SELECT model, mood, p_calm, p_energetic, p_happy, p_sad, extra, at FROM predictions "
-                "WHERE track_id=? ORDER BY at DESC, model", (track_id,)):
+            "SELECT model, mood, p_calm, p_energetic, p_happy, p_sad, extra, at FROM predictions "
+            "WHERE track_id=? ORDER BY at DESC, model",
+            (track_id,),
+        ):
             d = dict(r)
             d["extra"] = json.loads(d["extra"]) if d["extra"] else None
             out.append(d)
@@ -285,12 +362,18 @@ class Store:
 
     # -- generic caches ---------------------------------------------------------------------
     def kv_get(self, namespace: str, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM kv WHERE namespace=? AND key=?", (namespace, key)).fetchone()
+        row = self.conn.execute(
+            "SELECT value FROM kv WHERE namespace=? AND key=?", (namespace, key)
+        ).fetchone()
         return row[0] if row else None
 
     def kv_put(self, namespace: str, key: str, value: str) -> None:
         with self.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?,?)", (namespace, key, value, time.time()))
+            c.execute(
+                "INSERT OR REPLACE INTO kv VALUES (?,?,?,?)", (namespace, key, value, time.time())
+            )
 
     def kv_keys(self, namespace: str) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT key FROM kv WHERE namespace=?", (namespace,))]
+        return [
+            r[0] for r in self.conn.execute("SELECT key FROM kv WHERE namespace=?", (namespace,))
+        ]

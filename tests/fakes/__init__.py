@@ -2,6 +2,7 @@
 
 Test modules import the ``fake_spotify`` fixture from here (``from fakes import fake_spotify``).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,8 @@ def fake_spotify(monkeypatch, tmp_path):
 
 def login(fake: FakeSpotify):
     """Log in as the fake's user through the real PKCE exchange (no browser); the token is cached
-    where trackmood looks for it. Returns the auth manager."""
+    where trackmood looks for it. Returns the auth manager.
+    """
     from trackmood.sources import spotify as S
 
     manager = S.auth_manager(user=True, open_browser=False)

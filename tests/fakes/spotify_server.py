@@ -20,6 +20,7 @@ Faults are scripted with :meth:`FakeSpotify.fail` (status, headers, body, delay,
 every request is logged in :attr:`FakeSpotify.log`; :meth:`FakeSpotify.hold_after` makes requests
 beyond a count hang until released and then drops them (for kill-and-resume tests).
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,9 +36,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-NULL = object()      # a playlist entry whose item is null
-LOCAL = object()     # a local file in a playlist
-EPISODE = object()   # a podcast episode in a playlist
+NULL = object()  # a playlist entry whose item is null
+LOCAL = object()  # a local file in a playlist
+EPISODE = object()  # a podcast episode in a playlist
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -74,10 +75,18 @@ class FakeSpotify:
         ``True`` imitates an old app that still may call ``/audio-features``.
     """
 
-    def __init__(self, *, latency: float = 0.0, audio_features_access: bool = False,
-                 client_id: str = "fake-client-id-0123", client_secret: str = "fake-secret-s3cr3t-9876",
-                 user_id: str = "fakeuser", redirect_uri: str = "http://127.0.0.1:8765/callback",
-                 reccobeats_max_ids: int = 40, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        audio_features_access: bool = False,
+        client_id: str = "fake-client-id-0123",
+        client_secret: str = "fake-secret-s3cr3t-9876",
+        user_id: str = "fakeuser",
+        redirect_uri: str = "http://127.0.0.1:8765/callback",
+        reccobeats_max_ids: int = 40,
+        seed: int = 0,
+    ):
         self.latency = latency
         self.audio_features_access = audio_features_access
         self.client_id, self.client_secret = client_id, client_secret
@@ -87,8 +96,8 @@ class FakeSpotify:
         self.reccobeats_max_ids = reccobeats_max_ids
         self.rng = random.Random(seed)
         self.tracks: dict[str, dict] = {}
-        self.features: dict[str, dict] = {}           # Spotify audio features by track id
-        self.rb: dict[str, dict] = {}                 # ReccoBeats features by Spotify id
+        self.features: dict[str, dict] = {}  # Spotify audio features by track id
+        self.rb: dict[str, dict] = {}  # ReccoBeats features by Spotify id
         self.rb_uuid: dict[str, str] = {}
         self.episodes: dict[str, dict] = {}
         self.playlists: dict[str, dict] = {}
@@ -116,8 +125,9 @@ class FakeSpotify:
         Handler.fake = fake
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         return self
 
@@ -152,51 +162,97 @@ class FakeSpotify:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point trackmood at this fake with valid credentials."""
-        return {"SPOTIPY_CLIENT_ID": self.client_id, "SPOTIPY_CLIENT_SECRET": self.client_secret,
-                "SPOTIPY_REDIRECT_URI": self.redirect_uri,
-                "TRACKMOOD_SPOTIFY_API_URL": self.api_url,
-                "TRACKMOOD_SPOTIFY_ACCOUNTS_URL": self.accounts_url,
-                "TRACKMOOD_RECCOBEATS_URL": self.reccobeats_url}
+        return {
+            "SPOTIPY_CLIENT_ID": self.client_id,
+            "SPOTIPY_CLIENT_SECRET": self.client_secret,
+            "SPOTIPY_REDIRECT_URI": self.redirect_uri,
+            "TRACKMOOD_SPOTIFY_API_URL": self.api_url,
+            "TRACKMOOD_SPOTIFY_ACCOUNTS_URL": self.accounts_url,
+            "TRACKMOOD_RECCOBEATS_URL": self.reccobeats_url,
+        }
 
     # -- catalogue ----------------------------------------------------------------------------
-    def add_track(self, *, name: str | None = None, artist: str = "Fake Artist",
-                  album: str = "Fake Album", duration_ms: int | None = None,
-                  spotify_features: bool = True, reccobeats: bool = True,
-                  features: dict | None = None) -> str:
+    def add_track(
+        self,
+        *,
+        name: str | None = None,
+        artist: str = "Fake Artist",
+        album: str = "Fake Album",
+        duration_ms: int | None = None,
+        spotify_features: bool = True,
+        reccobeats: bool = True,
+        features: dict | None = None,
+    ) -> str:
         n = len(self.tracks)
         tid = make_id("track", n)
         aid = make_id("album", album)
         rid = make_id("artist", artist)
         duration_ms = duration_ms or self.rng.randint(120_000, 360_000)
-        artist_obj = {"external_urls": {"spotify": f"https://open.spotify.com/artist/{rid}"},
-                      "href": f"{self.api_url}/artists/{rid}", "id": rid, "name": artist,
-                      "type": "artist", "uri": f"spotify:artist:{rid}"}
+        artist_obj = {
+            "external_urls": {"spotify": f"https://open.spotify.com/artist/{rid}"},
+            "href": f"{self.api_url}/artists/{rid}",
+            "id": rid,
+            "name": artist,
+            "type": "artist",
+            "uri": f"spotify:artist:{rid}",
+        }
         self.tracks[tid] = {
-            "album": {"album_type": "album", "artists": [artist_obj], "external_urls":
-                      {"spotify": f"https://open.spotify.com/album/{aid}"},
-                      "href": f"{self.api_url}/albums/{aid}", "id": aid, "images": [],
-                      "name": album, "release_date": "2020-01-01", "release_date_precision": "day",
-                      "total_tracks": 10, "type": "album", "uri": f"spotify:album:{aid}"},
-            "artists": [artist_obj], "disc_number": 1, "duration_ms": duration_ms,
-            "explicit": False, "external_ids": {"isrc": f"QZFAKE{n:06d}"},
+            "album": {
+                "album_type": "album",
+                "artists": [artist_obj],
+                "external_urls": {"spotify": f"https://open.spotify.com/album/{aid}"},
+                "href": f"{self.api_url}/albums/{aid}",
+                "id": aid,
+                "images": [],
+                "name": album,
+                "release_date": "2020-01-01",
+                "release_date_precision": "day",
+                "total_tracks": 10,
+                "type": "album",
+                "uri": f"spotify:album:{aid}",
+            },
+            "artists": [artist_obj],
+            "disc_number": 1,
+            "duration_ms": duration_ms,
+            "explicit": False,
+            "external_ids": {"isrc": f"QZFAKE{n:06d}"},
             "external_urls": {"spotify": f"https://open.spotify.com/track/{tid}"},
-            "href": f"{self.api_url}/tracks/{tid}", "id": tid, "is_local": False,
-            "is_playable": True, "name": name or f"Song {n}", "preview_url": None,
-            "track_number": 1, "type": "track", "uri": f"spotify:track:{tid}",
+            "href": f"{self.api_url}/tracks/{tid}",
+            "id": tid,
+            "is_local": False,
+            "is_playable": True,
+            "name": name or f"Song {n}",
+            "preview_url": None,
+            "track_number": 1,
+            "type": "track",
+            "uri": f"spotify:track:{tid}",
         }
         r = self.rng
-        values = {"danceability": r.random(), "energy": r.random(), "key": r.randint(-1, 11),
-                  "loudness": -r.uniform(2, 30), "mode": r.randint(0, 1),
-                  "speechiness": r.uniform(0, 0.3), "acousticness": r.random(),
-                  "instrumentalness": r.random(), "liveness": r.uniform(0, 0.5),
-                  "valence": r.random(), "tempo": r.uniform(60, 180)}
+        values = {
+            "danceability": r.random(),
+            "energy": r.random(),
+            "key": r.randint(-1, 11),
+            "loudness": -r.uniform(2, 30),
+            "mode": r.randint(0, 1),
+            "speechiness": r.uniform(0, 0.3),
+            "acousticness": r.random(),
+            "instrumentalness": r.random(),
+            "liveness": r.uniform(0, 0.5),
+            "valence": r.random(),
+            "tempo": r.uniform(60, 180),
+        }
         values.update(features or {})
         if spotify_features:
-            self.features[tid] = {**values, "type": "audio_features", "id": tid,
-                                  "uri": f"spotify:track:{tid}",
-                                  "track_href": f"{self.api_url}/tracks/{tid}",
-                                  "analysis_url": f"{self.api_url}/audio-analysis/{tid}",
-                                  "duration_ms": duration_ms, "time_signature": 4}
+            self.features[tid] = {
+                **values,
+                "type": "audio_features",
+                "id": tid,
+                "uri": f"spotify:track:{tid}",
+                "track_href": f"{self.api_url}/tracks/{tid}",
+                "analysis_url": f"{self.api_url}/audio-analysis/{tid}",
+                "duration_ms": duration_ms,
+                "time_signature": 4,
+            }
         if reccobeats:
             self.rb[tid] = dict(values)
             self.rb_uuid[tid] = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -205,13 +261,27 @@ class FakeSpotify:
     def add_tracks(self, n: int, **kw) -> list[str]:
         return [self.add_track(**kw) for _ in range(n)]
 
-    def add_playlist(self, entries: list, *, name: str = "Fake playlist", owner: str | None = None,
-                     collaborative: bool = False, followed: bool = False) -> str:
+    def add_playlist(
+        self,
+        entries: list,
+        *,
+        name: str = "Fake playlist",
+        owner: str | None = None,
+        collaborative: bool = False,
+        followed: bool = False,
+    ) -> str:
         """A playlist of track ids and the sentinels :data:`NULL`, :data:`LOCAL`, :data:`EPISODE`."""
         pid = make_id("playlist", len(self.playlists) + 1000)
-        self.playlists[pid] = {"id": pid, "name": name, "owner": owner or self.user_id,
-                               "collaborative": collaborative, "followed": followed,
-                               "public": False, "entries": list(entries), "description": ""}
+        self.playlists[pid] = {
+            "id": pid,
+            "name": name,
+            "owner": owner or self.user_id,
+            "collaborative": collaborative,
+            "followed": followed,
+            "public": False,
+            "entries": list(entries),
+            "description": "",
+        }
         return pid
 
     def add_album(self, name: str, track_ids: list[str]) -> str:
@@ -225,22 +295,35 @@ class FakeSpotify:
         return rid
 
     def playlist_uris(self, pid: str) -> list[str]:
-        return [self.tracks[e]["uri"] for e in self.playlists[pid]["entries"]
-                if isinstance(e, str) and e in self.tracks]
+        return [
+            self.tracks[e]["uri"]
+            for e in self.playlists[pid]["entries"]
+            if isinstance(e, str) and e in self.tracks
+        ]
 
     def my_playlists(self) -> list[dict]:
         return [p for p in self.playlists.values() if p["owner"] == self.user_id]
 
     # -- faults and the log -------------------------------------------------------------------
-    def fail(self, pattern: str, status: int | None = 500, *, times: int = 1, headers: dict | None = None,
-             body: object = None, delay: float = 0.0, method: str | None = None) -> None:
+    def fail(
+        self,
+        pattern: str,
+        status: int | None = 500,
+        *,
+        times: int = 1,
+        headers: dict | None = None,
+        body: object = None,
+        delay: float = 0.0,
+        method: str | None = None,
+    ) -> None:
         """The next ``times`` requests whose path+query matches ``pattern`` get this answer.
 
         ``status=None`` with ``delay`` makes a slow but otherwise normal answer.
         """
         with self.lock:
-            self.faults.append(Fault(re.compile(pattern), status, times, headers or {}, body, delay,
-                                     method))
+            self.faults.append(
+                Fault(re.compile(pattern), status, times, headers or {}, body, delay, method)
+            )
 
     def hold_after(self, n: int) -> None:
         """API requests after the ``n``-th hang until :meth:`release`, then are dropped unanswered."""
@@ -253,13 +336,18 @@ class FakeSpotify:
         self._hold_after = None
         self._release.set()
 
-    def requests(self, pattern: str | None = None, *, status: int | None = None,
-                 method: str | None = None) -> list[dict]:
+    def requests(
+        self, pattern: str | None = None, *, status: int | None = None, method: str | None = None
+    ) -> list[dict]:
         with self.lock:
             entries = list(self.log)
-        return [e for e in entries if (pattern is None or re.search(pattern, e["path"]))
-                and (status is None or e["status"] == status)
-                and (method is None or e["method"] == method)]
+        return [
+            e
+            for e in entries
+            if (pattern is None or re.search(pattern, e["path"]))
+            and (status is None or e["status"] == status)
+            and (method is None or e["method"] == method)
+        ]
 
     def clear_log(self) -> None:
         with self.lock:
@@ -315,7 +403,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _send(self, status: int, body=None, headers: dict | None = None) -> None:
-        data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        data = (
+            b""
+            if body is None
+            else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        )
         try:
             self.send_response(status)
             if body is not None:
@@ -352,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
         if hold:
             fake._held.set()
             fake._release.wait(60)
-            entry["status"] = 0          # dropped: the client never gets an answer
+            entry["status"] = 0  # dropped: the client never gets an answer
             self.close_connection = True
             return
         if fake.latency:
@@ -380,7 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/authorize" and method == "GET":
             return self._authorize(q)
         if path.startswith("/reccobeats/v1"):
-            return self._reccobeats(method, path[len("/reccobeats/v1"):], q)
+            return self._reccobeats(method, path[len("/reccobeats/v1") :], q)
         if not path.startswith("/v1/"):
             return 404, _err(404, "Service not found"), {}
         auth = self.headers.get("Authorization", "")
@@ -392,8 +484,10 @@ class _Handler(BaseHTTPRequestHandler):
         if token["expires_at"] < time.time():
             return 401, _err(401, "The access token expired"), {}
         user = token.get("user")
-        p = path[len("/v1"):]
-        one = lambda name: int(q.get(name, [""])[0]) if q.get(name, [""])[0].lstrip("-").isdigit() else None
+        p = path[len("/v1") :]
+
+        def one(name):
+            return int(q.get(name, [""])[0]) if q.get(name, [""])[0].lstrip("-").isdigit() else None
 
         def limit(default, maximum):
             raw_limit = q.get("limit", [None])[0]
@@ -414,8 +508,17 @@ class _Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(r"/playlists/([^/]+)/items", p)
             if m and method == "GET":
                 pl = self._playlist_for(m.group(1), user)
-                return 200, self._page(f"/v1/playlists/{pl['id']}/items", self._entries(pl),
-                                       limit(20, 50), offset(), q), {}
+                return (
+                    200,
+                    self._page(
+                        f"/v1/playlists/{pl['id']}/items",
+                        self._entries(pl),
+                        limit(20, 50),
+                        offset(),
+                        q,
+                    ),
+                    {},
+                )
             if m and method == "POST":
                 pl = self._playlist_for(m.group(1), user, write=True)
                 try:
@@ -442,8 +545,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return 404, _err(404, "Resource not found"), {}
                 out = self._playlist_obj(pl)
                 if user and (pl["owner"] == user or pl["collaborative"]):
-                    out["items"] = self._page(f"/v1/playlists/{pl['id']}/items", self._entries(pl),
-                                              50, 0, {})
+                    out["items"] = self._page(
+                        f"/v1/playlists/{pl['id']}/items", self._entries(pl), 50, 0, {}
+                    )
                 return 200, out, {}
             if p == "/tracks" and method == "GET":
                 return 403, _err(403, "Forbidden"), {}
@@ -451,8 +555,11 @@ class _Handler(BaseHTTPRequestHandler):
             if m and method == "GET":
                 t = fake.tracks.get(m.group(1))
                 if t is None:
-                    return (404, _err(404, "Resource not found"), {}) if re.fullmatch(
-                        r"[0-9A-Za-z]{22}", m.group(1)) else (400, _err(400, "Invalid base62 id"), {})
+                    return (
+                        (404, _err(404, "Resource not found"), {})
+                        if re.fullmatch(r"[0-9A-Za-z]{22}", m.group(1))
+                        else (400, _err(400, "Invalid base62 id"), {})
+                    )
                 return 200, t, {}
             if p == "/audio-features" and method == "GET":
                 if not fake.audio_features_access:
@@ -474,25 +581,44 @@ class _Handler(BaseHTTPRequestHandler):
                 al = fake.albums.get(m.group(1))
                 if al is None:
                     return 404, _err(404, "Resource not found"), {}
-                return 200, self._page(f"/v1/albums/{al['id']}/tracks", self._album_tracks(al),
-                                       limit(20, 50), offset(), q), {}
+                return (
+                    200,
+                    self._page(
+                        f"/v1/albums/{al['id']}/tracks",
+                        self._album_tracks(al),
+                        limit(20, 50),
+                        offset(),
+                        q,
+                    ),
+                    {},
+                )
             m = re.fullmatch(r"/artists/([^/]+)/albums", p)
             if m and method == "GET":
                 ar = fake.artists.get(m.group(1))
                 if ar is None:
                     return 404, _err(404, "Resource not found"), {}
                 albums = [self._simple_album(fake.albums[a]) for a in ar["albums"]]
-                return 200, self._page(f"/v1/artists/{ar['id']}/albums", albums, limit(5, 10),
-                                       offset(), q), {}
+                return (
+                    200,
+                    self._page(f"/v1/artists/{ar['id']}/albums", albums, limit(5, 10), offset(), q),
+                    {},
+                )
             if p == "/search" and method == "GET":
                 text = q.get("q", [""])[0].lower()
                 if not text or not q.get("type"):
-                    return 400, _err(400, "No search query" if not text else "Missing parameter type"), {}
+                    return (
+                        400,
+                        _err(400, "No search query" if not text else "Missing parameter type"),
+                        {},
+                    )
                 lim, off = limit(5, 10), offset()
                 if off > 1000:
                     return 400, _err(400, "Invalid offset"), {}
-                found = [t for t in fake.tracks.values()
-                         if text in t["name"].lower() or text in t["artists"][0]["name"].lower()]
+                found = [
+                    t
+                    for t in fake.tracks.values()
+                    if text in t["name"].lower() or text in t["artists"][0]["name"].lower()
+                ]
                 return 200, {"tracks": self._page("/v1/search", found, lim, off, q)}, {}
             if p == "/me" and method == "GET":
                 if not user:
@@ -501,8 +627,11 @@ class _Handler(BaseHTTPRequestHandler):
             if p == "/me/playlists" and method == "GET":
                 if not user:
                     return 401, _err(401, "Valid user authentication required"), {}
-                mine = [self._playlist_obj(pl, simplified=True) for pl in fake.playlists.values()
-                        if pl["owner"] == user or pl["followed"] or pl["collaborative"]]
+                mine = [
+                    self._playlist_obj(pl, simplified=True)
+                    for pl in fake.playlists.values()
+                    if pl["owner"] == user or pl["followed"] or pl["collaborative"]
+                ]
                 return 200, self._page("/v1/me/playlists", mine, limit(20, 50), offset(), q), {}
             if p == "/me/playlists" and method == "POST":
                 if not user:
@@ -510,8 +639,9 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw or b"{}")
                 if not body.get("name"):
                     return 400, _err(400, "Missing required field: name"), {}
-                pid = fake.add_playlist([], name=body["name"], owner=user,
-                                        collaborative=bool(body.get("collaborative")))
+                pid = fake.add_playlist(
+                    [], name=body["name"], owner=user, collaborative=bool(body.get("collaborative"))
+                )
                 fake.playlists[pid]["public"] = bool(body.get("public", True))
                 fake.playlists[pid]["description"] = body.get("description") or ""
                 return 201, self._playlist_obj(fake.playlists[pid]), {}
@@ -533,7 +663,11 @@ class _Handler(BaseHTTPRequestHandler):
                 cid, secret = base64.b64decode(auth[6:]).decode().split(":", 1)
             except (ValueError, UnicodeDecodeError):
                 return bad_client
-            if not auth.startswith("Basic ") or cid != fake.client_id or secret != fake.client_secret:
+            if (
+                not auth.startswith("Basic ")
+                or cid != fake.client_id
+                or secret != fake.client_secret
+            ):
                 return bad_client
             tok = secrets.token_urlsafe(24)
             fake.tokens[tok] = {"user": None, "scope": "", "expires_at": time.time() + 3600}
@@ -543,21 +677,47 @@ class _Handler(BaseHTTPRequestHandler):
                 return bad_client
             code = fake.codes.pop(form.get("code", ""), None)
             if code is None:
-                return 400, {"error": "invalid_grant", "error_description": "Invalid authorization code"}, {}
+                return (
+                    400,
+                    {"error": "invalid_grant", "error_description": "Invalid authorization code"},
+                    {},
+                )
             if form.get("redirect_uri") != code["redirect_uri"]:
-                return 400, {"error": "invalid_grant", "error_description": "Invalid redirect URI"}, {}
+                return (
+                    400,
+                    {"error": "invalid_grant", "error_description": "Invalid redirect URI"},
+                    {},
+                )
             verifier = form.get("code_verifier", "")
-            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+            challenge = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                .decode()
+                .rstrip("=")
+            )
             if challenge != code["challenge"]:
-                return 400, {"error": "invalid_grant", "error_description": "code_verifier was incorrect"}, {}
+                return (
+                    400,
+                    {"error": "invalid_grant", "error_description": "code_verifier was incorrect"},
+                    {},
+                )
             return 200, self._user_token(code["scope"]), {}
         if grant == "refresh_token":
             info = fake.refresh_tokens.get(form.get("refresh_token", ""))
             if info is None or form.get("client_id") != fake.client_id:
-                return 400, {"error": "invalid_grant", "error_description": "Invalid refresh token"}, {}
+                return (
+                    400,
+                    {"error": "invalid_grant", "error_description": "Invalid refresh token"},
+                    {},
+                )
             return 200, self._user_token(info["scope"], refresh=form["refresh_token"]), {}
-        return 400, {"error": "unsupported_grant_type",
-                     "error_description": f"grant_type parameter is invalid: {grant}"}, {}
+        return (
+            400,
+            {
+                "error": "unsupported_grant_type",
+                "error_description": f"grant_type parameter is invalid: {grant}",
+            },
+            {},
+        )
 
     def _user_token(self, scope: str, refresh: str | None = None) -> dict:
         fake = self.fake
@@ -572,7 +732,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, q):
         fake = self.fake
-        get = lambda k: q.get(k, [None])[0]
+
+        def get(k):
+            return q.get(k, [None])[0]
+
         redirect = get("redirect_uri") or ""
         if get("client_id") != fake.client_id:
             return 400, b"INVALID_CLIENT: Invalid client", {}
@@ -580,11 +743,18 @@ class _Handler(BaseHTTPRequestHandler):
             return 400, b"INVALID_CLIENT: Insecure redirect URI", {}
         if redirect not in fake.redirect_uris:
             return 400, b"INVALID_CLIENT: Invalid redirect URI", {}
-        if get("response_type") != "code" or get("code_challenge_method") != "S256" or not get("code_challenge"):
+        if (
+            get("response_type") != "code"
+            or get("code_challenge_method") != "S256"
+            or not get("code_challenge")
+        ):
             return 400, b"INVALID_REQUEST: code_challenge required", {}
         code = secrets.token_urlsafe(16)
-        fake.codes[code] = {"challenge": get("code_challenge"), "redirect_uri": redirect,
-                            "scope": get("scope") or ""}
+        fake.codes[code] = {
+            "challenge": get("code_challenge"),
+            "redirect_uri": redirect,
+            "scope": get("scope") or "",
+        }
         params = {"code": code}
         if get("state") is not None:
             params["state"] = get("state")
@@ -598,10 +768,15 @@ class _Handler(BaseHTTPRequestHandler):
             if not ids:
                 return 400, {"error": "ids is required"}, {}
             content = []
-            for sid in ids[:fake.reccobeats_max_ids]:
+            for sid in ids[: fake.reccobeats_max_ids]:
                 if sid in fake.rb:
-                    content.append({"id": fake.rb_uuid[sid],
-                                    "href": f"https://open.spotify.com/track/{sid}", **fake.rb[sid]})
+                    content.append(
+                        {
+                            "id": fake.rb_uuid[sid],
+                            "href": f"https://open.spotify.com/track/{sid}",
+                            **fake.rb[sid],
+                        }
+                    )
             return 200, {"content": content}, {}
         return 404, {"error": "Not Found"}, {}
 
@@ -614,9 +789,15 @@ class _Handler(BaseHTTPRequestHandler):
             return f"{base}?{urlencode({**extra, 'offset': o, 'limit': lim})}"
 
         total = len(items)
-        return {"href": url(off), "items": items[off:off + lim], "limit": lim,
-                "next": url(off + lim) if off + lim < total else None, "offset": off,
-                "previous": url(max(0, off - lim)) if off > 0 else None, "total": total}
+        return {
+            "href": url(off),
+            "items": items[off : off + lim],
+            "limit": lim,
+            "next": url(off + lim) if off + lim < total else None,
+            "offset": off,
+            "previous": url(max(0, off - lim)) if off > 0 else None,
+            "total": total,
+        }
 
     def _playlist_for(self, pid: str, user: str | None, *, write: bool = False) -> dict:
         pl = self.fake.playlists.get(pid)
@@ -631,54 +812,113 @@ class _Handler(BaseHTTPRequestHandler):
         out = []
         adder = self._user_obj(pl["owner"], public=True)
         for i, e in enumerate(pl["entries"]):
-            entry = {"added_at": "2026-03-01T12:00:00Z", "added_by": adder, "is_local": False,
-                     "primary_color": None, "video_thumbnail": {"url": None}}
+            entry = {
+                "added_at": "2026-03-01T12:00:00Z",
+                "added_by": adder,
+                "is_local": False,
+                "primary_color": None,
+                "video_thumbnail": {"url": None},
+            }
             if e is NULL:
                 item = None
             elif e is LOCAL:
                 entry["is_local"] = True
-                item = {"album": {"album_type": None, "artists": [], "available_markets": [],
-                                  "external_urls": {}, "href": None, "id": None, "images": [],
-                                  "name": "My Demos", "release_date": None, "type": "album", "uri": None},
-                        "artists": [{"external_urls": {}, "href": None, "id": None, "name": "Me",
-                                     "type": "artist", "uri": None}],
-                        "disc_number": 0, "duration_ms": 180000, "explicit": False, "external_ids": {},
-                        "external_urls": {}, "href": None, "id": None, "is_local": True,
-                        "name": f"demo {i}", "preview_url": None, "track_number": 0, "type": "track",
-                        "uri": f"spotify:local:Me:My+Demos:demo+{i}:180"}
+                item = {
+                    "album": {
+                        "album_type": None,
+                        "artists": [],
+                        "available_markets": [],
+                        "external_urls": {},
+                        "href": None,
+                        "id": None,
+                        "images": [],
+                        "name": "My Demos",
+                        "release_date": None,
+                        "type": "album",
+                        "uri": None,
+                    },
+                    "artists": [
+                        {
+                            "external_urls": {},
+                            "href": None,
+                            "id": None,
+                            "name": "Me",
+                            "type": "artist",
+                            "uri": None,
+                        }
+                    ],
+                    "disc_number": 0,
+                    "duration_ms": 180000,
+                    "explicit": False,
+                    "external_ids": {},
+                    "external_urls": {},
+                    "href": None,
+                    "id": None,
+                    "is_local": True,
+                    "name": f"demo {i}",
+                    "preview_url": None,
+                    "track_number": 0,
+                    "type": "track",
+                    "uri": f"spotify:local:Me:My+Demos:demo+{i}:180",
+                }
             elif e is EPISODE:
                 eid = make_id("episode", i)
-                item = {"audio_preview_url": None, "description": "talk", "duration_ms": 1800000,
-                        "explicit": False, "external_urls": {"spotify": f"https://open.spotify.com/episode/{eid}"},
-                        "href": f"{fake.api_url}/episodes/{eid}", "id": eid, "images": [],
-                        "is_externally_hosted": False, "languages": ["en"], "name": f"Episode {i}",
-                        "release_date": "2026-01-01", "release_date_precision": "day",
-                        "show": {"id": make_id("show", 1), "name": "A Show", "type": "show"},
-                        "type": "episode", "uri": f"spotify:episode:{eid}"}
+                item = {
+                    "audio_preview_url": None,
+                    "description": "talk",
+                    "duration_ms": 1800000,
+                    "explicit": False,
+                    "external_urls": {"spotify": f"https://open.spotify.com/episode/{eid}"},
+                    "href": f"{fake.api_url}/episodes/{eid}",
+                    "id": eid,
+                    "images": [],
+                    "is_externally_hosted": False,
+                    "languages": ["en"],
+                    "name": f"Episode {i}",
+                    "release_date": "2026-01-01",
+                    "release_date_precision": "day",
+                    "show": {"id": make_id("show", 1), "name": "A Show", "type": "show"},
+                    "type": "episode",
+                    "uri": f"spotify:episode:{eid}",
+                }
             else:
                 item = fake.tracks[e]
             entry["item"] = item
-            entry["track"] = item      # deprecated alias, still sent
+            entry["track"] = item  # deprecated alias, still sent
             out.append(entry)
         return out
 
     def _user_obj(self, uid: str, public: bool = False) -> dict:
-        out = {"external_urls": {"spotify": f"https://open.spotify.com/user/{uid}"},
-               "href": f"{self.fake.api_url}/users/{uid}", "id": uid, "type": "user",
-               "uri": f"spotify:user:{uid}", "display_name": uid.title()}
+        out = {
+            "external_urls": {"spotify": f"https://open.spotify.com/user/{uid}"},
+            "href": f"{self.fake.api_url}/users/{uid}",
+            "id": uid,
+            "type": "user",
+            "uri": f"spotify:user:{uid}",
+            "display_name": uid.title(),
+        }
         if not public:
             out["images"] = []
         return out
 
     def _playlist_obj(self, pl: dict, *, simplified: bool = False) -> dict:
         api = self.fake.api_url
-        return {"collaborative": pl["collaborative"], "description": pl["description"],
-                "external_urls": {"spotify": f"https://open.spotify.com/playlist/{pl['id']}"},
-                "href": f"{api}/playlists/{pl['id']}", "id": pl["id"], "images": [],
-                "name": pl["name"], "owner": self._user_obj(pl["owner"], public=True),
-                "public": pl["public"], "snapshot_id": "snap",
-                "items": {"href": f"{api}/playlists/{pl['id']}/items", "total": len(pl["entries"])},
-                "tracks": None, "type": "playlist", "uri": f"spotify:playlist:{pl['id']}"}
+        return {
+            "collaborative": pl["collaborative"],
+            "description": pl["description"],
+            "external_urls": {"spotify": f"https://open.spotify.com/playlist/{pl['id']}"},
+            "href": f"{api}/playlists/{pl['id']}",
+            "id": pl["id"],
+            "images": [],
+            "name": pl["name"],
+            "owner": self._user_obj(pl["owner"], public=True),
+            "public": pl["public"],
+            "snapshot_id": "snap",
+            "items": {"href": f"{api}/playlists/{pl['id']}/items", "total": len(pl["entries"])},
+            "tracks": None,
+            "type": "playlist",
+            "uri": f"spotify:playlist:{pl['id']}",
+        }
 
     def _simple_track(self, t: dict) -> dict:
         return {k: v for k, v in t.items() if k not in ("album", "external_ids")}
@@ -688,14 +928,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _simple_album(self, al: dict) -> dict:
         api = self.fake.api_url
-        return {"album_type": "album", "album_group": "album", "artists": [], "external_urls": {},
-                "href": f"{api}/albums/{al['id']}", "id": al["id"], "images": [], "name": al["name"],
-                "release_date": "2020-01-01", "release_date_precision": "day",
-                "total_tracks": len(al["tracks"]), "type": "album", "uri": f"spotify:album:{al['id']}"}
+        return {
+            "album_type": "album",
+            "album_group": "album",
+            "artists": [],
+            "external_urls": {},
+            "href": f"{api}/albums/{al['id']}",
+            "id": al["id"],
+            "images": [],
+            "name": al["name"],
+            "release_date": "2020-01-01",
+            "release_date_precision": "day",
+            "total_tracks": len(al["tracks"]),
+            "type": "album",
+            "uri": f"spotify:album:{al['id']}",
+        }
 
     def _album_obj(self, al: dict) -> dict:
         out = self._simple_album(al)
-        out["tracks"] = self._page(f"/v1/albums/{al['id']}/tracks", self._album_tracks(al), 50, 0, {})
+        out["tracks"] = self._page(
+            f"/v1/albums/{al['id']}/tracks", self._album_tracks(al), 50, 0, {}
+        )
         out.update({"copyrights": [], "external_ids": {}, "label": "Fake Records"})
         return out
 

@@ -22,6 +22,7 @@ small) and is then downmixed and resampled (soxr, streaming) to ``sr``.
 
 (BS.1770 sums the channels: the same sine in mono reads -33.0 LUFS.)
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,23 @@ import numpy as np
 from ..errors import SourceError
 
 #: File suffixes the decoders are asked to read (others are skipped when scanning folders).
-AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac",
-                            ".mp4", ".aiff", ".aif", ".wma", ".webm"})
+AUDIO_SUFFIXES = frozenset(
+    {
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wav",
+        ".m4a",
+        ".aac",
+        ".mp4",
+        ".aiff",
+        ".aif",
+        ".wma",
+        ".webm",
+    }
+)
 SOUNDFILE_FIRST = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"})
 #: The analysis rate: everything the extractor measures lives below 11 kHz.
 TARGET_SR = 22050
@@ -48,8 +64,8 @@ class Decoded:
 
     y: np.ndarray
     sr: int
-    duration: float          # seconds, from the decoded samples at the native rate
-    loudness: float          # integrated loudness, LUFS (BS.1770-4); ``-inf`` if every block is gated
+    duration: float  # seconds, from the decoded samples at the native rate
+    loudness: float  # integrated loudness, LUFS (BS.1770-4); ``-inf`` if every block is gated
     native_sr: int
     channels: int
     decoder: str
@@ -70,18 +86,24 @@ class LoudnessMeter:
         self.rate, self.channels = rate, channels
         # K-weighting (pyloudnorm's two stages) as one cascade of second-order sections, run
         # channel-major: half the CPU of two lfilter passes along axis 0 (same result to 1e-14).
-        self._sos = np.vstack([tf2sos(np.asarray(st.b, float), np.asarray(st.a, float))
-                               for st in meter._filters.values()])
+        self._sos = np.vstack(
+            [
+                tf2sos(np.asarray(st.b, float), np.asarray(st.a, float))
+                for st in meter._filters.values()
+            ]
+        )
         self._zi = np.zeros((self._sos.shape[0], channels, 2))
         self._seg = round(0.1 * rate)
         self._carry = np.zeros((0, channels))
-        self._segments: list[np.ndarray] = []   # per 100 ms: sum of squares per channel
+        self._segments: list[np.ndarray] = []  # per 100 ms: sum of squares per channel
         self.gains = np.array([1.0, 1.0, 1.0, 1.41, 1.41][:channels] + [1.0] * max(0, channels - 5))
 
     def add(self, block: np.ndarray) -> None:
         from scipy.signal import sosfilt
 
-        x, self._zi = sosfilt(self._sos, np.asarray(block, dtype=np.float64).T, axis=-1, zi=self._zi)
+        x, self._zi = sosfilt(
+            self._sos, np.asarray(block, dtype=np.float64).T, axis=-1, zi=self._zi
+        )
         x = x.T
         x = np.concatenate([self._carry, x]) if len(self._carry) else x
         n = (len(x) // self._seg) * self._seg
@@ -98,7 +120,7 @@ class LoudnessMeter:
         if len(seg) < 4:
             return -math.inf
         win = 4 * self._seg
-        z = (seg[:-3] + seg[1:-2] + seg[2:-1] + seg[3:]) / win          # (blocks, channels)
+        z = (seg[:-3] + seg[1:-2] + seg[2:-1] + seg[3:]) / win  # (blocks, channels)
         power = z @ self.gains
         with np.errstate(divide="ignore"):
             block_l = -0.691 + 10 * np.log10(power)
@@ -167,7 +189,7 @@ def _pyav_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.ndarray]
                 for out in resampler.resample(frame):
                     pending.append(out.to_ndarray().reshape(-1, channels))
                     size += pending[-1].shape[0]
-                if size >= _BLOCK:    # PyAV frames are ~1k samples: batch them
+                if size >= _BLOCK:  # PyAV frames are ~1k samples: batch them
                     yield np.concatenate(pending)
                     pending, size = [], 0
             for out in resampler.resample(None):
@@ -195,8 +217,13 @@ class _Damaged(Exception):
     """The decoder opened the file but failed part-way."""
 
 
-def decode(path: str | Path, *, sr: int = TARGET_SR, loudness: bool = True,
-           max_seconds: float | None = None) -> Decoded:
+def decode(
+    path: str | Path,
+    *,
+    sr: int = TARGET_SR,
+    loudness: bool = True,
+    max_seconds: float | None = None,
+) -> Decoded:
     """Decode ``path`` to mono float32 at ``sr`` and measure its integrated loudness.
 
     Parameters
@@ -242,18 +269,33 @@ def decode(path: str | Path, *, sr: int = TARGET_SR, loudness: bool = True,
             reasons.append(f"{name}: {e}")
             continue
         try:
-            return _consume(path, name, rate, channels, declared, blocks, sr=sr,
-                            loudness=loudness, max_seconds=max_seconds)
+            return _consume(
+                path,
+                name,
+                rate,
+                channels,
+                declared,
+                blocks,
+                sr=sr,
+                loudness=loudness,
+                max_seconds=max_seconds,
+            )
         except _Damaged as e:
-            raise SourceError(f"{path}: damaged audio, decoding failed part-way ({name}: {e})") from None
+            raise SourceError(
+                f"{path}: damaged audio, decoding failed part-way ({name}: {e})"
+            ) from None
     raise SourceError(f"{path}: not a readable audio file ({'; '.join(reasons)})")
 
 
-def _consume(path, decoder, rate, channels, declared, blocks, *, sr, loudness, max_seconds) -> Decoded:
+def _consume(
+    path, decoder, rate, channels, declared, blocks, *, sr, loudness, max_seconds
+) -> Decoded:
     import soxr
 
     meter = LoudnessMeter(rate, channels) if loudness else None
-    resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
+    resampler = (
+        soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
+    )
     parts: list[np.ndarray] = []
     n_native = 0
     limit = int(max_seconds * rate) if max_seconds else None
@@ -265,7 +307,9 @@ def _consume(path, decoder, rate, channels, declared, blocks, *, sr, loudness, m
         n_native += len(block)
         if meter is not None:
             meter.add(block)
-        mono = block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0].astype(np.float32)
+        mono = (
+            block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0].astype(np.float32)
+        )
         parts.append(resampler.resample_chunk(mono) if resampler else mono)
         if limit is not None and n_native >= limit:
             break
@@ -274,10 +318,18 @@ def _consume(path, decoder, rate, channels, declared, blocks, *, sr, loudness, m
     if n_native == 0:
         raise SourceError(f"{path}: no audio in the file (0 samples decoded)")
     if declared and limit is None and n_native < 0.9 * declared - 0.5 * rate:
-        raise SourceError(f"{path}: truncated or damaged: decoded {n_native / rate:.1f} s of the "
-                          f"{declared / rate:.1f} s its header declares")
+        raise SourceError(
+            f"{path}: truncated or damaged: decoded {n_native / rate:.1f} s of the "
+            f"{declared / rate:.1f} s its header declares"
+        )
     y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     np.nan_to_num(y, copy=False)
-    return Decoded(y=y, sr=sr, duration=n_native / rate,
-                   loudness=meter.integrated() if meter else math.nan,
-                   native_sr=rate, channels=channels, decoder=decoder)
+    return Decoded(
+        y=y,
+        sr=sr,
+        duration=n_native / rate,
+        loudness=meter.integrated() if meter else math.nan,
+        native_sr=rate,
+        channels=channels,
+        decoder=decoder,
+    )

@@ -31,6 +31,7 @@ Cost: one 2048-point STFT at 22.05 kHz is shared by every spectral feature; no C
 >>> round(f.summary()["tempo"])
 120
 """
+
 from __future__ import annotations
 
 import itertools
@@ -50,8 +51,15 @@ N_MFCC = 20
 #: filled; the rest stay empty (see module docstring).
 MEASURED = ("duration_ms", "tempo", "beat_confidence", "loudness", "key", "mode", "key_confidence")
 ESTIMATED = ("energy_est", "danceability_est")
-EMPTY = ("energy", "danceability", "valence", "acousticness", "instrumentalness", "liveness",
-         "speechiness")
+EMPTY = (
+    "energy",
+    "danceability",
+    "valence",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "speechiness",
+)
 MEASURED_SOURCE = "audio:librosa"
 ESTIMATE_SOURCE = "estimate:heuristic"
 
@@ -87,34 +95,65 @@ def _descriptor_names() -> tuple[str, ...]:
     for name in ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "flux"):
         names += [f"a_{name}_mean", f"a_{name}_std"]
     for p in _PITCHES:
-        names.append(f"a_chroma_{p}_rel")          # mean chroma rotated to the estimated key
+        names.append(f"a_chroma_{p}_rel")  # mean chroma rotated to the estimated key
     names += ["a_chroma_std", "a_chroma_flux"]
     for i in range(6):
         names += [f"a_tonnetz{i}_mean", f"a_tonnetz{i}_std"]
     names += ["a_key_strength", "a_major_minor", "a_mode"]
-    names += ["a_rms_db_mean", "a_rms_db_std", "a_rms_db_p10", "a_rms_db_p50", "a_rms_db_p90",
-              "a_dynamic_range", "a_low_energy", "a_loudness"]
+    names += [
+        "a_rms_db_mean",
+        "a_rms_db_std",
+        "a_rms_db_p10",
+        "a_rms_db_p50",
+        "a_rms_db_p90",
+        "a_dynamic_range",
+        "a_low_energy",
+        "a_loudness",
+    ]
     for i in range(13):
-        names.append(f"a_mfcc{i:02d}_slow")          # std of 1.5 s texture-window means
+        names.append(f"a_mfcc{i:02d}_slow")  # std of 1.5 s texture-window means
     for i in range(7):
         names.append(f"a_contrast{i}_slow")
     for name in ("centroid", "flatness", "flux", "rms"):
         names.append(f"a_{name}_slow")
     for band in ("low", "mid", "high"):
         names += [f"a_onset_{band}_mean", f"a_onset_{band}_std", f"a_onset_{band}_pulse"]
-    names += ["a_onset_mean", "a_onset_std", "a_onset_rate", "a_tempo", "a_log_tempo",
-              "a_beat_confidence", "a_pulse_max", "a_pulse_half", "a_pulse_double", "a_beat_regularity",
-              "a_mod4hz"]
+    names += [
+        "a_onset_mean",
+        "a_onset_std",
+        "a_onset_rate",
+        "a_tempo",
+        "a_log_tempo",
+        "a_beat_confidence",
+        "a_pulse_max",
+        "a_pulse_half",
+        "a_pulse_double",
+        "a_beat_regularity",
+        "a_mod4hz",
+    ]
     # peak and valley levels of the contrast bands relative to the frame level (distortion,
     # noisiness and brightness per octave) and the spread of contrast over frames
     for i in range(7):
-        names += [f"a_valley{i}_mean", f"a_valley{i}_std", f"a_peak{i}_mean", f"a_peak{i}_std",
-                  f"a_contrast{i}_p10", f"a_contrast{i}_p90"]
+        names += [
+            f"a_valley{i}_mean",
+            f"a_valley{i}_std",
+            f"a_peak{i}_mean",
+            f"a_peak{i}_std",
+            f"a_contrast{i}_p10",
+            f"a_contrast{i}_p90",
+        ]
     # tonality: key clarity and major/minor strength over 5 s windows, chroma entropy, interval
     # content (dissonance), minor-vs-major thirds/sixths/sevenths relative to the key, chord changes
-    names += ["a_win_major_minor_mean", "a_win_major_minor_std", "a_win_major_frac",
-              "a_win_key_strength_mean", "a_win_key_strength_std",
-              "a_chroma_entropy_mean", "a_chroma_entropy_std", "a_chroma_entropy_global"]
+    names += [
+        "a_win_major_minor_mean",
+        "a_win_major_minor_std",
+        "a_win_major_frac",
+        "a_win_key_strength_mean",
+        "a_win_key_strength_std",
+        "a_chroma_entropy_mean",
+        "a_chroma_entropy_std",
+        "a_chroma_entropy_global",
+    ]
     names += [f"a_interval{k}" for k in range(1, 7)]
     names += ["a_m3_vs_M3", "a_m6_vs_M6", "a_m7_vs_M7", "a_chord_change_mean", "a_chord_change_p90"]
     return tuple(names)
@@ -132,7 +171,7 @@ def _filters(sr: int):
 
     mel = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmax=sr / 2).astype(np.float32)
     chroma = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0).astype(np.float32)
-    chroma[chroma < 1e-3 * chroma.max()] = 0.0      # negligible tails: keeps the product sparse
+    chroma[chroma < 1e-3 * chroma.max()] = 0.0  # negligible tails: keeps the product sparse
     mel, chroma = sparse.csr_matrix(mel), sparse.csr_matrix(chroma)
 
     dct_m = dct(np.eye(N_MELS), type=2, norm="ortho", axis=0)[:N_MFCC].astype(np.float32)
@@ -178,13 +217,13 @@ class Frames:
     mfcc: np.ndarray
     logmel: np.ndarray
     contrast: np.ndarray
-    spectral: np.ndarray     # rows: centroid, bandwidth, rolloff, flatness, zcr, flux
+    spectral: np.ndarray  # rows: centroid, bandwidth, rolloff, flatness, zcr, flux
     chroma: np.ndarray
     rms: np.ndarray
     onset: np.ndarray
-    band_onset: np.ndarray   # rows: low (< 200 Hz), mid, high (> 2.5 kHz) onset strength
-    peak: np.ndarray = None     # contrast bands' peak level (dB), rows as ``contrast``
-    valley: np.ndarray = None   # contrast bands' valley level (dB)
+    band_onset: np.ndarray  # rows: low (< 200 Hz), mid, high (> 2.5 kHz) onset strength
+    peak: np.ndarray = None  # contrast bands' peak level (dB), rows as ``contrast``
+    valley: np.ndarray = None  # contrast bands' valley level (dB)
     loudness: float = math.nan
 
     @property
@@ -226,7 +265,7 @@ def analyze(y: np.ndarray, sr: int = SR, *, loudness: float = math.nan) -> Frame
     n_frames = 1 + (len(pad) - N_FFT) // HOP
     idx = np.lib.stride_tricks.sliding_window_view(pad, N_FFT)[::HOP][:n_frames]
     win = get_window("hann", N_FFT, fftbins=True).astype(np.float32)
-    S = np.ascontiguousarray(np.abs(rfft(idx * win, axis=1)).T)     # (1025, T) float32
+    S = np.ascontiguousarray(np.abs(rfft(idx * win, axis=1)).T)  # (1025, T) float32
     P = S * S
     melspec = np.asarray(mel_fb @ P)
     logmel = 10 * np.log10(np.maximum(melspec, 1e-10))
@@ -240,7 +279,7 @@ def analyze(y: np.ndarray, sr: int = SR, *, loudness: float = math.nan) -> Frame
     rolloff = freqs[np.argmax(cum >= 0.85 * cum[-1:], axis=0)]
     logS = np.log(S + 1e-10)
     flatness = np.exp(logS.mean(axis=0)) / (S.mean(axis=0) + 1e-10)
-    signs = np.signbit(idx[:, N_FFT // 4: 3 * N_FFT // 4])
+    signs = np.signbit(idx[:, N_FFT // 4 : 3 * N_FFT // 4])
     zcr = (signs[:, 1:] != signs[:, :-1]).mean(axis=1)
     flux_full = np.sqrt((np.maximum(np.diff(S, axis=1, prepend=S[:, :1]), 0) ** 2).sum(axis=0))
     flux = flux_full / (np.sqrt(P.sum(axis=0)) + 1e-6)
@@ -248,22 +287,46 @@ def analyze(y: np.ndarray, sr: int = SR, *, loudness: float = math.nan) -> Frame
     diff = np.maximum(np.diff(logmel, axis=1, prepend=logmel[:, :1]), 0.0)
     onset = diff.mean(axis=0)
     mel_f = _mel_centers(sr)
-    band_onset = np.vstack([diff[mel_f < 200].mean(axis=0), diff[(mel_f >= 200) & (mel_f < 2500)].mean(axis=0),
-                            diff[mel_f >= 2500].mean(axis=0)])
-    rms = np.sqrt(np.einsum('ij,ij->i', idx, idx) / N_FFT)
+    band_onset = np.vstack(
+        [
+            diff[mel_f < 200].mean(axis=0),
+            diff[(mel_f >= 200) & (mel_f < 2500)].mean(axis=0),
+            diff[mel_f >= 2500].mean(axis=0),
+        ]
+    )
+    rms = np.sqrt(np.einsum("ij,ij->i", idx, idx) / N_FFT)
     chroma = np.asarray(chroma_fb @ P)
     chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
     contrast, peak, valley = _contrast(S, freqs)
     spectral = np.vstack([centroid, bandwidth, rolloff, flatness, zcr, flux])
-    return Frames(sr=sr, n_samples=n, mfcc=mfcc, logmel=logmel, contrast=contrast, spectral=spectral,
-                  chroma=chroma, rms=rms, onset=onset, band_onset=band_onset, peak=peak, valley=valley,
-                  loudness=loudness)
+    return Frames(
+        sr=sr,
+        n_samples=n,
+        mfcc=mfcc,
+        logmel=logmel,
+        contrast=contrast,
+        spectral=spectral,
+        chroma=chroma,
+        rms=rms,
+        onset=onset,
+        band_onset=band_onset,
+        peak=peak,
+        valley=valley,
+        loudness=loudness,
+    )
 
 
-def _contrast(S: np.ndarray, freqs: np.ndarray, *, fmin: float = 200.0, n_bands: int = 6,
-              quantile: float = 0.02) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _contrast(
+    S: np.ndarray,
+    freqs: np.ndarray,
+    *,
+    fmin: float = 200.0,
+    n_bands: int = 6,
+    quantile: float = 0.02,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spectral contrast (Jiang et al. 2002) as librosa computes it, with a partial sort; also the
-    peak and valley levels (dB) it is the difference of."""
+    peak and valley levels (dB) it is the difference of.
+    """
     octa = np.zeros(n_bands + 2)
     octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
     shape = (n_bands + 1, S.shape[1])
@@ -273,7 +336,7 @@ def _contrast(S: np.ndarray, freqs: np.ndarray, *, fmin: float = 200.0, n_bands:
         if k > 0:
             band[np.argmax(band) - 1] = True
         if k == n_bands:
-            band[np.argmax(band) - 1:] = True
+            band[np.argmax(band) - 1 :] = True
         sub = S[band]
         m = max(1, int(np.rint(quantile * sub.shape[0])))
         part = np.partition(sub, (m - 1, sub.shape[0] - m), axis=0)
@@ -307,7 +370,7 @@ def _tempo(onset: np.ndarray, sr: int) -> tuple[float, float, dict]:
         stats["regularity"] = float(max(0.0, 1.0 - np.std(ibi) / (med + 1e-9)))
     # autocorrelation of the onset envelope: how periodic it is at the beat period
     x = onset - onset.mean()
-    ac = np.correlate(x, x, mode="full")[len(x) - 1:] if len(x) < 4096 else _acf_fft(x)
+    ac = np.correlate(x, x, mode="full")[len(x) - 1 :] if len(x) < 4096 else _acf_fft(x)
     ac = ac / (ac[0] + 1e-12)
 
     def at(seconds):
@@ -315,7 +378,7 @@ def _tempo(onset: np.ndarray, sr: int) -> tuple[float, float, dict]:
         if not np.isfinite(lag) or lag < 1 or lag + 2 >= len(ac):
             return 0.0
         i = round(lag)
-        return float(max(0.0, ac[max(1, i - 1): i + 2].max()))
+        return float(max(0.0, ac[max(1, i - 1) : i + 2].max()))
 
     conf = at(period) if np.isfinite(period) else 0.0
     lo, hi = int(fps * 60 / 240), min(len(ac) - 1, int(fps * 60 / 40))
@@ -375,11 +438,12 @@ def _summarize(fr: Frames, a: int, b: int, start: float, end: float | None) -> d
     chroma = fr.chroma[:, sl]
     cm = chroma.mean(axis=1)
     key, mode, strength, major_minor, rel = _key(cm)
-    for p, v in zip(_PITCHES, rel / (rel.sum() + 1e-9)):
+    for p, v in zip(_PITCHES, rel / (rel.sum() + 1e-9), strict=False):
         vals[f"a_chroma_{p}_rel"] = v
     vals["a_chroma_std"] = chroma.std(axis=1).mean()
-    vals["a_chroma_flux"] = (np.abs(np.diff(chroma, axis=1)).sum(axis=0).mean()
-                             if chroma.shape[1] > 1 else 0.0)
+    vals["a_chroma_flux"] = (
+        np.abs(np.diff(chroma, axis=1)).sum(axis=0).mean() if chroma.shape[1] > 1 else 0.0
+    )
     ton = _tonnetz(chroma)
     for i in range(6):
         vals[f"a_tonnetz{i}_mean"] = ton[i].mean()
@@ -390,9 +454,17 @@ def _summarize(fr: Frames, a: int, b: int, start: float, end: float | None) -> d
     rms = fr.rms[sl]
     rms_db = 20 * np.log10(np.maximum(rms, 1e-5))
     p10, p50, p90 = np.percentile(rms_db, [10, 50, 90])
-    vals.update({"a_rms_db_mean": rms_db.mean(), "a_rms_db_std": rms_db.std(), "a_rms_db_p10": p10,
-                 "a_rms_db_p50": p50, "a_rms_db_p90": p90, "a_dynamic_range": p90 - p10,
-                 "a_low_energy": float((rms < rms.mean()).mean())})
+    vals.update(
+        {
+            "a_rms_db_mean": rms_db.mean(),
+            "a_rms_db_std": rms_db.std(),
+            "a_rms_db_p10": p10,
+            "a_rms_db_p50": p50,
+            "a_rms_db_p90": p90,
+            "a_dynamic_range": p90 - p10,
+            "a_low_energy": float((rms < rms.mean()).mean()),
+        }
+    )
     whole = a == 0 and end is None and not math.isnan(fr.loudness)
     loud = fr.loudness if whole else _window_loudness(rms_db)
     vals["a_loudness"] = max(-70.0, loud) if np.isfinite(loud) else -70.0
@@ -400,7 +472,9 @@ def _summarize(fr: Frames, a: int, b: int, start: float, end: float | None) -> d
     tempo, conf, stats = _tempo(onset, fr.sr)
     vals["a_onset_mean"] = onset.mean()
     vals["a_onset_std"] = onset.std()
-    vals["a_onset_rate"] = _onset_rate(onset, fr.sr) / max(n_seconds, 1e-3) * (len(onset) / max(len(onset), 1))
+    vals["a_onset_rate"] = (
+        _onset_rate(onset, fr.sr) / max(n_seconds, 1e-3) * (len(onset) / max(len(onset), 1))
+    )
     vals["a_tempo"] = tempo if np.isfinite(tempo) else 0.0
     vals["a_log_tempo"] = math.log2(tempo / 120.0) if np.isfinite(tempo) and tempo > 0 else 0.0
     vals["a_beat_confidence"] = conf
@@ -414,18 +488,30 @@ def _summarize(fr: Frames, a: int, b: int, start: float, end: float | None) -> d
     for i, v in enumerate(_slow(con, fr.sr)):
         vals[f"a_contrast{i}_slow"] = v
     sp = fr.spectral[:, sl]
-    for name, row in (("centroid", np.log1p(sp[0])), ("flatness", sp[3]), ("flux", sp[5]), ("rms", rms_db)):
+    for name, row in (
+        ("centroid", np.log1p(sp[0])),
+        ("flatness", sp[3]),
+        ("flux", sp[5]),
+        ("rms", rms_db),
+    ):
         vals[f"a_{name}_slow"] = float(_slow(row[None, :], fr.sr)[0])
-    for band, env in zip(("low", "mid", "high"), fr.band_onset[:, sl]):
+    for band, env in zip(("low", "mid", "high"), fr.band_onset[:, sl], strict=False):
         vals[f"a_onset_{band}_mean"] = env.mean()
         vals[f"a_onset_{band}_std"] = env.std()
         vals[f"a_onset_{band}_pulse"] = _pulse(env, fr.sr)
     for i in range(con.shape[0]):
         pk, va = fr.peak[i, sl] - rms_db, fr.valley[i, sl] - rms_db
         p10, p90 = np.percentile(con[i], [10, 90])
-        vals.update({f"a_valley{i}_mean": va.mean(), f"a_valley{i}_std": va.std(),
-                     f"a_peak{i}_mean": pk.mean(), f"a_peak{i}_std": pk.std(),
-                     f"a_contrast{i}_p10": p10, f"a_contrast{i}_p90": p90})
+        vals.update(
+            {
+                f"a_valley{i}_mean": va.mean(),
+                f"a_valley{i}_std": va.std(),
+                f"a_peak{i}_mean": pk.mean(),
+                f"a_peak{i}_std": pk.std(),
+                f"a_contrast{i}_p10": p10,
+                f"a_contrast{i}_p90": p90,
+            }
+        )
     vals.update(_tonal(chroma, rel, fr.sr))
     for k in DESCRIPTORS:
         v = float(vals[k])
@@ -454,7 +540,7 @@ def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
     w = max(1, int(5 * fps))
     mm, ks = [], []
     for s in range(0, max(1, n - w // 2), w):
-        _, _, strength, major_minor, _ = _key(chroma[:, s:s + w].mean(axis=1))
+        _, _, strength, major_minor, _ = _key(chroma[:, s : s + w].mean(axis=1))
         mm.append(major_minor)
         ks.append(strength)
     mm, ks = np.array(mm), np.array(ks)
@@ -462,11 +548,16 @@ def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
     ent = -(chn * np.log(chn + 1e-9)).sum(axis=0)
     cm = chroma.mean(axis=1)
     cmn = cm / (cm.sum() + 1e-9)
-    out = {"a_win_major_minor_mean": mm.mean(), "a_win_major_minor_std": mm.std(),
-           "a_win_major_frac": float((mm > 0).mean()), "a_win_key_strength_mean": ks.mean(),
-           "a_win_key_strength_std": ks.std(), "a_chroma_entropy_mean": ent.mean(),
-           "a_chroma_entropy_std": ent.std(),
-           "a_chroma_entropy_global": float(-(cmn * np.log(cmn + 1e-9)).sum())}
+    out = {
+        "a_win_major_minor_mean": mm.mean(),
+        "a_win_major_minor_std": mm.std(),
+        "a_win_major_frac": float((mm > 0).mean()),
+        "a_win_key_strength_mean": ks.mean(),
+        "a_win_key_strength_std": ks.std(),
+        "a_chroma_entropy_mean": ent.mean(),
+        "a_chroma_entropy_std": ent.std(),
+        "a_chroma_entropy_global": float(-(cmn * np.log(cmn + 1e-9)).sum()),
+    }
     for k in range(1, 7):
         out[f"a_interval{k}"] = (chn * np.roll(chn, k, axis=0)).sum(axis=0).mean()
     r = rel / (rel.sum() + 1e-9)
@@ -475,7 +566,9 @@ def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
         cs = uniform_filter1d(chroma, max(1, int(fps / 2)), axis=1)
         cs = cs / (np.linalg.norm(cs, axis=0, keepdims=True) + 1e-9)
         change = 1 - (cs[:, 1:] * cs[:, :-1]).sum(axis=0)
-        out.update({"a_chord_change_mean": change.mean(), "a_chord_change_p90": np.percentile(change, 90)})
+        out.update(
+            {"a_chord_change_mean": change.mean(), "a_chord_change_p90": np.percentile(change, 90)}
+        )
     else:
         out.update({"a_chord_change_mean": 0.0, "a_chord_change_p90": 0.0})
     return out
@@ -490,13 +583,19 @@ def _estimates(d: dict, m: dict, silent: bool) -> dict[str, float]:
         return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
 
     loud = m["loudness"] if np.isfinite(m["loudness"]) else -70.0
-    energy = (0.45 * squash(loud, -30.0, -5.0) + 0.25 * squash(d["a_onset_rate"], 0.5, 6.0)
-              + 0.15 * squash(d["a_centroid_mean"], math.log1p(800), math.log1p(4000))
-              + 0.15 * squash(d["a_flatness_mean"], 0.0, 0.3))
+    energy = (
+        0.45 * squash(loud, -30.0, -5.0)
+        + 0.25 * squash(d["a_onset_rate"], 0.5, 6.0)
+        + 0.15 * squash(d["a_centroid_mean"], math.log1p(800), math.log1p(4000))
+        + 0.15 * squash(d["a_flatness_mean"], 0.0, 0.3)
+    )
     tempo = m["tempo"] if np.isfinite(m["tempo"]) else 0.0
     tempo_fit = math.exp(-0.5 * (math.log2(max(tempo, 1.0) / 118.0) / 0.35) ** 2)
     dance = 0.5 * d["a_beat_confidence"] + 0.3 * tempo_fit + 0.2 * d["a_beat_regularity"]
-    return {"energy_est": round(energy, 4), "danceability_est": round(float(np.clip(dance, 0, 1)), 4)}
+    return {
+        "energy_est": round(energy, 4),
+        "danceability_est": round(float(np.clip(dance, 0, 1)), 4),
+    }
 
 
 def _window_loudness(rms_db: np.ndarray) -> float:

@@ -16,6 +16,7 @@ The bundled model ``src/trackmood/models/audio`` is made by one command::
 
 (equivalently ``trackmood train --audio ../shared/data/audio_4q -o src/trackmood/models/audio``).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -43,8 +44,10 @@ DATASET_NOTE = (
     "for research; its audio is not shipped with trackmood, only this model's weights. Use the "
     "model for research and education."
 )
-PUBLISHED = {"F1 standard features (Panda et al. 2018, 900 clips, 20x10-fold CV)": 0.67,
-             "F1 novel features (Panda et al. 2018)": 0.764}
+PUBLISHED = {
+    "F1 standard features (Panda et al. 2018, 900 clips, 20x10-fold CV)": 0.67,
+    "F1 novel features (Panda et al. 2018)": 0.764,
+}
 
 #: Inverse regularisation strengths tried by the inner CV.
 C_GRID = (0.003, 0.01, 0.03)
@@ -70,12 +73,16 @@ def folder_labels(directory: str | Path, *, label_map: LabelMap) -> list[tuple[P
     out = []
     subs = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not subs:
-        raise DataError(f"{directory}: no label subfolders (expected e.g. Happy/, Sad/ or Q1/..Q4/)")
+        raise DataError(
+            f"{directory}: no label subfolders (expected e.g. Happy/, Sad/ or Q1/..Q4/)"
+        )
     for sub in subs:
         mood = label_map.apply(sub.name)
         if mood is None:
             continue
-        files = sorted(q for q in sub.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
+        files = sorted(
+            q for q in sub.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES
+        )
         out += [(f, mood) for f in files]
     if not out:
         raise DataError(f"{directory}: no audio files in the label subfolders")
@@ -84,20 +91,31 @@ def folder_labels(directory: str | Path, *, label_map: LabelMap) -> list[tuple[P
 
 def artist_groups(directory: str | Path, files: list[Path]) -> np.ndarray:
     """Artist of each file from ``metadata.csv`` (``Song`` = file stem, ``Artist``); files without
-    metadata get their own group."""
+    metadata get their own group.
+    """
     meta = Path(directory) / "metadata.csv"
     mapping: dict[str, str] = {}
     if meta.exists():
         df = pd.read_csv(meta, usecols=lambda c: c in ("Song", "Artist"))
         if {"Song", "Artist"} <= set(df.columns):
-            mapping = {str(s): str(a).strip().lower() for s, a in zip(df["Song"], df["Artist"])}
+            mapping = {
+                str(s): str(a).strip().lower()
+                for s, a in zip(df["Song"], df["Artist"], strict=False)
+            }
     return np.array([mapping.get(f.stem, f"file:{f.stem}") for f in files])
 
 
-def load_descriptors(directory: str | Path, *, label_map: LabelMap, cache: str | Path | None = None,
-                     store=None, workers: int | None = None, window: float | None = WINDOW,
-                     notify: Callable[[str], None] | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def load_descriptors(
+    directory: str | Path,
+    *,
+    label_map: LabelMap,
+    cache: str | Path | None = None,
+    store=None,
+    workers: int | None = None,
+    window: float | None = WINDOW,
+    notify: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """Descriptor table of a labeled folder: ``path``, ``sha``, ``start``, ``mood``, ``group``, ``a_*``.
 
     One row per file with ``start`` NaN (the whole clip), plus, when ``window`` is given, one row
@@ -111,7 +129,7 @@ def load_descriptors(directory: str | Path, *, label_map: LabelMap, cache: str |
     pairs = folder_labels(directory, label_map=label_map)
     files = [p for p, _ in pairs]
     moods = {p.resolve(): m for p, m in pairs}
-    groups = dict(zip([p.resolve() for p in files], artist_groups(directory, files)))
+    groups = dict(zip([p.resolve() for p in files], artist_groups(directory, files), strict=False))
     cols = ["sha", "start", *DESCRIPTORS]
     cached = pd.DataFrame()
     if cache is not None and Path(cache).exists():
@@ -130,18 +148,35 @@ def load_descriptors(directory: str | Path, *, label_map: LabelMap, cache: str |
     errors = []
     if todo:
         if notify:
-            notify(f"extracting descriptors of {len(todo)} file(s) ({len(files) - len(todo)} cached)")
-        for res in extract_many(todo, workers=workers, store=store, progress=progress, window=window):
+            notify(
+                f"extracting descriptors of {len(todo)} file(s) ({len(files) - len(todo)} cached)"
+            )
+        for res in extract_many(
+            todo, workers=workers, store=store, progress=progress, window=window
+        ):
             if "error" in res:
                 errors.append(res["error"])
                 continue
-            rows.append({"path": res["path"], "sha": res["sha"], "start": np.nan,
-                         **{k: res["features"][k] for k in DESCRIPTORS}})
+            rows.append(
+                {
+                    "path": res["path"],
+                    "sha": res["sha"],
+                    "start": np.nan,
+                    **{k: res["features"][k] for k in DESCRIPTORS},
+                }
+            )
             for w in res.get("windows") or []:
-                if w["end"] - w["start"] >= MIN_CROP and (w["start"] > 0 or w["end"] * 1000
-                                                          < res["features"]["duration_ms"] - 1):
-                    rows.append({"path": res["path"], "sha": res["sha"], "start": float(w["start"]),
-                                 **{k: w[k] for k in DESCRIPTORS}})
+                if w["end"] - w["start"] >= MIN_CROP and (
+                    w["start"] > 0 or w["end"] * 1000 < res["features"]["duration_ms"] - 1
+                ):
+                    rows.append(
+                        {
+                            "path": res["path"],
+                            "sha": res["sha"],
+                            "start": float(w["start"]),
+                            **{k: w[k] for k in DESCRIPTORS},
+                        }
+                    )
     for e in errors[:5]:
         if notify:
             notify(f"skipped: {e}")
@@ -164,7 +199,8 @@ def load_descriptors(directory: str | Path, *, label_map: LabelMap, cache: str |
 
 def split_rows(df: pd.DataFrame):
     """``(X, y, groups, crops)`` of a :func:`load_descriptors` table: whole-clip rows, and
-    ``crops = (X_crop, clip_index)`` for the window rows (``None`` if there are none)."""
+    ``crops = (X_crop, clip_index)`` for the window rows (``None`` if there are none).
+    """
     whole = df["start"].isna().to_numpy() if "start" in df else np.ones(len(df), bool)
     full = df[whole].reset_index(drop=True)
     X = full[list(DESCRIPTORS)].to_numpy(float)
@@ -173,8 +209,10 @@ def split_rows(df: pd.DataFrame):
         part = df[~whole]
         where = {p: i for i, p in enumerate(full["path"])}
         keep = part["path"].map(where).notna().to_numpy()
-        crops = (part[list(DESCRIPTORS)].to_numpy(float)[keep],
-                 part["path"].map(where).to_numpy()[keep].astype(int))
+        crops = (
+            part[list(DESCRIPTORS)].to_numpy(float)[keep],
+            part["path"].map(where).to_numpy()[keep].astype(int),
+        )
     return X, full["mood"].to_numpy(), full["group"].to_numpy(), crops
 
 
@@ -195,11 +233,20 @@ def _standardize(X: np.ndarray):
     return mu, 1.0 / sd
 
 
-def fit_runtime(X: np.ndarray, y: np.ndarray, *, C: float = 0.01, seed: int = 0,
-                members: int = ENSEMBLE_MLP["members"], hidden=ENSEMBLE_MLP["hidden"],
-                alpha: float = ENSEMBLE_MLP["alpha"], features=DESCRIPTORS) -> NetRuntime:
+def fit_runtime(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    C: float = 0.01,
+    seed: int = 0,
+    members: int = ENSEMBLE_MLP["members"],
+    hidden=ENSEMBLE_MLP["hidden"],
+    alpha: float = ENSEMBLE_MLP["alpha"],
+    features=DESCRIPTORS,
+) -> NetRuntime:
     """Standardised multinomial logistic regression (strength ``C``) soft-voted with ``members``
-    small MLPs (``hidden`` ReLU units, L2 ``alpha``, different seeds); as a :class:`NetRuntime`."""
+    small MLPs (``hidden`` ReLU units, L2 ``alpha``, different seeds); as a :class:`NetRuntime`.
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -216,22 +263,37 @@ def fit_runtime(X: np.ndarray, y: np.ndarray, *, C: float = 0.01, seed: int = 0,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for m in range(members):
-            mlp = MLPClassifier(hidden_layer_sizes=hidden, alpha=alpha, max_iter=ENSEMBLE_MLP["max_iter"],
-                                early_stopping=False, random_state=seed * 1000 + m).fit(Z, y)
-            layers = [Dense(W.copy(), b.copy(), "relu") for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1])]
+            mlp = MLPClassifier(
+                hidden_layer_sizes=hidden,
+                alpha=alpha,
+                max_iter=ENSEMBLE_MLP["max_iter"],
+                early_stopping=False,
+                random_state=seed * 1000 + m,
+            ).fit(Z, y)
+            layers = [
+                Dense(W.copy(), b.copy(), "relu")
+                for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1], strict=False)
+            ]
             layers.append(Dense(mlp.coefs_[-1].copy(), mlp.intercepts_[-1].copy(), "identity"))
             nets.append(layers)
     # half the vote to the linear model, half shared by the MLPs
     weights = np.array([0.5] + [0.5 / members] * members) if members else np.array([1.0])
-    return NetRuntime(features=list(features), classes=list(classes),
-                      log_mask=np.zeros(len(features), bool), shift=mu, scale=scale,
-                      members=nets, weights=weights)
+    return NetRuntime(
+        features=list(features),
+        classes=list(classes),
+        log_mask=np.zeros(len(features), bool),
+        shift=mu,
+        scale=scale,
+        members=nets,
+        weights=weights,
+    )
 
 
 def _choose_C(X, y, groups, idx, *, crops=None, seed: int, folds: int = 5, grid=C_GRID) -> float:
     """The ``C`` of the logistic part with the best grouped inner-CV accuracy over the clips
     ``idx`` (trained with their crops, scored on whole clips; linear part only, which is what
-    ``C`` controls; the MLPs' settings are fixed)."""
+    ``C`` controls; the MLPs' settings are fixed).
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -262,10 +324,19 @@ def _fold(X, y, groups, tr, te, *, crops, seed: int, r: int, members: int):
     return te, rt.predict(X[te]), C
 
 
-def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, crops=None, repeats: int = 5,
-                   folds: int = 10, seed: int = 0, members: int = ENSEMBLE_MLP["members"],
-                   n_jobs: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def cross_validate(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    crops=None,
+    repeats: int = 5,
+    folds: int = 10,
+    seed: int = 0,
+    members: int = ENSEMBLE_MLP["members"],
+    n_jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Repeated stratified K-fold grouped by ``groups`` with nested choice of ``C``.
 
     ``X`` holds one row per clip; ``crops = (X_crop, clip_index)`` (see :func:`split_rows`) adds
@@ -284,20 +355,29 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, crops=No
 
     folds = _max_folds(y, groups, folds)
     if folds < 2:
-        raise DataError(f"too little labeled audio to cross-validate ({len(y)} files, "
-                        f"{len(set(groups))} artist groups); need at least 2 per label")
+        raise DataError(
+            f"too little labeled audio to cross-validate ({len(y)} files, "
+            f"{len(set(groups))} artist groups); need at least 2 per label"
+        )
     classes = sorted(set(y))
     fold_acc, fold_f1, rep_acc, rep_f1, chosen = [], [], [], [], []
     cm = np.zeros((len(classes), len(classes)), int)
     total, step = repeats * folds, 0
-    splits = [(r, tr, te) for r in range(repeats) for tr, te in
-              StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed + r).split(X, y, groups)]
+    splits = [
+        (r, tr, te)
+        for r in range(repeats)
+        for tr, te in StratifiedGroupKFold(
+            n_splits=folds, shuffle=True, random_state=seed + r
+        ).split(X, y, groups)
+    ]
     n_jobs = n_jobs or os.cpu_count() or 1
     runner = Parallel(n_jobs=n_jobs, return_as="generator") if n_jobs > 1 else None
-    jobs = (delayed(_fold)(X, y, groups, tr, te, crops=crops, seed=seed, r=r, members=members)
-            for r, tr, te in splits)
+    jobs = (
+        delayed(_fold)(X, y, groups, tr, te, crops=crops, seed=seed, r=r, members=members)
+        for r, tr, te in splits
+    )
     results = iter(runner(jobs) if runner else (f(*a, **k) for f, a, k in jobs))
-    for r in range(repeats):
+    for _r in range(repeats):
         pred = np.empty(len(y), dtype=object)
         for _ in range(folds):
             te, p, C = next(results)
@@ -314,25 +394,42 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, crops=No
     per_class = np.diag(cm) * 2 / (cm.sum(axis=0) + cm.sum(axis=1))
     return {
         "cv": f"{repeats}x{folds}-fold stratified, grouped by artist, nested choice of C"
-              + (f", trained with {WINDOW:g} s crops" if crops is not None else ""),
-        "n": len(y), "groups": len(set(groups)), "crops": 0 if crops is None else len(crops[1]),
-        "accuracy_mean": float(np.mean(fold_acc)), "accuracy_std": float(np.std(fold_acc)),
-        "macro_f1_mean": float(np.mean(fold_f1)), "macro_f1_std": float(np.std(fold_f1)),
-        "accuracy_pooled_mean": float(np.mean(rep_acc)), "accuracy_pooled_std": float(np.std(rep_acc)),
-        "macro_f1_pooled_mean": float(np.mean(rep_f1)), "macro_f1_pooled_std": float(np.std(rep_f1)),
-        "f1_per_class": {c: float(v) for c, v in zip(classes, per_class)},
+        + (f", trained with {WINDOW:g} s crops" if crops is not None else ""),
+        "n": len(y),
+        "groups": len(set(groups)),
+        "crops": 0 if crops is None else len(crops[1]),
+        "accuracy_mean": float(np.mean(fold_acc)),
+        "accuracy_std": float(np.std(fold_acc)),
+        "macro_f1_mean": float(np.mean(fold_f1)),
+        "macro_f1_std": float(np.std(fold_f1)),
+        "accuracy_pooled_mean": float(np.mean(rep_acc)),
+        "accuracy_pooled_std": float(np.std(rep_acc)),
+        "macro_f1_pooled_mean": float(np.mean(rep_f1)),
+        "macro_f1_pooled_std": float(np.std(rep_f1)),
+        "f1_per_class": {c: float(v) for c, v in zip(classes, per_class, strict=False)},
         "confusion": {"labels": classes, "matrix": cm.tolist()},
-        "C_chosen": {str(c): int(n) for c, n in zip(*np.unique(chosen, return_counts=True))},
+        "C_chosen": {
+            str(c): int(n) for c, n in zip(*np.unique(chosen, return_counts=True), strict=False)
+        },
         "published_reference": PUBLISHED,
     }
 
 
 # -- the contract -------------------------------------------------------------------------------
-def train_from_folder(directory: str | Path, *, label_map: LabelMap, out: Path | None = None,
-                      seed: int = 0, notify: Callable[[str], None] | None = None,
-                      repeats: int = 5, folds: int = 10, workers: int | None = None,
-                      cache: str | Path | None = None, store=None,
-                      progress: Callable[[int, int], None] | None = None) -> TrainedModel:
+def train_from_folder(
+    directory: str | Path,
+    *,
+    label_map: LabelMap,
+    out: Path | None = None,
+    seed: int = 0,
+    notify: Callable[[str], None] | None = None,
+    repeats: int = 5,
+    folds: int = 10,
+    workers: int | None = None,
+    cache: str | Path | None = None,
+    store=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainedModel:
     """Train the audio model on ``directory`` (one subfolder of audio per label), evaluate it with
     ``repeats × folds`` stratified CV grouped by artist, and save it to ``out`` if given.
 
@@ -361,25 +458,40 @@ def train_from_folder(directory: str | Path, *, label_map: LabelMap, out: Path |
     TrainedModel
     """
     t0 = time.time()
-    df = load_descriptors(directory, label_map=label_map, cache=cache, store=store, workers=workers,
-                          notify=notify, progress=progress)
+    df = load_descriptors(
+        directory,
+        label_map=label_map,
+        cache=cache,
+        store=store,
+        workers=workers,
+        notify=notify,
+        progress=progress,
+    )
     X, y, groups, crops = split_rows(df)
     labels = sorted(set(y))
     if len(labels) < 2:
-        raise DataError(f"{directory}: need at least two labels, found {', '.join(labels) or 'none'}")
+        raise DataError(
+            f"{directory}: need at least two labels, found {', '.join(labels) or 'none'}"
+        )
     metrics: dict = {}
     if repeats > 0:
         if notify:
-            notify(f"cross-validating ({repeats}x{folds}-fold, grouped by artist) on {len(y)} clips")
+            notify(
+                f"cross-validating ({repeats}x{folds}-fold, grouped by artist) on {len(y)} clips"
+            )
         metrics = cross_validate(X, y, groups, crops=crops, repeats=repeats, folds=folds, seed=seed)
         if notify:
-            notify(f"CV accuracy {metrics['accuracy_mean']:.3f} ± {metrics['accuracy_std']:.3f}, "
-                   f"macro-F1 {metrics['macro_f1_mean']:.3f} ± {metrics['macro_f1_std']:.3f}")
+            notify(
+                f"CV accuracy {metrics['accuracy_mean']:.3f} ± {metrics['accuracy_std']:.3f}, "
+                f"macro-F1 {metrics['macro_f1_mean']:.3f} ± {metrics['macro_f1_std']:.3f}"
+            )
     C = _choose_C(X, y, groups, np.arange(len(y)), crops=crops, seed=seed)
     runtime = fit_runtime(*_with_crops(X, y, np.arange(len(y)), crops), C=C, seed=seed)
     if list(runtime.classes) != [m for m in MOODS if m in labels]:
         raise DataError(f"labels {labels} do not map onto moods {MOODS}")
-    card = _card(directory, df[df["start"].isna()], metrics, C=C, seed=seed, seconds=time.time() - t0)
+    card = _card(
+        directory, df[df["start"].isna()], metrics, C=C, seed=seed, seconds=time.time() - t0
+    )
     model = TrainedModel(runtime, card)
     if out is not None:
         save_model(model, out)
@@ -389,14 +501,20 @@ def train_from_folder(directory: str | Path, *, label_map: LabelMap, out: Path |
     return model
 
 
-def _card(directory, df: pd.DataFrame, metrics: dict, *, C: float, seed: int, seconds: float) -> dict:
+def _card(
+    directory, df: pd.DataFrame, metrics: dict, *, C: float, seed: int, seconds: float
+) -> dict:
     import sklearn
 
     from .. import __version__ as tm_version  # noqa: F401  (present in the package)
 
     listing = hashlib.sha256("\n".join(sorted(df["sha"])).encode()).hexdigest()
     counts = df["mood"].value_counts().sort_index().to_dict()
-    versions = {"python": sys.version.split()[0], "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+    versions = {
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
     try:
         import librosa
 
@@ -406,22 +524,38 @@ def _card(directory, df: pd.DataFrame, metrics: dict, *, C: float, seed: int, se
     return {
         "name": "audio",
         "kind": "audio",
-        "description": ("Mood from the audio itself: a standardised multinomial logistic regression"
-                        + (f" soft-voted with {ENSEMBLE_MLP['members']} small MLPs"
-                           if ENSEMBLE_MLP["members"] else "")
-                        + f" on {len(DESCRIPTORS)} audio "
-                        "descriptors (MFCC, log-mel, spectral contrast with its peak and valley levels, "
-                        "spectral shape, chroma/tonnetz, key clarity and major/minor strength over "
-                        "5 s windows, interval content, loudness dynamics, onset and rhythm "
-                        "statistics) extracted by 'trackmood extract'; trained on whole clips "
-                        f"plus their {WINDOW:g}-second slices."),
+        "description": (
+            "Mood from the audio itself: a standardised multinomial logistic regression"
+            + (
+                f" soft-voted with {ENSEMBLE_MLP['members']} small MLPs"
+                if ENSEMBLE_MLP["members"]
+                else ""
+            )
+            + f" on {len(DESCRIPTORS)} audio "
+            "descriptors (MFCC, log-mel, spectral contrast with its peak and valley levels, "
+            "spectral shape, chroma/tonnetz, key clarity and major/minor strength over "
+            "5 s windows, interval content, loudness dynamics, onset and rhythm "
+            "statistics) extracted by 'trackmood extract'; trained on whole clips "
+            f"plus their {WINDOW:g}-second slices."
+        ),
         "features": list(DESCRIPTORS),
         "classes": sorted(set(df["mood"])),
         "label_counts": {k: int(v) for k, v in counts.items()},
-        "training_files": [{"file": f"{Path(directory).name}/ ({len(df)} audio clips)",
-                            "sha256": listing, "rows": len(df)}],
-        "hyperparameters": {"C": C, "mlp": ENSEMBLE_MLP, "seed": seed, "C_grid": list(C_GRID),
-                            "crop_window_s": WINDOW, "min_crop_s": MIN_CROP},
+        "training_files": [
+            {
+                "file": f"{Path(directory).name}/ ({len(df)} audio clips)",
+                "sha256": listing,
+                "rows": len(df),
+            }
+        ],
+        "hyperparameters": {
+            "C": C,
+            "mlp": ENSEMBLE_MLP,
+            "seed": seed,
+            "C_grid": list(C_GRID),
+            "crop_window_s": WINDOW,
+            "min_crop_s": MIN_CROP,
+        },
         "metrics": metrics,
         "dataset": DATASET_NOTE,
         "terms": DATASET_NOTE,
@@ -448,11 +582,21 @@ def main(argv: list[str] | None = None) -> int:
     def say(msg):
         print(f"trackmood: {msg}", file=sys.stderr, flush=True)
 
-    model = train_from_folder(args.directory, label_map=LabelMap({}), out=Path(args.out),
-                              seed=args.seed, notify=say, repeats=args.repeats, folds=args.folds,
-                              cache=args.cache)
-    print(json.dumps({k: v for k, v in model.card["metrics"].items()
-                      if k not in ("confusion",)}, indent=1))
+    model = train_from_folder(
+        args.directory,
+        label_map=LabelMap({}),
+        out=Path(args.out),
+        seed=args.seed,
+        notify=say,
+        repeats=args.repeats,
+        folds=args.folds,
+        cache=args.cache,
+    )
+    print(
+        json.dumps(
+            {k: v for k, v in model.card["metrics"].items() if k not in ("confusion",)}, indent=1
+        )
+    )
     return 0
 
 

@@ -12,6 +12,7 @@ files it was working on: the pool is restarted and the rest of the batch goes on
 >>> track_id("ab" * 32)
 'audio:abababababababab'
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,14 +58,18 @@ def cache_key(sha: str, window: float | None = None) -> str:
 
 def find_audio(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly (any suffix: a bad one gets its own error later) plus the audio files
-    under named folders (recursive, sorted). Raises :class:`SourceError` for a missing path."""
+    under named folders (recursive, sorted). Raises :class:`SourceError` for a missing path.
+    """
     out: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES
-                           and not q.name.startswith("."))
+            found = sorted(
+                q
+                for q in p.rglob("*")
+                if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES and not q.name.startswith(".")
+            )
         elif p.exists():
             found = [p]
         else:
@@ -113,8 +118,13 @@ def extract_one(path: str, *, window: float | None = None) -> dict:
             wins = []
             for start, end in _windows(d.duration, float(window)):
                 s = frames.summary(start, end)
-                wins.append({"start": round(start, 3), "end": round(end, 3),
-                             **{k: s[k] for k in DESCRIPTORS}})
+                wins.append(
+                    {
+                        "start": round(start, 3),
+                        "end": round(end, 3),
+                        **{k: s[k] for k in DESCRIPTORS},
+                    }
+                )
             result["windows"] = wins
         return result
     except SourceError as e:
@@ -122,8 +132,11 @@ def extract_one(path: str, *, window: float | None = None) -> dict:
     except MemoryError:
         return {"path": str(path), "error": f"{path}: too long to analyse in memory"}
     except Exception as e:  # noqa: BLE001 - a bad file must not stop the batch
-        return {"path": str(path), "error": f"{path}: analysis failed ({type(e).__name__}: "
-                                            f"{str(e).splitlines()[0] if str(e) else ''})"}
+        return {
+            "path": str(path),
+            "error": f"{path}: analysis failed ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''})",
+        }
 
 
 def _worker_init() -> None:
@@ -134,8 +147,8 @@ def _worker_init() -> None:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM)          # PR_SET_PDEATHSIG
-            if os.getppid() == 1:                  # the parent died before prctl
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            if os.getppid() == 1:  # the parent died before prctl
                 os._exit(1)
         except (OSError, AttributeError):  # pragma: no cover - best effort
             pass
@@ -193,7 +206,7 @@ def extract_many(
     total = len(files)
     done = 0
     todo: list[_Job] = []
-    twins: dict[str, list[Path]] = {}    # same content under several names: extract once
+    twins: dict[str, list[Path]] = {}  # same content under several names: extract once
     for p in files:
         try:
             sha = file_hash(p)
@@ -224,8 +237,11 @@ def extract_many(
         runner = _run_dask(todo, scheduler, window)
     else:
         n = workers if workers and workers > 0 else (os.cpu_count() or 1)
-        runner = _run_local(todo, min(n, len(todo)), window, notify) if n > 1 and len(todo) > 1 \
+        runner = (
+            _run_local(todo, min(n, len(todo)), window, notify)
+            if n > 1 and len(todo) > 1
             else ((j, extract_one(str(j.path), window=window)) for j in todo)
+        )
     for job, out in runner:
         done += 1
         res = _result(job.path, job.sha, out, cached=False)
@@ -245,8 +261,13 @@ def extract_many(
 
 
 def _result(path: Path, sha: str | None, out: dict, *, cached: bool) -> dict:
-    res = {"path": str(path), "name": Path(path).stem, "sha": sha,
-           "id": track_id(sha) if sha else None, "cached": cached}
+    res = {
+        "path": str(path),
+        "name": Path(path).stem,
+        "sha": sha,
+        "id": track_id(sha) if sha else None,
+        "cached": cached,
+    }
     for k in ("features", "windows", "error", "decoder"):
         if k in out:
             res[k] = out[k]
@@ -272,8 +293,11 @@ def _cache_put(store, sha: str, window: float | None, out: dict) -> None:
     if store is None:
         return
     with store.transaction():
-        store.kv_put(CACHE_NAMESPACE, cache_key(sha),
-                     _to_json({"features": out["features"], "decoder": out.get("decoder")}))
+        store.kv_put(
+            CACHE_NAMESPACE,
+            cache_key(sha),
+            _to_json({"features": out["features"], "decoder": out.get("decoder")}),
+        )
         if window and "windows" in out:
             store.kv_put(CACHE_NAMESPACE, cache_key(sha, window), _to_json(out["windows"]))
 
@@ -327,7 +351,10 @@ def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job,
                         broken = True
                         job.crashes += 1
                         if job.crashes >= 2:
-                            yield job, {"error": f"{job.path}: the decoder crashed its worker process"}
+                            yield (
+                                job,
+                                {"error": f"{job.path}: the decoder crashed its worker process"},
+                            )
                         else:
                             queue.append(job)
                         continue
@@ -346,7 +373,7 @@ def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job,
 
 
 def _stop_pool(pool) -> None:
-    procs = list(getattr(pool, "_processes", {}) .values())
+    procs = list(getattr(pool, "_processes", {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
@@ -359,23 +386,31 @@ def _run_dask(todo: list[_Job], scheduler, window) -> Iterator[tuple[_Job, dict]
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - distributed is a dependency
-        raise SourceError("--scheduler needs the 'distributed' package: pip install distributed") from None
+        raise SourceError(
+            "--scheduler needs the 'distributed' package: pip install distributed"
+        ) from None
     own = not isinstance(scheduler, Client)
     if own:
         try:
             client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError, ValueError) as e:
-            raise SourceError(f"cannot reach the Dask scheduler at {scheduler!r} ({e}); start one "
-                              "with 'dask scheduler' or drop --scheduler") from None
+            raise SourceError(
+                f"cannot reach the Dask scheduler at {scheduler!r} ({e}); start one "
+                "with 'dask scheduler' or drop --scheduler"
+            ) from None
     else:
         client = scheduler
     futures = []
     try:
         jobs = {}
         for job in todo:
-            fut = client.submit(extract_one, str(job.path.resolve()), window=window,
-                                key=f"trackmood-extract-{EXTRACTOR_VERSION}-{job.sha}-{window or 0}",
-                                pure=False)
+            fut = client.submit(
+                extract_one,
+                str(job.path.resolve()),
+                window=window,
+                key=f"trackmood-extract-{EXTRACTOR_VERSION}-{job.sha}-{window or 0}",
+                pure=False,
+            )
             futures.append(fut)
             jobs[fut.key] = job
         for fut in as_completed(futures):

@@ -8,6 +8,7 @@
 >>> len(fig.axes)
 1
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,9 +36,9 @@ def window_rows(windows: list[dict], model) -> list[dict]:
     X = np.array([[w[f] for f in model.features] for w in windows], dtype=float)
     proba = full_proba(model.predict_proba(X), model.runtime.classes)
     rows = []
-    for w, p in zip(windows, proba):
+    for w, p in zip(windows, proba, strict=False):
         row = {"start": float(w["start"]), "end": float(w["end"]), "mood": MOODS[int(p.argmax())]}
-        row.update({c: round(float(v), 4) for c, v in zip(PROBA_COLUMNS, p)})
+        row.update({c: round(float(v), 4) for c, v in zip(PROBA_COLUMNS, p, strict=False)})
         rows.append(row)
     return rows
 
@@ -66,22 +67,46 @@ def timeline_figure(timeline: list[dict], *, title: str | None = None, width: fl
     if timeline:
         edges = [r["start"] for r in timeline] + [timeline[-1]["end"]]
         bottom = np.zeros(len(timeline))
-        for mood, col in zip(MOODS, PROBA_COLUMNS):
+        for mood, col in zip(MOODS, PROBA_COLUMNS, strict=False):
             p = np.array([r[col] for r in timeline])
-            ax.bar(edges[:-1], p, width=np.diff(edges), bottom=bottom, align="edge",
-                   color=MOOD_COLORS[mood], alpha=0.35, linewidth=0)
+            ax.bar(
+                edges[:-1],
+                p,
+                width=np.diff(edges),
+                bottom=bottom,
+                align="edge",
+                color=MOOD_COLORS[mood],
+                alpha=0.35,
+                linewidth=0,
+            )
             bottom += p
         for r in timeline:
-            ax.bar(r["start"], 0.18, width=r["end"] - r["start"], bottom=1.02, align="edge",
-                   color=MOOD_COLORS[r["mood"]], edgecolor="white", linewidth=1)
-            ax.text((r["start"] + r["end"]) / 2, 1.11, r["mood"], ha="center", va="center", fontsize=7)
+            ax.bar(
+                r["start"],
+                0.18,
+                width=r["end"] - r["start"],
+                bottom=1.02,
+                align="edge",
+                color=MOOD_COLORS[r["mood"]],
+                edgecolor="white",
+                linewidth=1,
+            )
+            ax.text(
+                (r["start"] + r["end"]) / 2, 1.11, r["mood"], ha="center", va="center", fontsize=7
+            )
         ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, 1.22)
     ax.set_yticks([0, 0.5, 1.0])
     ax.set_ylabel("probability")
     ax.set_xlabel("time (s)")
-    ax.legend(handles=[Patch(color=MOOD_COLORS[m], label=m) for m in MOODS], ncols=4, fontsize=7,
-              loc="upper center", bbox_to_anchor=(0.5, -0.35), frameon=False)
+    ax.legend(
+        handles=[Patch(color=MOOD_COLORS[m], label=m) for m in MOODS],
+        ncols=4,
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.35),
+        frameon=False,
+    )
     if title:
         ax.set_title(title, fontsize=9)
     return fig
@@ -96,7 +121,9 @@ def save_strip(timeline: list[dict], path: str | Path, *, title: str | None = No
     return path
 
 
-def save_strips(tracks: list[tuple[str, list[dict]]], path: str | Path, *, width: float = 10.0) -> Path:
+def save_strips(
+    tracks: list[tuple[str, list[dict]]], path: str | Path, *, width: float = 10.0
+) -> Path:
     """One PNG with a mood strip per track (``(title, timeline rows)`` pairs), stacked."""
     from matplotlib.figure import Figure
 
@@ -109,10 +136,15 @@ def save_strips(tracks: list[tuple[str, list[dict]]], path: str | Path, *, width
     fig = Figure(figsize=(width, 0.9 * len(tracks) + 0.8), layout="constrained")
     axes = fig.subplots(len(tracks), 1, squeeze=False)[:, 0]
     end = max((t[1][-1]["end"] for t in tracks if t[1]), default=1.0)
-    for ax, (title, rows) in zip(axes, tracks):
+    for ax, (title, rows) in zip(axes, tracks, strict=False):
         for r in rows:
-            ax.barh(0, r["end"] - r["start"], left=r["start"], color=MOOD_COLORS[r["mood"]],
-                    edgecolor="white")
+            ax.barh(
+                0,
+                r["end"] - r["start"],
+                left=r["start"],
+                color=MOOD_COLORS[r["mood"]],
+                edgecolor="white",
+            )
         ax.set_xlim(0, end)
         ax.set_yticks([])
         ax.set_ylabel(str(title)[:28], rotation=0, ha="right", va="center", fontsize=8)
@@ -120,7 +152,13 @@ def save_strips(tracks: list[tuple[str, list[dict]]], path: str | Path, *, width
     axes[-1].set_xlabel("time (s)")
     from matplotlib.patches import Patch
 
-    axes[0].legend(handles=[Patch(color=MOOD_COLORS[m], label=m) for m in MOODS], ncols=4,
-                   fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    axes[0].legend(
+        handles=[Patch(color=MOOD_COLORS[m], label=m) for m in MOODS],
+        ncols=4,
+        fontsize=7,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+    )
     fig.savefig(path, dpi=110)
     return path

@@ -10,6 +10,7 @@ and writes them into ``src/trackmood/models/`` (or ``--out DIR``). Pass ``--only
 rebuild one. Extra pooled datasets are not used: in honest CV they lowered accuracy on
 data_moods.csv (their playlists label moods differently; see ``benchmarks/README.md``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,38 @@ def build(name: str, data_dir: str | Path, *, cv: bool = True, seed: int = SEED)
     from .train import train_model
 
     kind, features = RECIPES[name]
-    return train_model([Path(data_dir) / PRIMARY], kind=kind, features=features, seed=seed, cv=cv,
-                       name=name, command=COMMAND)
+    return train_model(
+        [Path(data_dir) / PRIMARY],
+        kind=kind,
+        features=features,
+        seed=seed,
+        cv=cv,
+        name=name,
+        command=COMMAND,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     single_threaded()
     from .persistence import bundled_dir, save_model
 
-    parser = argparse.ArgumentParser(prog="python -m trackmood.model.bundled", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data_dir", type=Path, help="folder holding data_moods.csv (../shared/data)")
-    parser.add_argument("--out", type=Path, default=None, help="models folder (default: the package's)")
-    parser.add_argument("--only", action="append", choices=sorted(RECIPES), help="rebuild only these")
-    parser.add_argument("--no-cv", action="store_true", help="skip CV (cards then carry no metrics)")
+    parser = argparse.ArgumentParser(
+        prog="python -m trackmood.model.bundled",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "data_dir", type=Path, help="folder holding data_moods.csv (../shared/data)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="models folder (default: the package's)"
+    )
+    parser.add_argument(
+        "--only", action="append", choices=sorted(RECIPES), help="rebuild only these"
+    )
+    parser.add_argument(
+        "--no-cv", action="store_true", help="skip CV (cards then carry no metrics)"
+    )
     args = parser.parse_args(argv)
     if not (args.data_dir / PRIMARY).exists():
         print(f"trackmood: error: {args.data_dir / PRIMARY}: no such file", file=sys.stderr)
@@ -63,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         save_model(model, out / name)
         cv = model.card.get("metrics", {}).get("cv")
         fig = f"CV accuracy {cv['accuracy_mean']:.4f} ± {cv['accuracy_std']:.4f}" if cv else "no CV"
-        print(f"{name}: {fig}; {time.perf_counter() - start:.1f} s -> {out / name}", file=sys.stderr)
+        print(
+            f"{name}: {fig}; {time.perf_counter() - start:.1f} s -> {out / name}", file=sys.stderr
+        )
     return 0
 
 

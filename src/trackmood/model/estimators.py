@@ -9,6 +9,7 @@ imported only inside :meth:`OriginalNet.fit`; prediction is a numpy forward pass
 >>> make_default(seed=0).steps[-1][0]
 'vote'
 """
+
 from __future__ import annotations
 
 import os
@@ -27,9 +28,15 @@ from .runtime import softmax
 
 #: Environment variables that keep BLAS/OpenMP/TensorFlow to one thread (tiny models on 2 cores
 #: are 10-20x slower with more threads).
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
-              "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+}
 
 
 def single_threaded() -> None:
@@ -121,18 +128,25 @@ class OriginalNet(ClassifierMixin, BaseEstimator):
         tf.config.experimental.enable_op_determinism()
         n_classes = len(self.classes_)
         Y = np.eye(n_classes, dtype=np.float32)[codes]
-        model = keras.Sequential([
-            keras.Input(shape=(X.shape[1],)),
-            keras.layers.Dense(int(self.hidden), activation="relu"),
-            keras.layers.Dense(n_classes, activation="softmax"),
-        ])
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-                      loss="categorical_crossentropy")
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(X.shape[1],)),
+                keras.layers.Dense(int(self.hidden), activation="relu"),
+                keras.layers.Dense(n_classes, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            loss="categorical_crossentropy",
+        )
         batch = max(1, min(int(self.batch_size), len(X)))
         steps = int(np.ceil(len(X) / batch))
-        ds = (tf.data.Dataset.from_tensor_slices((X, Y))
-              .shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
-              .batch(batch).repeat(int(self.epochs)))
+        ds = (
+            tf.data.Dataset.from_tensor_slices((X, Y))
+            .shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch)
+            .repeat(int(self.epochs))
+        )
         # one Keras "epoch" of epochs*steps batches: the same updates without per-epoch overhead
         model.fit(ds, epochs=1, steps_per_epoch=steps * int(self.epochs), shuffle=False, verbose=0)
         self.weights_ = [np.asarray(w, dtype=np.float64) for w in model.get_weights()]
@@ -158,8 +172,12 @@ class OriginalNet(ClassifierMixin, BaseEstimator):
 
 def make_original(*, seed: int = 0, epochs: int = 300, batch_size: int = 200) -> Pipeline:
     """The seed pipeline: ``MinMaxScaler`` -> :class:`OriginalNet` (the scaler is fit per fold)."""
-    return Pipeline([("scale", MinMaxScaler()),
-                     ("net", OriginalNet(epochs=epochs, batch_size=batch_size, random_state=seed))])
+    return Pipeline(
+        [
+            ("scale", MinMaxScaler()),
+            ("net", OriginalNet(epochs=epochs, batch_size=batch_size, random_state=seed)),
+        ]
+    )
 
 
 #: The default recipe's fixed hyper-parameters (chosen on data the reported folds never see; see
@@ -167,9 +185,16 @@ def make_original(*, seed: int = 0, epochs: int = 300, batch_size: int = 200) ->
 DEFAULT_PARAMS = {"hidden": 16, "alpha": 3.0, "members": 3, "C": 1.0, "max_iter": 200}
 
 
-def make_default(*, seed: int = 0, log_duration: bool = True, hidden: int | None = None,
-                 alpha: float | None = None, members: int | None = None, C: float | None = None,
-                 max_iter: int | None = None) -> Pipeline:
+def make_default(
+    *,
+    seed: int = 0,
+    log_duration: bool = True,
+    hidden: int | None = None,
+    alpha: float | None = None,
+    members: int | None = None,
+    C: float | None = None,
+    max_iter: int | None = None,
+) -> Pipeline:
     """The default model: log(duration) -> StandardScaler -> soft vote of small MLPs + a logistic regression.
 
     Every member is a dense softmax network, so the fitted pipeline exports exactly to the numpy
@@ -178,15 +203,32 @@ def make_default(*, seed: int = 0, log_duration: bool = True, hidden: int | None
     ``seed, seed+1, ...``.
     """
     p = dict(DEFAULT_PARAMS)
-    for key, value in {"hidden": hidden, "alpha": alpha, "members": members, "C": C,
-                       "max_iter": max_iter}.items():
+    for key, value in {
+        "hidden": hidden,
+        "alpha": alpha,
+        "members": members,
+        "C": C,
+        "max_iter": max_iter,
+    }.items():
         if value is not None:
             p[key] = value
-    voters = [(f"mlp{i}", MLPClassifier((int(p["hidden"]),), alpha=float(p["alpha"]), solver="lbfgs",
-                                        max_iter=int(p["max_iter"]), random_state=seed + i))
-              for i in range(int(p["members"]))]
+    voters = [
+        (
+            f"mlp{i}",
+            MLPClassifier(
+                (int(p["hidden"]),),
+                alpha=float(p["alpha"]),
+                solver="lbfgs",
+                max_iter=int(p["max_iter"]),
+                random_state=seed + i,
+            ),
+        )
+        for i in range(int(p["members"]))
+    ]
     voters.append(("lr", LogisticRegression(C=float(p["C"]), max_iter=2000)))
-    steps = [("log", LogTransform(columns=(0,) if log_duration else ())),
-             ("scale", StandardScaler()),
-             ("vote", VotingClassifier(voters, voting="soft"))]
+    steps = [
+        ("log", LogTransform(columns=(0,) if log_duration else ())),
+        ("scale", StandardScaler()),
+        ("vote", VotingClassifier(voters, voting="soft")),
+    ]
     return Pipeline(steps)

@@ -4,6 +4,7 @@ Every fold fits a fresh pipeline (scaler inside), extra pooled training rows joi
 part only and never share a track id with the primary table, and the model recipe is fixed
 before the folds are drawn.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,14 +23,19 @@ from ..moods import MOODS
 
 #: The seed project's published figures (measured on an older 800-row file that listed 100
 #: tracks twice with conflicting moods, with the scaler fit on all rows; one split, one seed).
-PUBLISHED = {"cv_accuracy": 0.7275, "test_accuracy": 0.76,
-             "note": "seed project's published figures: 72.75 % CV, 76 % on its 80/20 test split "
-                     "(older leaky 800-row file, scaler fit before splitting, one seed)"}
+PUBLISHED = {
+    "cv_accuracy": 0.7275,
+    "test_accuracy": 0.76,
+    "note": "seed project's published figures: 72.75 % CV, 76 % on its 80/20 test split "
+    "(older leaky 800-row file, scaler fit before splitting, one seed)",
+}
 
 KINDS = ("default", "original")
 
 
-def make_estimator(kind: str, *, features=MODEL_FEATURE_NAMES, seed: int = 0, epochs: int | None = None):
+def make_estimator(
+    kind: str, *, features=MODEL_FEATURE_NAMES, seed: int = 0, epochs: int | None = None
+):
     """A fresh, unfitted pipeline for ``kind`` (``'default'`` or ``'original'``)."""
     from .estimators import make_default, make_original
 
@@ -45,11 +51,21 @@ def scores(y_true, proba: np.ndarray, classes) -> dict:
     classes = list(classes)
     y_pred = np.asarray(classes)[proba.argmax(axis=1)]
     present = [c for c in classes if c in set(y_true)]
-    out = {"accuracy": float(accuracy_score(y_true, y_pred)),
-           "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
-           "log_loss": float(log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)),
-           "recall": {c: float(r) for c, r in zip(present, recall_score(
-               y_true, y_pred, labels=present, average=None, zero_division=0))}}
+    out = {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+        ),
+        "log_loss": float(log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)),
+        "recall": {
+            c: float(r)
+            for c, r in zip(
+                present,
+                recall_score(y_true, y_pred, labels=present, average=None, zero_division=0),
+                strict=False,
+            )
+        },
+    }
     return out
 
 
@@ -70,13 +86,19 @@ class CVResult:
     def __post_init__(self):
         acc = np.array([f["accuracy"] for f in self.folds])
         self.summary = {
-            "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std()),
+            "accuracy_mean": float(acc.mean()),
+            "accuracy_std": float(acc.std()),
             "macro_f1_mean": float(np.mean([f["macro_f1"] for f in self.folds])),
             "log_loss_mean": float(np.mean([f["log_loss"] for f in self.folds])),
-            "recall_mean": {c: float(np.mean([f["recall"].get(c, np.nan) for f in self.folds]))
-                            for c in self.classes},
-            "folds": self.n_splits, "repeats": self.n_repeats, "fits": len(self.folds),
-            "seconds": round(self.seconds, 2), "extra_training_rows_max": self.extra_rows,
+            "recall_mean": {
+                c: float(np.mean([f["recall"].get(c, np.nan) for f in self.folds]))
+                for c in self.classes
+            },
+            "folds": self.n_splits,
+            "repeats": self.n_repeats,
+            "fits": len(self.folds),
+            "seconds": round(self.seconds, 2),
+            "extra_training_rows_max": self.extra_rows,
         }
 
 
@@ -94,10 +116,19 @@ def _fit_fold(kind, features, seed, epochs, X_tr, y_tr, X_te, y_te, classes):
     return scores(y_te, proba, classes), proba
 
 
-def cross_validate(df: pd.DataFrame, *, kind: str = "default", features=MODEL_FEATURE_NAMES,
-                   folds: int = 10, repeats: int = 5, seed: int = 0, extra: pd.DataFrame | None = None,
-                   n_jobs: int | None = None, epochs: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> CVResult:
+def cross_validate(
+    df: pd.DataFrame,
+    *,
+    kind: str = "default",
+    features=MODEL_FEATURE_NAMES,
+    folds: int = 10,
+    repeats: int = 5,
+    seed: int = 0,
+    extra: pd.DataFrame | None = None,
+    n_jobs: int | None = None,
+    epochs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CVResult:
     """Repeated stratified k-fold CV of a fresh ``kind`` pipeline on ``df`` (with a ``mood`` column).
 
     ``extra`` rows (other labeled tables) join every training part; any extra row whose track id
@@ -111,8 +142,10 @@ def cross_validate(df: pd.DataFrame, *, kind: str = "default", features=MODEL_FE
     classes = [m for m in MOODS if m in set(y)] + sorted(set(y) - set(MOODS))
     counts = pd.Series(y).value_counts()
     if counts.min() < folds:
-        raise DataError(f"too few rows for {folds}-fold CV: mood {counts.idxmin()!r} has only "
-                        f"{int(counts.min())} rows; use fewer --folds")
+        raise DataError(
+            f"too few rows for {folds}-fold CV: mood {counts.idxmin()!r} has only "
+            f"{int(counts.min())} rows; use fewer --folds"
+        )
     X_ex = y_ex = None
     if extra is not None and len(extra):
         keep = extra
@@ -148,15 +181,30 @@ def cross_validate(df: pd.DataFrame, *, kind: str = "default", features=MODEL_FE
                 progress(i + 1, len(splits))
     seconds = time.perf_counter() - start
     cm = np.zeros((len(classes), len(classes)), dtype=int)
-    for (tr, te), (_, proba) in zip(splits, results):
+    for (_tr, te), (_, proba) in zip(splits, results, strict=False):
         pred = np.asarray(classes)[proba.argmax(axis=1)]
         cm += confusion_matrix(y[te], pred, labels=classes)
-    return CVResult(kind, [r[0] for r in results], cm, classes, folds, repeats, seconds,
-                    extra_rows=0 if X_ex is None else len(X_ex))
+    return CVResult(
+        kind,
+        [r[0] for r in results],
+        cm,
+        classes,
+        folds,
+        repeats,
+        seconds,
+        extra_rows=0 if X_ex is None else len(X_ex),
+    )
 
 
-def holdout(df: pd.DataFrame, *, kind: str = "default", features=MODEL_FEATURE_NAMES, seed: int = 0,
-            test_size: float = 0.2, epochs: int | None = None) -> dict:
+def holdout(
+    df: pd.DataFrame,
+    *,
+    kind: str = "default",
+    features=MODEL_FEATURE_NAMES,
+    seed: int = 0,
+    test_size: float = 0.2,
+    epochs: int | None = None,
+) -> dict:
     """The original's protocol: one shuffled 80/20 split (not stratified), fit on 80 %, score 20 %."""
     features = list(features)
     X = df[features].to_numpy(dtype=float)
@@ -177,8 +225,10 @@ def evaluate_model(model, df: pd.DataFrame) -> dict:
     """
     missing = [f for f in model.features if f not in df.columns]
     if missing:
-        raise DataError(f"labeled table lacks feature column(s) {', '.join(missing)} needed by "
-                        f"model {model.name!r}")
+        raise DataError(
+            f"labeled table lacks feature column(s) {', '.join(missing)} needed by "
+            f"model {model.name!r}"
+        )
     X = df[model.features].to_numpy(dtype=float)
     y = df["mood"].to_numpy().astype(str)
     classes = list(model.classes_)
@@ -237,9 +287,14 @@ def evaluate(
     metrics: dict = {
         "title": f"model {loaded.name!r}" if loaded else f"{kind} recipe",
         "kind": loaded.card.get("recipe", loaded.name) if loaded else kind,
-        "features": features, "seed": seed,
-        "data": {"files": [str(s.path) for s in srcs], "rows": len(df),
-                 "class_counts": class_counts(df), "pool": report.summary()},
+        "features": features,
+        "seed": seed,
+        "data": {
+            "files": [str(s.path) for s in srcs],
+            "rows": len(df),
+            "class_counts": class_counts(df),
+            "pool": report.summary(),
+        },
         "published": PUBLISHED,
     }
     figures = {}
@@ -253,10 +308,20 @@ def evaluate(
         extra = None
         if extra_train:
             extra, ex_report = pool(parse_sources(extra_train), features=features)
-            metrics["data"]["extra_train"] = {"files": [str(s) for s in extra_train],
-                                              "pool": ex_report.summary()}
-        cvr = cross_validate(df, kind=kind, features=features, folds=folds, repeats=repeats, seed=seed,
-                             extra=extra, progress=progress)
+            metrics["data"]["extra_train"] = {
+                "files": [str(s) for s in extra_train],
+                "pool": ex_report.summary(),
+            }
+        cvr = cross_validate(
+            df,
+            kind=kind,
+            features=features,
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            extra=extra,
+            progress=progress,
+        )
         metrics["cv"] = cvr.summary
         metrics["cv_folds"] = cvr.folds
         if holdout_split:
@@ -268,7 +333,9 @@ def evaluate(
         from .. import report as R
 
         figures["confusion"] = R.confusion_figure(confusion, classes, title=title)
-        rec = metrics.get("cv", {}).get("recall_mean") or metrics.get("cross_dataset", {}).get("recall")
+        rec = metrics.get("cv", {}).get("recall_mean") or metrics.get("cross_dataset", {}).get(
+            "recall"
+        )
         if rec:
             figures["recall"] = R.recall_figure(rec)
         figures["distributions"] = R.distributions_figure(df, features)

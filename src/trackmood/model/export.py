@@ -12,6 +12,7 @@ soft ``VotingClassifier`` of those.
 >>> bool(np.allclose(rt.predict_proba(X), LogisticRegression().fit(X, y).predict_proba(X)))
 True
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,18 +29,26 @@ from .runtime import Dense, NetRuntime
 
 def _member(est) -> list[Dense]:
     if isinstance(est, LogisticRegression):
-        return [Dense(est.coef_.T.astype(float).copy(), est.intercept_.astype(float).copy(), "identity")]
+        return [
+            Dense(est.coef_.T.astype(float).copy(), est.intercept_.astype(float).copy(), "identity")
+        ]
     if isinstance(est, MLPClassifier):
         act = est.activation
-        layers = [Dense(W.astype(float), b.astype(float), act)
-                  for W, b in zip(est.coefs_[:-1], est.intercepts_[:-1])]
-        layers.append(Dense(est.coefs_[-1].astype(float), est.intercepts_[-1].astype(float), "identity"))
+        layers = [
+            Dense(W.astype(float), b.astype(float), act)
+            for W, b in zip(est.coefs_[:-1], est.intercepts_[:-1], strict=False)
+        ]
+        layers.append(
+            Dense(est.coefs_[-1].astype(float), est.intercepts_[-1].astype(float), "identity")
+        )
         return layers
     if isinstance(est, OriginalNet):
         W0, b0, W1, b1 = est.weights_
         return [Dense(W0, b0, "relu"), Dense(W1, b1, "identity")]
-    raise ModelError(f"cannot export {type(est).__name__} to the numpy runtime; use "
-                     "LogisticRegression, MLPClassifier, OriginalNet or a soft VotingClassifier of them")
+    raise ModelError(
+        f"cannot export {type(est).__name__} to the numpy runtime; use "
+        "LogisticRegression, MLPClassifier, OriginalNet or a soft VotingClassifier of them"
+    )
 
 
 def to_runtime(estimator, *, features, meta: dict | None = None) -> NetRuntime:
@@ -77,7 +86,9 @@ def to_runtime(estimator, *, features, meta: dict | None = None) -> NetRuntime:
             shift = shift + s_shift / scale
             scale = scale * s_scale
         else:
-            raise ModelError(f"step {name!r}: cannot export {type(step).__name__} to the numpy runtime")
+            raise ModelError(
+                f"step {name!r}: cannot export {type(step).__name__} to the numpy runtime"
+            )
     weights = None
     if isinstance(clf, VotingClassifier):
         if clf.voting != "soft":
@@ -88,7 +99,15 @@ def to_runtime(estimator, *, features, meta: dict | None = None) -> NetRuntime:
     else:
         members = [_member(clf)]
     classes = [str(c) for c in clf.classes_]
-    return NetRuntime(features=list(features), classes=classes, log_mask=log_mask,
-                      shift=np.asarray(shift, dtype=float), scale=np.asarray(scale, dtype=float),
-                      members=members, clip=clip, log_offset=log_offset, weights=weights,
-                      meta=dict(meta or {}))
+    return NetRuntime(
+        features=list(features),
+        classes=classes,
+        log_mask=log_mask,
+        shift=np.asarray(shift, dtype=float),
+        scale=np.asarray(scale, dtype=float),
+        members=members,
+        clip=clip,
+        log_offset=log_offset,
+        weights=weights,
+        meta=dict(meta or {}),
+    )

@@ -4,6 +4,7 @@ A saved model is a folder: ``model.json`` (the network's structure and its card,
 ``weights.npz`` (numpy arrays, read with ``allow_pickle=False``) and ``MODEL_CARD.md``
 (the card for people). Nothing in it is ever unpickled or imported.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,9 @@ def bundled_dir() -> Path:
     return Path(str(resources.files("trackmood") / "models"))
 
 
-def save_model(model: TrainedModel | NetRuntime, path: str | Path, *, card: dict | None = None) -> Path:
+def save_model(
+    model: TrainedModel | NetRuntime, path: str | Path, *, card: dict | None = None
+) -> Path:
     """Write ``model`` to the folder ``path`` atomically (a temp folder renamed into place)."""
     if isinstance(model, NetRuntime):
         model = TrainedModel(model, card or {})
@@ -69,8 +72,9 @@ def save_model(model: TrainedModel | NetRuntime, path: str | Path, *, card: dict
     path = Path(path)
     spec, arrays = model.runtime.to_spec()
     with atomic_dir(path) as tmp:
-        (tmp / "model.json").write_text(json.dumps({"network": spec, "card": model.card}, indent=1,
-                                                   default=json_default) + "\n")
+        (tmp / "model.json").write_text(
+            json.dumps({"network": spec, "card": model.card}, indent=1, default=json_default) + "\n"
+        )
         np.savez(tmp / "weights.npz", **arrays)
         (tmp / "MODEL_CARD.md").write_text(card_markdown(model.card))
     return path
@@ -84,15 +88,19 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
     if text in BUNDLED or (bundled_dir() / text / "model.json").exists():
         path = bundled_dir() / text
         if not (path / "model.json").exists():
-            raise ModelError(f"bundled model {text!r} is not installed; train it with "
-                             f"'trackmood train' (see README, 'Reproduce')")
+            raise ModelError(
+                f"bundled model {text!r} is not installed; train it with "
+                f"'trackmood train' (see README, 'Reproduce')"
+            )
         return path
     path = Path(text)
     if path.is_file() and path.name == "model.json":
         path = path.parent
     if not (path / "model.json").exists():
-        raise ModelError(f"no model at {text!r}: expected a bundled name ({', '.join(BUNDLED)}) "
-                         "or a folder written by 'trackmood train'")
+        raise ModelError(
+            f"no model at {text!r}: expected a bundled name ({', '.join(BUNDLED)}) "
+            "or a folder written by 'trackmood train'"
+        )
     return path
 
 
@@ -122,18 +130,36 @@ def card_markdown(card: dict) -> str:
     lines = [f"# Model card: {card.get('name', 'model')}", ""]
     if card.get("description"):
         lines += [card["description"], ""]
-    lines += ["## Inputs", "", ", ".join(card.get("features", [])) or "(see model.json)", "",
-              "## Classes", "", ", ".join(card.get("classes", [])), ""]
+    lines += [
+        "## Inputs",
+        "",
+        ", ".join(card.get("features", [])) or "(see model.json)",
+        "",
+        "## Classes",
+        "",
+        ", ".join(card.get("classes", [])),
+        "",
+    ]
     if card.get("training_files"):
         lines += ["## Training data", "", "| file | sha256 | rows |", "|---|---|---|"]
         for f in card["training_files"]:
-            lines.append(f"| {f.get('file')} | {str(f.get('sha256', ''))[:16]}… | {f.get('rows', '')} |")
+            lines.append(
+                f"| {f.get('file')} | {str(f.get('sha256', ''))[:16]}… | {f.get('rows', '')} |"
+            )
         lines.append("")
     if card.get("metrics"):
-        lines += ["## Metrics", "", "```json", json.dumps(card["metrics"], indent=1, default=json_default),
-                  "```", ""]
+        lines += [
+            "## Metrics",
+            "",
+            "```json",
+            json.dumps(card["metrics"], indent=1, default=json_default),
+            "```",
+            "",
+        ]
     if card.get("versions"):
-        lines += ["## Library versions", ""] + [f"- {k} {v}" for k, v in card["versions"].items()] + [""]
+        lines += (
+            ["## Library versions", ""] + [f"- {k} {v}" for k, v in card["versions"].items()] + [""]
+        )
     if card.get("command"):
         lines += ["## Reproduce", "", f"```\n{card['command']}\n```", ""]
     lines += ["## Data and terms", "", card.get("terms", TERMS_NOTE), ""]

@@ -4,6 +4,7 @@ A :class:`NetRuntime` is preprocessing (optional log, then affine scaling) follo
 more dense networks whose softmax outputs are averaged. Both the seed Keras network and the
 default model export to it, so predicting imports only numpy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,8 +28,14 @@ def _identity(x):
     return x
 
 
-ACTIVATIONS = {"relu": _relu, "tanh": _tanh, "logistic": _logistic, "sigmoid": _logistic,
-               "identity": _identity, "linear": _identity}
+ACTIVATIONS = {
+    "relu": _relu,
+    "tanh": _tanh,
+    "logistic": _logistic,
+    "sigmoid": _logistic,
+    "identity": _identity,
+    "linear": _identity,
+}
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -51,10 +58,10 @@ class NetRuntime:
 
     features: list[str]
     classes: list[str]
-    log_mask: np.ndarray           # bool per feature: apply log(x + log_offset) first
-    shift: np.ndarray              # x' = (x - shift) * scale, after the log
+    log_mask: np.ndarray  # bool per feature: apply log(x + log_offset) first
+    shift: np.ndarray  # x' = (x - shift) * scale, after the log
     scale: np.ndarray
-    members: list[list[Dense]]     # each member: hidden layers..., output layer (softmax)
+    members: list[list[Dense]]  # each member: hidden layers..., output layer (softmax)
     clip: tuple[float, float] | None = None  # clip scaled inputs (e.g. MinMax inputs to [lo, hi])
     log_offset: float = 1.0
     weights: np.ndarray | None = None  # per-member weight for the average
@@ -85,14 +92,18 @@ class NetRuntime:
         out = np.empty((len(X), len(self.classes)))
         with threadpool_limits(limits=1, user_api="blas"):
             for s in range(0, len(X), self.block_rows):
-                out[s:s + self.block_rows] = self._proba_block(X[s:s + self.block_rows])
+                out[s : s + self.block_rows] = self._proba_block(X[s : s + self.block_rows])
         return out
 
     def _proba_block(self, X: np.ndarray) -> np.ndarray:
         Z = self.transform(X)
         total = np.zeros((Z.shape[0], len(self.classes)))
-        w = self.weights if self.weights is not None else np.full(len(self.members), 1 / len(self.members))
-        for weight, layers in zip(w, self.members):
+        w = (
+            self.weights
+            if self.weights is not None
+            else np.full(len(self.members), 1 / len(self.members))
+        )
+        for weight, layers in zip(w, self.members, strict=False):
             h = Z
             for layer in layers[:-1]:
                 h = ACTIVATIONS[layer.activation](h @ layer.W + layer.b)
@@ -108,7 +119,11 @@ class NetRuntime:
 
     # -- serialisation: a JSON-able spec plus a dict of named arrays (saved with np.savez) --
     def to_spec(self) -> tuple[dict, dict[str, np.ndarray]]:
-        arrays = {"log_mask": self.log_mask.astype(np.int8), "shift": self.shift, "scale": self.scale}
+        arrays = {
+            "log_mask": self.log_mask.astype(np.int8),
+            "shift": self.shift,
+            "scale": self.scale,
+        }
         if self.weights is not None:
             arrays["member_weights"] = np.asarray(self.weights, dtype=float)
         members = []
@@ -119,27 +134,44 @@ class NetRuntime:
                 arrays[f"m{m}_b{k}"] = layer.b
                 spec.append({"W": f"m{m}_W{k}", "b": f"m{m}_b{k}", "activation": layer.activation})
             members.append(spec)
-        spec = {"format": "trackmood-net/1", "features": list(self.features),
-                "classes": list(self.classes), "members": members,
-                "clip": list(self.clip) if self.clip else None, "log_offset": self.log_offset,
-                "meta": self.meta}
+        spec = {
+            "format": "trackmood-net/1",
+            "features": list(self.features),
+            "classes": list(self.classes),
+            "members": members,
+            "clip": list(self.clip) if self.clip else None,
+            "log_offset": self.log_offset,
+            "meta": self.meta,
+        }
         return spec, arrays
 
     @classmethod
-    def from_spec(cls, spec: dict, arrays) -> "NetRuntime":
+    def from_spec(cls, spec: dict, arrays) -> NetRuntime:
         if spec.get("format") != "trackmood-net/1":
             raise ValueError(f"unknown model format {spec.get('format')!r}")
-        members = [[Dense(np.asarray(arrays[l["W"]], dtype=float), np.asarray(arrays[l["b"]], dtype=float),
-                          l["activation"]) for l in m] for m in spec["members"]]
+        members = [
+            [
+                Dense(
+                    np.asarray(arrays[layer["W"]], dtype=float),
+                    np.asarray(arrays[layer["b"]], dtype=float),
+                    layer["activation"],
+                )
+                for layer in m
+            ]
+            for m in spec["members"]
+        ]
         for m in members:
             for layer in m:
                 if layer.activation not in ACTIVATIONS:
                     raise ValueError(f"unknown activation {layer.activation!r}")
         return cls(
-            features=list(spec["features"]), classes=list(spec["classes"]),
+            features=list(spec["features"]),
+            classes=list(spec["classes"]),
             log_mask=np.asarray(arrays["log_mask"]).astype(bool),
-            shift=np.asarray(arrays["shift"], dtype=float), scale=np.asarray(arrays["scale"], dtype=float),
-            members=members, clip=tuple(spec["clip"]) if spec.get("clip") else None,
+            shift=np.asarray(arrays["shift"], dtype=float),
+            scale=np.asarray(arrays["scale"], dtype=float),
+            members=members,
+            clip=tuple(spec["clip"]) if spec.get("clip") else None,
             log_offset=float(spec.get("log_offset", 1.0)),
             weights=np.asarray(arrays["member_weights"]) if "member_weights" in arrays else None,
             meta=spec.get("meta", {}),

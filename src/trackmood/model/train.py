@@ -5,6 +5,7 @@
 >>> model.card["kind"], model.classes_.tolist()  # doctest: +SKIP
 ('features', ['Calm', 'Energetic', 'Happy', 'Sad'])
 """
+
 from __future__ import annotations
 
 import platform
@@ -23,13 +24,17 @@ from ..features import MODEL_FEATURE_NAMES, SCHEMA
 from .persistence import TERMS_NOTE, TrainedModel
 
 DESCRIPTIONS = {
-    "default": ("Default feature model: log(duration) and standardisation, then a soft vote of three "
-                "small MLPs (16 ReLU units, L2 alpha=3, L-BFGS, 200 iterations) and a logistic "
-                "regression; "
-                "exported to a numpy runtime."),
-    "original": ("The seed project's network: MinMaxScaler -> Dense(8, relu) -> Dense(4, softmax), "
-                 "Adam, categorical cross-entropy, 300 epochs, batch 200 (Keras 3 on TensorFlow); "
-                 "weights exported to a numpy runtime."),
+    "default": (
+        "Default feature model: log(duration) and standardisation, then a soft vote of three "
+        "small MLPs (16 ReLU units, L2 alpha=3, L-BFGS, 200 iterations) and a logistic "
+        "regression; "
+        "exported to a numpy runtime."
+    ),
+    "original": (
+        "The seed project's network: MinMaxScaler -> Dense(8, relu) -> Dense(4, softmax), "
+        "Adam, categorical cross-entropy, 300 epochs, batch 200 (Keras 3 on TensorFlow); "
+        "weights exported to a numpy runtime."
+    ),
 }
 
 
@@ -57,8 +62,9 @@ def check_features(features) -> list[str]:
     features = list(features) if features else list(MODEL_FEATURE_NAMES)
     unknown = [f for f in features if f not in SCHEMA]
     if unknown:
-        raise DataError(f"unknown feature(s) {', '.join(unknown)}; choose from "
-                        f"{', '.join(MODEL_FEATURE_NAMES)}")
+        raise DataError(
+            f"unknown feature(s) {', '.join(unknown)}; choose from {', '.join(MODEL_FEATURE_NAMES)}"
+        )
     if len(set(features)) != len(features):
         raise DataError(f"feature list has duplicates: {', '.join(features)}")
     if "duration_ms" in features and features[0] != "duration_ms":
@@ -68,10 +74,14 @@ def check_features(features) -> list[str]:
 
 
 def _pool_card(report: PoolReport) -> dict:
-    return {"rows_in": report.rows_in, "duplicates_merged": report.duplicates_merged,
-            "conflicting_ids_dropped": len(report.conflicts), "rows_out": report.rows_out,
-            "incomplete_rows_skipped": {k: len(v) for k, v in report.incomplete.items()},
-            "summary": report.summary()}
+    return {
+        "rows_in": report.rows_in,
+        "duplicates_merged": report.duplicates_merged,
+        "conflicting_ids_dropped": len(report.conflicts),
+        "rows_out": report.rows_out,
+        "incomplete_rows_skipped": {k: len(v) for k, v in report.incomplete.items()},
+        "summary": report.summary(),
+    }
 
 
 def train_model(
@@ -128,10 +138,21 @@ def train_model(
     metrics = {}
     start = time.perf_counter()
     if cv:
-        cvr = cross_validate(df, kind=kind, features=features, folds=folds, repeats=repeats, seed=seed,
-                             epochs=epochs,
-                             progress=(lambda d, t: progress("cv", d, t)) if progress else None)
-        metrics["cv"] = {**cvr.summary, "confusion": cvr.confusion.tolist(), "confusion_labels": cvr.classes}
+        cvr = cross_validate(
+            df,
+            kind=kind,
+            features=features,
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            epochs=epochs,
+            progress=(lambda d, t: progress("cv", d, t)) if progress else None,
+        )
+        metrics["cv"] = {
+            **cvr.summary,
+            "confusion": cvr.confusion.tolist(),
+            "confusion_labels": cvr.classes,
+        }
     if progress:
         progress("fit", 0, 1)
     est = make_estimator(kind, features=features, seed=seed, epochs=epochs)
@@ -145,8 +166,14 @@ def train_model(
     files = []
     for s in srcs:
         sub = df[df["_file"] == str(s.path)]
-        files.append({"file": Path(s.path).name, "sha256": sub["_sha256"].iloc[0] if len(sub) else None,
-                      "rows": len(sub), "label_map": s.label_map.to_dict()})
+        files.append(
+            {
+                "file": Path(s.path).name,
+                "sha256": sub["_sha256"].iloc[0] if len(sub) else None,
+                "rows": len(sub),
+                "label_map": s.label_map.to_dict(),
+            }
+        )
     card = {
         "name": name or kind,
         "kind": "features",

@@ -4,6 +4,7 @@
 what ``trackmood extract`` writes. Both go through :func:`trackmood.audio.parallel.extract_many`
 (all cores, content-hash cache in the library store, one-line error per bad file).
 """
+
 from __future__ import annotations
 
 import math
@@ -36,10 +37,16 @@ def _load_audio_model(model):
     from ..audio.extract import DESCRIPTORS
     from ..model.persistence import TrainedModel, load_model
 
-    m = model if isinstance(model, TrainedModel) else load_model(model if model is not None else "audio")
+    m = (
+        model
+        if isinstance(model, TrainedModel)
+        else load_model(model if model is not None else "audio")
+    )
     if m.card.get("kind") != "audio" or not set(m.features) <= set(DESCRIPTORS):
-        raise ModelError(f"model {m.name!r} reads Spotify-style feature tables, not audio; use "
-                         "--model audio or a model trained with 'trackmood train --audio DIR'")
+        raise ModelError(
+            f"model {m.name!r} reads Spotify-style feature tables, not audio; use "
+            "--model audio or a model trained with 'trackmood train --audio DIR'"
+        )
     return m
 
 
@@ -57,32 +64,71 @@ def _progress(total_hint: bool, description: str):
         TimeRemainingColumn,
     )
 
-    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
-                    transient=True)
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
 
 
-def _run(paths, *, window=None, workers=None, scheduler=None, store=None, progress=None,
-         description="analysing audio") -> list[dict]:
+def _run(
+    paths,
+    *,
+    window=None,
+    workers=None,
+    scheduler=None,
+    store=None,
+    progress=None,
+    description="analysing audio",
+) -> list[dict]:
     from ..audio.parallel import extract_many
 
     bar = _progress(True, description) if progress is None else None
     if bar is None:
-        return list(extract_many(paths, workers=workers, scheduler=scheduler, store=store,
-                                 window=window, progress=progress))
+        return list(
+            extract_many(
+                paths,
+                workers=workers,
+                scheduler=scheduler,
+                store=store,
+                window=window,
+                progress=progress,
+            )
+        )
     with bar:
         task = bar.add_task(description, total=None)
 
         def tick(done, total):
             bar.update(task, completed=done, total=total)
 
-        return list(extract_many(paths, workers=workers, scheduler=scheduler, store=store,
-                                 window=window, progress=tick))
+        return list(
+            extract_many(
+                paths,
+                workers=workers,
+                scheduler=scheduler,
+                store=store,
+                window=window,
+                progress=tick,
+            )
+        )
 
 
-def predict_audio(paths: list[str], *, model=None, timeline: float | None = None, out=None,
-                  notify: Callable[[str], None] | None = None, store=None,
-                  workers: int | None = None, scheduler=None) -> pd.DataFrame:
+def predict_audio(
+    paths: list[str],
+    *,
+    model=None,
+    timeline: float | None = None,
+    out=None,
+    notify: Callable[[str], None] | None = None,
+    store=None,
+    workers: int | None = None,
+    scheduler=None,
+) -> pd.DataFrame:
     """Mood of each audio file (files and folders, recursive).
 
     Parameters
@@ -120,15 +166,28 @@ def predict_audio(paths: list[str], *, model=None, timeline: float | None = None
     m = _load_audio_model(model)
     st, own = _open_store(store)
     try:
-        results = _run(paths, window=timeline, workers=workers, scheduler=scheduler, store=st,
-                       description="predicting")
+        results = _run(
+            paths,
+            window=timeline,
+            workers=workers,
+            scheduler=scheduler,
+            store=st,
+            description="predicting",
+        )
         ok = [r for r in results if "features" in r]
         rows = []
         if ok:
-            X = np.array([[r["features"].get(f, np.nan) for f in m.features] for r in ok], dtype=float)
+            X = np.array(
+                [[r["features"].get(f, np.nan) for f in m.features] for r in ok], dtype=float
+            )
             X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
-            ids = pd.DataFrame({"id": [r["id"] for r in ok], "name": [r["name"] for r in ok],
-                                "path": [r["path"] for r in ok]})
+            ids = pd.DataFrame(
+                {
+                    "id": [r["id"] for r in ok],
+                    "name": [r["name"] for r in ok],
+                    "path": [r["path"] for r in ok],
+                }
+            )
             pred = assemble(ids, full_proba(m.predict_proba(X), m.runtime.classes), MOODS)
             pred["source"] = SOURCE
             pred["error"] = None
@@ -137,8 +196,14 @@ def predict_audio(paths: list[str], *, model=None, timeline: float | None = None
             rows.append(pred)
         bad = [r for r in results if "features" not in r]
         if bad:
-            err = pd.DataFrame({"id": [r["id"] for r in bad], "path": [r["path"] for r in bad],
-                                "name": [r["name"] for r in bad], "error": [r["error"] for r in bad]})
+            err = pd.DataFrame(
+                {
+                    "id": [r["id"] for r in bad],
+                    "path": [r["path"] for r in bad],
+                    "name": [r["name"] for r in bad],
+                    "error": [r["error"] for r in bad],
+                }
+            )
             rows.append(err)
             if notify:
                 for r in bad:
@@ -154,10 +219,18 @@ def predict_audio(paths: list[str], *, model=None, timeline: float | None = None
         df = df.assign(_o=df["path"].map(order)).sort_values("_o").drop(columns="_o")
         df = df[cols].reset_index(drop=True)
         if st is not None and ok:
-            st.put_predictions(m.name, [
-                {"id": r.id, "mood": r.mood, **{c: float(getattr(r, c)) for c in PROBA_COLUMNS},
-                 "extra": {"timeline": r.timeline, "window": timeline} if timeline else None}
-                for r in df[df["error"].isna()].itertuples()])
+            st.put_predictions(
+                m.name,
+                [
+                    {
+                        "id": r.id,
+                        "mood": r.mood,
+                        **{c: float(getattr(r, c)) for c in PROBA_COLUMNS},
+                        "extra": {"timeline": r.timeline, "window": timeline} if timeline else None,
+                    }
+                    for r in df[df["error"].isna()].itertuples()
+                ],
+            )
         if timeline and out is not None and ok:
             from ..audio.timeline import save_strips
 
@@ -181,26 +254,42 @@ def _input_order(paths, results) -> dict[str, int]:
 
 def timeline_table(predictions: pd.DataFrame) -> pd.DataFrame:
     """One row per window: ``id, path, name, start, end, mood, p_*`` (from ``predict_audio``'s
-    ``timeline`` column)."""
+    ``timeline`` column).
+    """
     rows = []
     for r in predictions.itertuples():
-        for w in (getattr(r, "timeline", None) or []):
+        for w in getattr(r, "timeline", None) or []:
             rows.append({"id": r.id, "path": r.path, "name": r.name, **w})
-    return pd.DataFrame(rows, columns=["id", "path", "name", "start", "end", "mood", *PROBA_COLUMNS])
+    return pd.DataFrame(
+        rows, columns=["id", "path", "name", "start", "end", "mood", *PROBA_COLUMNS]
+    )
 
 
-def extract_table(paths: list[str], *, workers: int | None = None, scheduler=None, store=None,
-                  progress: Callable[[int, int], None] | None = None,
-                  notify: Callable[[str], None] | None = None) -> pd.DataFrame:
+def extract_table(
+    paths: list[str],
+    *,
+    workers: int | None = None,
+    scheduler=None,
+    store=None,
+    progress: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """The features table of ``trackmood extract``: ``id, path, name``, the Spotify-style columns
     (measured; ``*_est`` flagged estimates; Spotify-only columns left empty), ``a_*``
-    descriptors, ``decoder`` and ``error``."""
+    descriptors, ``decoder`` and ``error``.
+    """
     from ..audio.extract import DESCRIPTORS, EMPTY, ESTIMATED, MEASURED
 
     st, own = _open_store(store)
     try:
-        results = _run(paths, workers=workers, scheduler=scheduler, store=st, progress=progress,
-                       description="extracting")
+        results = _run(
+            paths,
+            workers=workers,
+            scheduler=scheduler,
+            store=st,
+            progress=progress,
+            description="extracting",
+        )
     finally:
         if own and st is not None:
             st.close()
@@ -211,7 +300,9 @@ def extract_table(paths: list[str], *, workers: int | None = None, scheduler=Non
     for r in results:
         row = {"id": r["id"], "path": r["path"], "name": r["name"], "error": r.get("error")}
         if "features" in r:
-            row.update({k: r["features"].get(k) for k in (*MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS)})
+            row.update(
+                {k: r["features"].get(k) for k in (*MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS)}
+            )
             row["decoder"] = r.get("decoder")
         elif notify:
             notify(f"skipped: {r['error']}")

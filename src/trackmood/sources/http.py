@@ -21,6 +21,7 @@ trackmood hands spotipy a plain :class:`requests.Session` (no retry adapter) and
 >>> len(calls)
 3
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -112,8 +113,15 @@ class HTTPFailure(Exception):
     ``status`` is the HTTP status, or ``"timeout"`` / ``"connection"``.
     """
 
-    def __init__(self, status, message: str = "", *, reason: str | None = None,
-                 retry_after: float | None = None, url: str | None = None):
+    def __init__(
+        self,
+        status,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        url: str | None = None,
+    ):
         self.status, self.message, self.reason = status, message, reason
         self.retry_after, self.url = retry_after, url
         super().__init__(f"{status}: {message}")
@@ -164,8 +172,13 @@ def normalize(exc: BaseException) -> HTTPFailure | None:
                 message = str(err)
         except ValueError:
             message = (r.text or "")[:200]
-        return HTTPFailure(r.status_code, message, reason=reason,
-                           retry_after=parse_retry_after(r.headers.get("Retry-After")), url=r.url)
+        return HTTPFailure(
+            r.status_code,
+            message,
+            reason=reason,
+            retry_after=parse_retry_after(r.headers.get("Retry-After")),
+            url=r.url,
+        )
     if isinstance(exc, requests.Timeout):
         return HTTPFailure("timeout", "no answer in time")
     if isinstance(exc, requests.ConnectionError):
@@ -193,7 +206,9 @@ def resume_hint(seconds: float | None) -> str:
     return f"after {when.strftime(fmt)} (in {human_duration(seconds)})"
 
 
-def with_retries(call: Callable[[], T], *, what: str, policy: RetryPolicy, service: str = "Spotify") -> T:
+def with_retries(
+    call: Callable[[], T], *, what: str, policy: RetryPolicy, service: str = "Spotify"
+) -> T:
     """Run ``call()``; wait out rate limits and retry transient failures as :class:`RetryPolicy` says.
 
     Non-transient HTTP errors are re-raised as :class:`HTTPFailure` for the caller to explain.
@@ -215,22 +230,32 @@ def with_retries(call: Callable[[], T], *, what: str, policy: RetryPolicy, servi
                 raise RateLimitError(
                     f"{service} says the app's quota is spent (QUOTA_EXCEEDED) while {what}; "
                     f"finished work is saved: run the same command again {resume_hint(f.retry_after)}",
-                    retry_after=f.retry_after, quota=True)
-            wait = f.retry_after if f.retry_after is not None else min(
-                policy.backoff * 2 ** (limited - 1), policy.max_backoff)
+                    retry_after=f.retry_after,
+                    quota=True,
+                )
+            wait = (
+                f.retry_after
+                if f.retry_after is not None
+                else min(policy.backoff * 2 ** (limited - 1), policy.max_backoff)
+            )
             if wait > policy.max_retry_after:
                 raise RateLimitError(
                     f"{service} asks to wait {human_duration(wait)} (Retry-After: {wait:g} s) while "
                     f"{what}, more than the {policy.max_retry_after:g} s cap; finished work is saved: "
                     f"run the same command again {resume_hint(wait)} (or raise the cap with "
-                    "--max-retry-after or TRACKMOOD_MAX_RETRY_AFTER)", retry_after=wait)
+                    "--max-retry-after or TRACKMOOD_MAX_RETRY_AFTER)",
+                    retry_after=wait,
+                )
             if limited > policy.max_rate_limited:
                 raise RateLimitError(
                     f"{service} kept answering 429 Too Many Requests while {what} ({limited} times); "
                     f"finished work is saved: run the same command again {resume_hint(wait)}",
-                    retry_after=wait)
-            policy._wait(wait, f"{service} rate limit: waiting {human_duration(wait)} "
-                         f"(Retry-After) before {what}")
+                    retry_after=wait,
+                )
+            policy._wait(
+                wait,
+                f"{service} rate limit: waiting {human_duration(wait)} (Retry-After) before {what}",
+            )
             continue
         if f.status in RETRY_STATUSES or f.status in ("timeout", "connection"):
             failures += 1
@@ -239,10 +264,17 @@ def with_retries(call: Callable[[], T], *, what: str, policy: RetryPolicy, servi
                 raise SourceError(
                     f"{service} failed {failures} times while {what} (last: {label}"
                     f"{': ' + f.message if f.message else ''}); finished work is saved: "
-                    "run the same command again later") from None
-            wait = f.retry_after if f.retry_after is not None and f.retry_after <= policy.max_retry_after \
+                    "run the same command again later"
+                ) from None
+            wait = (
+                f.retry_after
+                if f.retry_after is not None and f.retry_after <= policy.max_retry_after
                 else min(policy.backoff * 2 ** (failures - 1), policy.max_backoff)
-            policy._wait(wait, f"{service} {label} while {what}; retry {failures} of "
-                         f"{policy.attempts - 1} in {wait:.1f} s")
+            )
+            policy._wait(
+                wait,
+                f"{service} {label} while {what}; retry {failures} of "
+                f"{policy.attempts - 1} in {wait:.1f} s",
+            )
             continue
         raise f

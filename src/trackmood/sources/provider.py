@@ -10,6 +10,7 @@ The chain asks each provider in turn only for the ids still without features:
 Every value is stored with its provider (``features.source``), every miss in ``feature_misses``,
 each batch in one transaction: a rerun asks no provider again about an id it already answered.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,8 @@ class FeatureProvider(Protocol):
 
     def fetch(self, ids: list[str]) -> dict[str, dict[str, float]]:
         """Features of the ids it knows; unknown ids are left out. Raises
-        :class:`ProviderUnavailable` if it will not answer this app at all."""
+        :class:`ProviderUnavailable` if it will not answer this app at all.
+        """
 
 
 @dataclass
@@ -57,20 +59,27 @@ class SpotifyAudioFeatures:
         from .spotify import SpotifyHTTPError
 
         try:
-            body = self.api.get("audio-features", ids=",".join(ids),
-                                what=f"reading audio features of {len(ids)} tracks")
+            body = self.api.get(
+                "audio-features",
+                ids=",".join(ids),
+                what=f"reading audio features of {len(ids)} tracks",
+            )
         except SpotifyHTTPError as e:
             if e.status in (401, 403):
                 raise ProviderUnavailable(
                     f"Spotify audio-features answered {e.status} (closed to new and "
-                    "development-mode apps since 2024-11-27)") from None
+                    "development-mode apps since 2024-11-27)"
+                ) from None
             raise
         out = {}
         for obj in body.get("audio_features") or []:
             if not obj or not obj.get("id"):
                 continue
-            values = {k: float(obj[k]) for k in KEEP
-                      if isinstance(obj.get(k), (int, float)) and not isinstance(obj.get(k), bool)}
+            values = {
+                k: float(obj[k])
+                for k in KEEP
+                if isinstance(obj.get(k), (int, float)) and not isinstance(obj.get(k), bool)
+            }
             if values:
                 out[obj["id"]] = values
         return out
@@ -136,15 +145,18 @@ class FeatureChain:
             return None
         return info.get("reason")
 
-    def fetch(self, ids: Iterable[str], *, durations: dict[str, float | None] | None = None
-              ) -> dict[str, TrackFeatures]:
+    def fetch(
+        self, ids: Iterable[str], *, durations: dict[str, float | None] | None = None
+    ) -> dict[str, TrackFeatures]:
         """Features for every id: from the store if known, else from the first provider that has them."""
         ids = list(dict.fromkeys(ids))
         durations = durations or {}
         out: dict[str, TrackFeatures] = {}
         cached = self.store.get_features(ids)
         for tid, feats in cached.items():
-            tf = TrackFeatures({k: v for k, (v, _) in feats.items()}, {k: s for k, (_, s) in feats.items()})
+            tf = TrackFeatures(
+                {k: v for k, (v, _) in feats.items()}, {k: s for k, (_, s) in feats.items()}
+            )
             if tf.ok:
                 out[tid] = tf
         misses = self.store.get_misses([i for i in ids if i not in out])
@@ -159,14 +171,17 @@ class FeatureChain:
                 continue
             done = 0
             for start in range(0, len(todo), provider.batch_size):
-                batch = todo[start:start + provider.batch_size]
+                batch = todo[start : start + provider.batch_size]
                 try:
                     found = provider.fetch(batch)
                     self.calls[provider.name] = self.calls.get(provider.name, 0) + 1
                 except ProviderUnavailable as e:
                     self.calls[provider.name] = self.calls.get(provider.name, 0) + 1
-                    self.store.kv_put("provider-status", provider.name,
-                                      json.dumps({"reason": str(e), "at": time.time()}))
+                    self.store.kv_put(
+                        "provider-status",
+                        provider.name,
+                        json.dumps({"reason": str(e), "at": time.time()}),
+                    )
                     off_reasons.append(str(e))
                     if self.notify:
                         self.notify(f"{e}; using the next feature provider")
@@ -183,8 +198,11 @@ class FeatureChain:
                             self.store.put_features(tid, values, source=sources)
                             out[tid] = TrackFeatures(values, sources)
                         else:
-                            why = f"not in {provider.name}'s catalogue" if not values else \
-                                f"{provider.name} gave incomplete features"
+                            why = (
+                                f"not in {provider.name}'s catalogue"
+                                if not values
+                                else f"{provider.name} gave incomplete features"
+                            )
                             self.store.mark_missing(tid, provider.name, why)
                             misses.setdefault(tid, {})[provider.name] = why
                 done += len(batch)
@@ -198,12 +216,15 @@ class FeatureChain:
                     tf.sources["duration_ms"] = "spotify"
                 continue
             reasons = [f"{p}: {r}" for p, r in misses.get(tid, {}).items()] + off_reasons
-            out[tid] = TrackFeatures(reason="no audio features (" + "; ".join(reasons or
-                                                                             ["no provider"]) + ")")
+            out[tid] = TrackFeatures(
+                reason="no audio features (" + "; ".join(reasons or ["no provider"]) + ")"
+            )
         return out
 
 
-def default_chain(api=None, *, store, notify=None, progress=None, config=None, policy=None) -> FeatureChain:
+def default_chain(
+    api=None, *, store, notify=None, progress=None, config=None, policy=None
+) -> FeatureChain:
     """Spotify audio-features (if ``api`` is given) → ReccoBeats, sharing the retry policy."""
     from .http import RetryPolicy
     from .reccobeats import ReccoBeatsClient
@@ -214,6 +235,9 @@ def default_chain(api=None, *, store, notify=None, progress=None, config=None, p
     providers = []
     if api is not None:
         providers.append(SpotifyAudioFeatures(api))
-    providers.append(ReccoBeatsFeatures(ReccoBeatsClient(config.reccobeats_url, policy=policy,
-                                                         timeout=config.timeout)))
+    providers.append(
+        ReccoBeatsFeatures(
+            ReccoBeatsClient(config.reccobeats_url, policy=policy, timeout=config.timeout)
+        )
+    )
     return FeatureChain(providers, store, notify=notify, progress=progress)

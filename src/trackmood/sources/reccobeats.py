@@ -8,6 +8,7 @@ silently, so calls never carry more than :data:`BATCH`.
 >>> spotify_id_from_href("https://open.spotify.com/track/00aqkszH1FdUiJJWvX6iEl?si=1")
 '00aqkszH1FdUiJJWvX6iEl'
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,19 @@ from .http import HTTPFailure, RetryPolicy, with_retries
 BATCH = 40
 
 #: The values ReccoBeats gives, in the project's feature names.
-FEATURES = ("acousticness", "danceability", "energy", "instrumentalness", "key", "liveness",
-            "loudness", "mode", "speechiness", "tempo", "valence")
+FEATURES = (
+    "acousticness",
+    "danceability",
+    "energy",
+    "instrumentalness",
+    "key",
+    "liveness",
+    "loudness",
+    "mode",
+    "speechiness",
+    "tempo",
+    "valence",
+)
 
 _HREF_ID = re.compile(r"/track/([0-9A-Za-z]{22})(?:[/?#]|$)")
 
@@ -68,26 +80,40 @@ class ReccoBeatsClient:
 
         def once():
             self.requests_made += 1
-            r = self._session.get(url, params={"ids": ",".join(ids)}, timeout=self.timeout,
-                                  headers={"Accept": "application/json"})
+            r = self._session.get(
+                url,
+                params={"ids": ",".join(ids)},
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
+            )
             r.raise_for_status()
             return r.json()
 
         try:
-            body = with_retries(once, what=f"reading audio features of {len(ids)} tracks",
-                                policy=self.policy, service="ReccoBeats")
+            body = with_retries(
+                once,
+                what=f"reading audio features of {len(ids)} tracks",
+                policy=self.policy,
+                service="ReccoBeats",
+            )
         except HTTPFailure as f:
             if f.status == 404:
                 return {}
-            raise SourceError(f"ReccoBeats answered {f.status} to GET /audio-features"
-                              f"{': ' + f.message if f.message else ''}") from None
+            raise SourceError(
+                f"ReccoBeats answered {f.status} to GET /audio-features"
+                f"{': ' + f.message if f.message else ''}"
+            ) from None
         except ValueError:
-            raise SourceError("ReccoBeats answered something that is not JSON "
-                              f"(check TRACKMOOD_RECCOBEATS_URL={self.base_url!r})") from None
+            raise SourceError(
+                "ReccoBeats answered something that is not JSON "
+                f"(check TRACKMOOD_RECCOBEATS_URL={self.base_url!r})"
+            ) from None
         content = body.get("content") if isinstance(body, dict) else None
         if not isinstance(content, list):
-            raise SourceError("ReccoBeats' answer has no 'content' list "
-                              f"(check TRACKMOOD_RECCOBEATS_URL={self.base_url!r})")
+            raise SourceError(
+                "ReccoBeats' answer has no 'content' list "
+                f"(check TRACKMOOD_RECCOBEATS_URL={self.base_url!r})"
+            )
         wanted = set(ids)
         out: dict[str, dict[str, float]] = {}
         for item in content:

@@ -24,6 +24,7 @@ Configuration (argument, then environment, then default; secrets only from the e
 >>> parse_ref("spotify:track:4uLU6hMCjMI75M1A2tKUQC")
 ('track', '4uLU6hMCjMI75M1A2tKUQC')
 """
+
 from __future__ import annotations
 
 import json
@@ -45,20 +46,31 @@ DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEFAULT_RECCOBEATS_URL = "https://api.reccobeats.com/v1"
 
 #: Scopes the user flow asks for: read own/collaborative playlists, write the mood playlists.
-USER_SCOPES = ("playlist-read-private", "playlist-read-collaborative",
-               "playlist-modify-private", "playlist-modify-public")
+USER_SCOPES = (
+    "playlist-read-private",
+    "playlist-read-collaborative",
+    "playlist-modify-private",
+    "playlist-modify-public",
+)
 
 #: Page sizes of the 2026 development-mode API (above them Spotify answers 400 "Invalid limit").
-LIMITS = {"playlist_items": 50, "album_tracks": 50, "artist_albums": 10, "search": 10,
-          "add_items": 100, "me_playlists": 50, "audio_features": 100}
+LIMITS = {
+    "playlist_items": 50,
+    "album_tracks": 50,
+    "artist_albums": 10,
+    "search": 10,
+    "add_items": 100,
+    "me_playlists": 50,
+    "audio_features": 100,
+}
 
 #: How long a cached page of a playlist/album/search stays valid (a rerun within it resumes).
 PAGE_TTL = 24 * 3600.0
 
 TERMS_NOTICE = (
     "notice: Spotify Developer Terms §IV.2.a.i forbid using the Spotify Platform or Spotify Content "
-    "\"to train a machine learning or AI model or otherwise ingesting Spotify Content into a machine "
-    "learning or AI model\". The README section \"Data and Spotify's terms\" explains what that means "
+    '"to train a machine learning or AI model or otherwise ingesting Spotify Content into a machine '
+    'learning or AI model". The README section "Data and Spotify\'s terms" explains what that means '
     "for trackmood and how to use it within them. (Shown once.)"
 )
 
@@ -66,7 +78,8 @@ _REF_RE = re.compile(
     r"^(?:spotify:(?P<ukind>track|playlist|album|artist):(?P<uid>[0-9A-Za-z]{22})"
     r"|(?:https?://)?open\.spotify\.com/(?:intl-[a-zA-Z-]+/)?(?:embed/)?"
     r"(?P<lkind>track|playlist|album|artist)/(?P<lid>[0-9A-Za-z]{22})(?:[/?#].*)?"
-    r"|(?P<bare>[0-9A-Za-z]{22}))$")
+    r"|(?P<bare>[0-9A-Za-z]{22}))$"
+)
 
 
 def parse_ref(ref: str, *, default_kind: str = "track") -> tuple[str, str]:
@@ -76,8 +89,11 @@ def parse_ref(ref: str, *, default_kind: str = "track") -> tuple[str, str]:
     """
     m = _REF_RE.match(str(ref).strip())
     if not m:
-        raise DataError("not a Spotify id, spotify: URI or open.spotify.com URL "
-                        "(ids are 22 letters and digits)", value=ref)
+        raise DataError(
+            "not a Spotify id, spotify: URI or open.spotify.com URL "
+            "(ids are 22 letters and digits)",
+            value=ref,
+        )
     if m.group("bare"):
         return default_kind, m.group("bare")
     return (m.group("ukind") or m.group("lkind")), (m.group("uid") or m.group("lid"))
@@ -98,8 +114,12 @@ class Config:
         env = os.environ
         return cls(
             api_url=(env.get("TRACKMOOD_SPOTIFY_API_URL") or DEFAULT_API_URL).rstrip("/"),
-            accounts_url=(env.get("TRACKMOOD_SPOTIFY_ACCOUNTS_URL") or DEFAULT_ACCOUNTS_URL).rstrip("/"),
-            reccobeats_url=(env.get("TRACKMOOD_RECCOBEATS_URL") or DEFAULT_RECCOBEATS_URL).rstrip("/"),
+            accounts_url=(env.get("TRACKMOOD_SPOTIFY_ACCOUNTS_URL") or DEFAULT_ACCOUNTS_URL).rstrip(
+                "/"
+            ),
+            reccobeats_url=(env.get("TRACKMOOD_RECCOBEATS_URL") or DEFAULT_RECCOBEATS_URL).rstrip(
+                "/"
+            ),
             timeout=env_float("TRACKMOOD_HTTP_TIMEOUT", 10.0),
         )
 
@@ -123,15 +143,22 @@ def credentials(*, user: bool) -> dict[str, str]:
     """
     load_dotenv_once()
     need = ["SPOTIPY_CLIENT_ID"] + (["SPOTIPY_REDIRECT_URI"] if user else ["SPOTIPY_CLIENT_SECRET"])
-    values = {k: (os.environ.get(k) or "").strip() for k in
-              ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "SPOTIPY_REDIRECT_URI")}
+    values = {
+        k: (os.environ.get(k) or "").strip()
+        for k in ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "SPOTIPY_REDIRECT_URI")
+    }
     missing = [k for k in need if not values[k]]
     if missing:
         what = " and ".join(missing)
-        hint = (" (e.g. http://127.0.0.1:8888/callback, registered in your app's settings)"
-                if "SPOTIPY_REDIRECT_URI" in missing else "")
-        raise SourceError(f"Spotify credentials missing: set {what}{hint} in the environment or in "
-                          "a .env file (create an app at https://developer.spotify.com/dashboard)")
+        hint = (
+            " (e.g. http://127.0.0.1:8888/callback, registered in your app's settings)"
+            if "SPOTIPY_REDIRECT_URI" in missing
+            else ""
+        )
+        raise SourceError(
+            f"Spotify credentials missing: set {what}{hint} in the environment or in "
+            "a .env file (create an app at https://developer.spotify.com/dashboard)"
+        )
     if user:
         check_redirect_uri(values["SPOTIPY_REDIRECT_URI"])
     return values
@@ -141,14 +168,19 @@ def check_redirect_uri(uri: str) -> None:
     """Spotify accepts loopback redirects only as ``http://127.0.0.1:PORT/...`` since 2025."""
     parts = urlsplit(uri)
     if parts.hostname == "localhost":
-        raise SourceError(f"SPOTIPY_REDIRECT_URI={uri!r} uses 'localhost', which Spotify rejects "
-                          "since 2025; use http://127.0.0.1:PORT/callback (and register it)")
+        raise SourceError(
+            f"SPOTIPY_REDIRECT_URI={uri!r} uses 'localhost', which Spotify rejects "
+            "since 2025; use http://127.0.0.1:PORT/callback (and register it)"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourceError(f"SPOTIPY_REDIRECT_URI={uri!r} is not a URL; use "
-                          "http://127.0.0.1:PORT/callback")
+        raise SourceError(
+            f"SPOTIPY_REDIRECT_URI={uri!r} is not a URL; use http://127.0.0.1:PORT/callback"
+        )
     if parts.scheme == "http" and parts.hostname != "127.0.0.1":
-        raise SourceError(f"SPOTIPY_REDIRECT_URI={uri!r}: plain http is allowed only for "
-                          "127.0.0.1; use http://127.0.0.1:PORT/callback or an https URL")
+        raise SourceError(
+            f"SPOTIPY_REDIRECT_URI={uri!r}: plain http is allowed only for "
+            "127.0.0.1; use http://127.0.0.1:PORT/callback or an https URL"
+        )
 
 
 def token_cache_path(kind: str) -> Path:
@@ -189,8 +221,13 @@ def _secure_cache_handler(path: Path):
     return SecureCacheFileHandler(path)
 
 
-def auth_manager(*, user: bool, config: Config | None = None, open_browser: bool = True,
-                 cache_path: str | Path | None = None):
+def auth_manager(
+    *,
+    user: bool,
+    config: Config | None = None,
+    open_browser: bool = True,
+    cache_path: str | Path | None = None,
+):
     """A spotipy auth manager pointed at ``config.accounts_url``, caching its token with mode 0600.
 
     ``user=False``: client credentials (catalogue: albums, artists, search, single tracks).
@@ -201,19 +238,28 @@ def auth_manager(*, user: bool, config: Config | None = None, open_browser: bool
 
     config = config or Config.from_env()
     creds = credentials(user=user)
-    cache = _secure_cache_handler(Path(cache_path) if cache_path else
-                                  token_cache_path("user" if user else "app"))
+    cache = _secure_cache_handler(
+        Path(cache_path) if cache_path else token_cache_path("user" if user else "app")
+    )
     if user:
-        manager = SpotifyPKCE(client_id=creds["SPOTIPY_CLIENT_ID"],
-                              redirect_uri=creds["SPOTIPY_REDIRECT_URI"], scope=list(USER_SCOPES),
-                              cache_handler=cache, open_browser=open_browser,
-                              requests_session=requests.Session(), requests_timeout=config.timeout)
+        manager = SpotifyPKCE(
+            client_id=creds["SPOTIPY_CLIENT_ID"],
+            redirect_uri=creds["SPOTIPY_REDIRECT_URI"],
+            scope=list(USER_SCOPES),
+            cache_handler=cache,
+            open_browser=open_browser,
+            requests_session=requests.Session(),
+            requests_timeout=config.timeout,
+        )
         manager.OAUTH_AUTHORIZE_URL = f"{config.accounts_url}/authorize"
     else:
-        manager = SpotifyClientCredentials(client_id=creds["SPOTIPY_CLIENT_ID"],
-                                           client_secret=creds["SPOTIPY_CLIENT_SECRET"],
-                                           cache_handler=cache, requests_session=requests.Session(),
-                                           requests_timeout=config.timeout)
+        manager = SpotifyClientCredentials(
+            client_id=creds["SPOTIPY_CLIENT_ID"],
+            client_secret=creds["SPOTIPY_CLIENT_SECRET"],
+            cache_handler=cache,
+            requests_session=requests.Session(),
+            requests_timeout=config.timeout,
+        )
     manager.OAUTH_TOKEN_URL = f"{config.accounts_url}/api/token"
     return manager
 
@@ -232,8 +278,13 @@ def client(*, user: bool = False, config: Config | None = None, manager=None):
         spotipy_log.addHandler(logging.NullHandler())
     config = config or Config.from_env()
     manager = manager or auth_manager(user=user, config=config)
-    sp = spotipy.Spotify(auth_manager=manager, requests_session=requests.Session(),
-                         requests_timeout=config.timeout, retries=0, status_retries=0)
+    sp = spotipy.Spotify(
+        auth_manager=manager,
+        requests_session=requests.Session(),
+        requests_timeout=config.timeout,
+        retries=0,
+        status_retries=0,
+    )
     sp.prefix = config.api_url.rstrip("/") + "/"
     return sp
 
@@ -282,19 +333,26 @@ class SpotifyAPI:
         except SpotifyOauthError as e:
             error = getattr(e, "error", None) or "error"
             desc = getattr(e, "error_description", None) or ""
-            raise SourceError(f"the Spotify accounts service refused the app's credentials ({error}"
-                              f"{': ' + desc if desc else ''}); check SPOTIPY_CLIENT_ID and "
-                              "SPOTIPY_CLIENT_SECRET (or log in again)") from None
+            raise SourceError(
+                f"the Spotify accounts service refused the app's credentials ({error}"
+                f"{': ' + desc if desc else ''}); check SPOTIPY_CLIENT_ID and "
+                "SPOTIPY_CLIENT_SECRET (or log in again)"
+            ) from None
         except HTTPFailure as f:
             short = _short_path(path, self.prefix)
             hint = ""
             if f.status == 401:
-                hint = ("; the login is no longer valid: delete "
-                        f"{token_cache_path('user')} (or -app) and run the command again")
+                hint = (
+                    "; the login is no longer valid: delete "
+                    f"{token_cache_path('user')} (or -app) and run the command again"
+                )
             raise SpotifyHTTPError(
                 f"Spotify answered {f.status} to {method} {short}"
-                f"{': ' + f.message if f.message else ''}{hint}", status=f.status,
-                api_message=f.message, path=short) from None
+                f"{': ' + f.message if f.message else ''}{hint}",
+                status=f.status,
+                api_message=f.message,
+                path=short,
+            ) from None
         return result if result is not None else {}
 
     def get(self, path: str, *, what: str | None = None, **params) -> dict:
@@ -315,7 +373,7 @@ class SpotifyAPI:
 
 def _short_path(url: str, prefix: str) -> str:
     if url.startswith(prefix):
-        return url[len(prefix):]
+        return url[len(prefix) :]
     parts = urlsplit(url)
     path = re.sub(r"^/v1/", "", parts.path)
     return path + (f"?{parts.query}" if parts.query else "")
@@ -339,10 +397,14 @@ def slim_track(obj: dict | None, *, album: str | None = None) -> dict | None:
         return None
     artists = [a.get("name") for a in (obj.get("artists") or []) if a and a.get("name")]
     return {
-        "id": obj.get("id"), "uri": obj.get("uri"), "type": obj.get("type", "track"),
-        "name": obj.get("name"), "artist": ", ".join(artists) or None,
+        "id": obj.get("id"),
+        "uri": obj.get("uri"),
+        "type": obj.get("type", "track"),
+        "name": obj.get("name"),
+        "artist": ", ".join(artists) or None,
         "album": album or ((obj.get("album") or {}).get("name")),
-        "duration_ms": obj.get("duration_ms"), "is_local": bool(obj.get("is_local")),
+        "duration_ms": obj.get("duration_ms"),
+        "is_local": bool(obj.get("is_local")),
     }
 
 
@@ -389,8 +451,9 @@ class Reader:
     ttl: float = PAGE_TTL
     pages_from_cache: int = 0
 
-    def page(self, url: str, kind: str, *, what: str, album: str | None = None,
-             unwrap: str | None = None) -> dict:
+    def page(
+        self, url: str, kind: str, *, what: str, album: str | None = None, unwrap: str | None = None
+    ) -> dict:
         key = page_key(url, self.api.prefix)
         if not self.refresh:
             raw = self.store.kv_get("spotify-page", key)
@@ -408,8 +471,16 @@ class Reader:
         self.store.kv_put("spotify-page", key, json.dumps({"at": time.time(), "page": slim}))
         return slim
 
-    def pages(self, first: str, kind: str, *, what: str, album: str | None = None,
-              unwrap: str | None = None, max_items: int | None = None) -> Iterator[dict]:
+    def pages(
+        self,
+        first: str,
+        kind: str,
+        *,
+        what: str,
+        album: str | None = None,
+        unwrap: str | None = None,
+        max_items: int | None = None,
+    ) -> Iterator[dict]:
         url, seen = first, 0
         while url:
             page = self.page(url, kind, what=what, album=album, unwrap=unwrap)
@@ -422,9 +493,9 @@ class Reader:
     # -- the sources --------------------------------------------------------------------------
     def playlist(self, playlist_id: str) -> Iterator[dict]:
         """Pages of a playlist's items (``GET /playlists/{id}/items``, 50 a page)."""
-        first = (f"playlists/{playlist_id}/items?" +
-                 urlencode({"limit": LIMITS["playlist_items"], "offset": 0,
-                            "additional_types": "track,episode"}))
+        first = f"playlists/{playlist_id}/items?" + urlencode(
+            {"limit": LIMITS["playlist_items"], "offset": 0, "additional_types": "track,episode"}
+        )
         try:
             yield from self.pages(first, "playlist", what=f"reading playlist {playlist_id}")
         except SpotifyHTTPError as e:
@@ -442,8 +513,10 @@ class Reader:
                 obj = self.api.get(f"albums/{album_id}", what=f"reading album {album_id}")
             except SpotifyHTTPError as e:
                 if e.status in (400, 404):
-                    raise SourceError(f"Spotify has no album {album_id!r} ({e.status}); check the "
-                                      "id (the part after open.spotify.com/album/)") from None
+                    raise SourceError(
+                        f"Spotify has no album {album_id!r} ({e.status}); check the "
+                        "id (the part after open.spotify.com/album/)"
+                    ) from None
                 raise
             name = obj.get("name")
             first = _slim_page(obj.get("tracks") or {}, "tracks", album=name)
@@ -451,19 +524,23 @@ class Reader:
             self.store.kv_put("spotify-page", key, json.dumps({"at": time.time(), "page": first}))
         yield first
         if first.get("next"):
-            yield from self.pages(first["next"], "tracks", what=f"reading album {album_id}",
-                                  album=first.get("album"))
+            yield from self.pages(
+                first["next"], "tracks", what=f"reading album {album_id}", album=first.get("album")
+            )
 
     def artist(self, artist_id: str) -> Iterator[dict]:
         """Pages of tracks of an artist's albums and singles (albums 10 a page, the 2026 maximum)."""
         first = f"artists/{artist_id}/albums?" + urlencode(
-            {"include_groups": "album,single", "limit": LIMITS["artist_albums"], "offset": 0})
+            {"include_groups": "album,single", "limit": LIMITS["artist_albums"], "offset": 0}
+        )
         try:
             album_pages = list(self.pages(first, "albums", what=f"reading artist {artist_id}"))
         except SpotifyHTTPError as e:
             if e.status in (400, 404) and "limit" not in e.api_message.lower():
-                raise SourceError(f"Spotify has no artist {artist_id!r} ({e.status}); check the "
-                                  "id (the part after open.spotify.com/artist/)") from None
+                raise SourceError(
+                    f"Spotify has no artist {artist_id!r} ({e.status}); check the "
+                    "id (the part after open.spotify.com/artist/)"
+                ) from None
             raise
         for page in album_pages:
             for a in page["items"]:
@@ -472,10 +549,12 @@ class Reader:
 
     def search(self, query: str, *, limit: int = 50) -> Iterator[dict]:
         """Pages of tracks matching ``query`` (10 a page, the 2026 maximum), at most ``limit``."""
-        first = "search?" + urlencode({"q": query, "type": "track", "limit": LIMITS["search"],
-                                       "offset": 0})
-        yield from self.pages(first, "tracks", what=f"searching {query!r}", unwrap="tracks",
-                              max_items=limit)
+        first = "search?" + urlencode(
+            {"q": query, "type": "track", "limit": LIMITS["search"], "offset": 0}
+        )
+        yield from self.pages(
+            first, "tracks", what=f"searching {query!r}", unwrap="tracks", max_items=limit
+        )
 
     def track(self, track_id: str) -> dict | None:
         """One track (``GET /tracks/{id}``, cached); ``None`` if Spotify does not know it."""
@@ -502,10 +581,13 @@ def explain_playlist_error(e: SpotifyHTTPError, playlist_id: str) -> SourceError
             f"Spotify answered 403 Forbidden for playlist {playlist_id}: apps in development mode "
             "may read only playlists you own or collaborate on. Copy its tracks into a playlist of "
             "your own (in Spotify: select all tracks, Add to playlist, New playlist) and pass that "
-            "playlist's id instead")
+            "playlist's id instead"
+        )
     if e.status in (400, 404):
-        return SourceError(f"Spotify has no playlist {playlist_id!r} ({e.status}); check the id "
-                           "(the part after open.spotify.com/playlist/)")
+        return SourceError(
+            f"Spotify has no playlist {playlist_id!r} ({e.status}); check the id "
+            "(the part after open.spotify.com/playlist/)"
+        )
     return e
 
 
@@ -520,9 +602,15 @@ def terms_notice(store, notify: Callable[[str], None] | None = None) -> bool:
 
 
 # -- predict -------------------------------------------------------------------------------------
-def predict_refs(refs: list[str], *, model: str | Path | None = None,
-                 notify: Callable[[str], None] | None = None, store=None, api: SpotifyAPI | None = None,
-                 progress=None):
+def predict_refs(
+    refs: list[str],
+    *,
+    model: str | Path | None = None,
+    notify: Callable[[str], None] | None = None,
+    store=None,
+    api: SpotifyAPI | None = None,
+    progress=None,
+):
     """Predict the mood of Spotify tracks and playlists.
 
     Parameters
@@ -555,13 +643,14 @@ def predict_refs(refs: list[str], *, model: str | Path | None = None,
     from .provider import default_chain
 
     parsed = [parse_ref(r) for r in refs]
-    for (kind, _), ref in zip(parsed, refs):
+    for (kind, _), ref in zip(parsed, refs, strict=False):
         if kind not in ("track", "playlist"):
             raise DataError(f"predict takes tracks and playlists, not a Spotify {kind}", value=ref)
     store = store if store is not None else Store()
     if api is None:
-        api = SpotifyAPI(client(user=any(k == "playlist" for k, _ in parsed)),
-                         policy=RetryPolicy(notify=notify))
+        api = SpotifyAPI(
+            client(user=any(k == "playlist" for k, _ in parsed)), policy=RetryPolicy(notify=notify)
+        )
     terms_notice(store, notify)
     reader = Reader(api, store)
     items: list[dict] = []
@@ -581,17 +670,33 @@ def predict_refs(refs: list[str], *, model: str | Path | None = None,
                         items.append(t)
                     else:
                         t = t or {}
-                        skipped.append({"id": t.get("id") or "", "name": t.get("name"),
-                                        "artist": t.get("artist"), "album": t.get("album"),
-                                        "reason": f"skipped: {why}"})
+                        skipped.append(
+                            {
+                                "id": t.get("id") or "",
+                                "name": t.get("name"),
+                                "artist": t.get("artist"),
+                                "album": t.get("album"),
+                                "reason": f"skipped: {why}",
+                            }
+                        )
     seen, unique = set(), []
     for t in items:
         if t["id"] not in seen:
             seen.add(t["id"])
             unique.append(t)
-    store.upsert_tracks([{"id": t["id"], "name": t["name"], "artist": t["artist"],
-                          "album": t["album"], "duration_ms": t.get("duration_ms"),
-                          "uri": t.get("uri")} for t in unique])
+    store.upsert_tracks(
+        [
+            {
+                "id": t["id"],
+                "name": t["name"],
+                "artist": t["artist"],
+                "album": t["album"],
+                "duration_ms": t.get("duration_ms"),
+                "uri": t.get("uri"),
+            }
+            for t in unique
+        ]
+    )
     chain = default_chain(api, store=store, notify=notify, progress=progress)
     durations = {t["id"]: t.get("duration_ms") for t in unique}
     results = chain.fetch([t["id"] for t in unique], durations=durations)
@@ -607,7 +712,11 @@ def predict_refs(refs: list[str], *, model: str | Path | None = None,
     frames = []
     if rows:
         df = pd.DataFrame(rows)
-        has_dur = df["duration_ms"].notna() if "duration_ms" in df.columns else pd.Series(False, index=df.index)
+        has_dur = (
+            df["duration_ms"].notna()
+            if "duration_ms" in df.columns
+            else pd.Series(False, index=df.index)
+        )
         for mask in (has_dur, ~has_dur):
             part = df[mask]
             if part.empty:
@@ -621,10 +730,28 @@ def predict_refs(refs: list[str], *, model: str | Path | None = None,
             store.put_predictions(chosen.name, out.to_dict("records"))
             frames.append(out)
     result = pd.concat(frames, ignore_index=True).sort_values("_order") if frames else None
-    columns = ["id", "name", "artist", "album", "mood", *PROBA_COLUMNS, "quadrant", "source", "reason"]
-    extra = pd.DataFrame(missing + skipped, columns=["id", "name", "artist", "album", "source", "reason"])
-    parts = [p for p in (result.drop(columns="_order") if result is not None else None,
-                         extra if len(extra) else None) if p is not None]
+    columns = [
+        "id",
+        "name",
+        "artist",
+        "album",
+        "mood",
+        *PROBA_COLUMNS,
+        "quadrant",
+        "source",
+        "reason",
+    ]
+    extra = pd.DataFrame(
+        missing + skipped, columns=["id", "name", "artist", "album", "source", "reason"]
+    )
+    parts = [
+        p
+        for p in (
+            result.drop(columns="_order") if result is not None else None,
+            extra if len(extra) else None,
+        )
+        if p is not None
+    ]
     if not parts:
         return pd.DataFrame(columns=columns)
     full = pd.concat(parts, ignore_index=True)

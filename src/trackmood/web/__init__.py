@@ -7,6 +7,7 @@
 
 Importing this package does not load a model or open the library; the app's lifespan does.
 """
+
 from .app import create_app
 
 __all__ = ["create_app"]

@@ -18,6 +18,7 @@ Examples
 >>> r.status_code, sorted(r.json()["predictions"][0])[:3]
 (200, ['album', 'artist', 'energy'])
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import DataError, ModelError, RateLimitError, SourceError, TrackmoodError
 from ..audio.decode import AUDIO_SUFFIXES as _DECODABLE
+from ..errors import DataError, ModelError, RateLimitError, SourceError, TrackmoodError
 from ..features import MODEL_FEATURES, invalid_rows, normalize_columns, validate
 from ..moods import MOODS, PROBA_COLUMNS, normalize_label, quadrant
 
@@ -54,23 +55,61 @@ log = logging.getLogger("trackmood.web")
 MiB = 1 << 20
 #: Feature values held fixed when drawing the decision regions over valence x energy
 #: (about the medians of the original project's tracks).
-TYPICAL = {"duration_ms": 213000.0, "danceability": 0.5, "acousticness": 0.36, "energy": 0.5,
-           "instrumentalness": 0.03, "liveness": 0.11, "valence": 0.5, "loudness": -9.4,
-           "speechiness": 0.04, "tempo": 120.0}
+TYPICAL = {
+    "duration_ms": 213000.0,
+    "danceability": 0.5,
+    "acousticness": 0.36,
+    "energy": 0.5,
+    "instrumentalness": 0.03,
+    "liveness": 0.11,
+    "valence": 0.5,
+    "loudness": -9.4,
+    "speechiness": 0.04,
+    "tempo": 120.0,
+}
 
 TABLE_TYPES = {  # canonical suffix -> (read_table suffix, accepted content types)
-    ".csv": {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
-             "text/x-csv", "application/octet-stream", ""},
+    ".csv": {
+        "text/csv",
+        "application/csv",
+        "text/plain",
+        "application/vnd.ms-excel",
+        "text/x-csv",
+        "application/octet-stream",
+        "",
+    },
     ".tsv": {"text/tab-separated-values", "text/plain", "text/csv", "application/octet-stream", ""},
-    ".parquet": {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet",
-                 "application/octet-stream", ""},
-    ".pq": {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet",
-            "application/octet-stream", ""},
+    ".parquet": {
+        "application/vnd.apache.parquet",
+        "application/x-parquet",
+        "application/parquet",
+        "application/octet-stream",
+        "",
+    },
+    ".pq": {
+        "application/vnd.apache.parquet",
+        "application/x-parquet",
+        "application/parquet",
+        "application/octet-stream",
+        "",
+    },
     ".json": {"application/json", "text/json", "text/plain", "application/octet-stream", ""},
-    ".jsonl": {"application/x-ndjson", "application/jsonl", "application/x-jsonlines",
-               "application/json", "text/plain", "application/octet-stream", ""},
-    ".ndjson": {"application/x-ndjson", "application/json", "text/plain",
-                "application/octet-stream", ""},
+    ".jsonl": {
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/json",
+        "text/plain",
+        "application/octet-stream",
+        "",
+    },
+    ".ndjson": {
+        "application/x-ndjson",
+        "application/json",
+        "text/plain",
+        "application/octet-stream",
+        "",
+    },
 }
 AUDIO_SUFFIXES = tuple(sorted(_DECODABLE))  # whatever the decoder reads
 AUDIO_OTHER_TYPES = {"application/ogg", "application/octet-stream", "video/mp4", "video/ogg", ""}
@@ -124,7 +163,8 @@ class Prediction(BaseModel):
     energy: float | None = None
     source: str | None = None
     timeline: list[dict[str, Any]] | None = Field(
-        None, description="audio only: [{start, end, mood, p_*}] per window of seconds")
+        None, description="audio only: [{start, end, mood, p_*}] per window of seconds"
+    )
     error: str | None = Field(None, description="why this row has no prediction")
 
 
@@ -171,8 +211,10 @@ class Health(BaseModel):
 class SpotifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refs: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
-        min_length=1, max_length=500,
-        description="Spotify track/playlist ids, spotify: URIs or open.spotify.com URLs")
+        min_length=1,
+        max_length=500,
+        description="Spotify track/playlist ids, spotify: URIs or open.spotify.com URLs",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -187,10 +229,23 @@ def _track_in_model() -> type[BaseModel]:
         "album": (str | None, Field(None, max_length=1000)),
     }
     for f in MODEL_FEATURES:
-        fields[f.name] = (StrictFloat | None, Field(None, ge=f.low, le=f.high,
-                                                 description=f"{f.description} ({f.unit})"))
-    config = ConfigDict(extra="allow", allow_inf_nan=False, json_schema_extra={"example": {
-        "name": "quiet piano", **TYPICAL, "energy": 0.1, "valence": 0.2, "acousticness": 0.95}})
+        fields[f.name] = (
+            StrictFloat | None,
+            Field(None, ge=f.low, le=f.high, description=f"{f.description} ({f.unit})"),
+        )
+    config = ConfigDict(
+        extra="allow",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "example": {
+                "name": "quiet piano",
+                **TYPICAL,
+                "energy": 0.1,
+                "valence": 0.2,
+                "acousticness": 0.95,
+            }
+        },
+    )
     return create_model("TrackIn", __config__=config, **fields)
 
 
@@ -219,7 +274,11 @@ class WebState:
         from ..model.persistence import TrainedModel, load_model
         from ..store import Store
 
-        self.model = self.model_ref if isinstance(self.model_ref, TrainedModel) else load_model(self.model_ref)
+        self.model = (
+            self.model_ref
+            if isinstance(self.model_ref, TrainedModel)
+            else load_model(self.model_ref)
+        )
         self.store = Store(self.store_path)
 
     def close(self) -> None:
@@ -238,8 +297,11 @@ class WebState:
             return self.model
         if missing not in self._alternates:
             if isinstance(self.model_ref, TrainedModel):
-                raise DataError(f"missing feature column(s) for model {self.model.name!r}: "
-                                f"{', '.join(missing)}", file=file)
+                raise DataError(
+                    f"missing feature column(s) for model {self.model.name!r}: "
+                    f"{', '.join(missing)}",
+                    file=file,
+                )
             self._alternates[missing] = choose_model(columns, self.model_ref, file=file)
         return self._alternates[missing]
 
@@ -253,9 +315,11 @@ class Guard:
     """Pure ASGI middleware: body-size limits, same-origin writes, security headers."""
 
     UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-    PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
-                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                "form-action 'self'; object-src 'none'")
+    PAGE_CSP = (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'; object-src 'none'"
+    )
 
     def __init__(self, app, *, limits, allowed_hosts=None):
         self.app = app
@@ -275,8 +339,11 @@ class Guard:
         if method in self.UNSAFE and "origin" in headers:
             origin = urlsplit(headers["origin"]).netloc if headers["origin"] != "null" else "null"
             if origin != headers.get("host"):
-                return await self._reply(send, 403, "cross-origin request refused: write requests "
-                                         "must come from this page")
+                return await self._reply(
+                    send,
+                    403,
+                    "cross-origin request refused: write requests must come from this page",
+                )
         limit = self.limits(path)
         length = headers.get("content-length")
         if length is not None:
@@ -285,8 +352,11 @@ class Guard:
             except ValueError:
                 return await self._reply(send, 400, "invalid Content-Length header")
             if n > limit:
-                return await self._reply(send, 413, f"request body of {n} bytes is larger than "
-                                         f"the limit of {limit} bytes")
+                return await self._reply(
+                    send,
+                    413,
+                    f"request body of {n} bytes is larger than the limit of {limit} bytes",
+                )
         seen = 0
         too_large = False
         started = False
@@ -307,11 +377,15 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 if too_large:  # the body parser turned our signal into a 400: report the 413
-                    return await self._reply(send, 413, f"request body is larger than the limit "
-                                             f"of {limit} bytes")
+                    return await self._reply(
+                        send, 413, f"request body is larger than the limit of {limit} bytes"
+                    )
                 started = True
-                extra = [(b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
                 if is_page:
                     extra.append((b"content-security-policy", self.PAGE_CSP.encode()))
                 message = dict(message)
@@ -331,10 +405,17 @@ class Guard:
     @staticmethod
     async def _reply(send, status: int, message: str):
         body = json.dumps({"error": message}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"x-content-type-options", b"nosniff")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -402,16 +483,29 @@ def _save(upload: UploadFile, dest: Path, *, limit: int, name: str) -> int:
                 break
             n += len(chunk)
             if n > limit:
-                raise ApiError(413, f"{name}: file is larger than the limit of "
-                                    f"{limit / MiB:g} MB per file")
+                raise ApiError(
+                    413, f"{name}: file is larger than the limit of {limit / MiB:g} MB per file"
+                )
             out.write(chunk)
     if n == 0:
         raise DataError("file is empty", file=name)
     return n
 
 
-AUDIO_MAGIC = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"FORM", b"\xff\xfb", b"\xff\xf3",
-               b"\xff\xf2", b"\xff\xf1", b"\xff\xf9", b"\xff\xe3", b"\xff\xfa")
+AUDIO_MAGIC = (
+    b"RIFF",
+    b"fLaC",
+    b"OggS",
+    b"ID3",
+    b"FORM",
+    b"\xff\xfb",
+    b"\xff\xf3",
+    b"\xff\xf2",
+    b"\xff\xf1",
+    b"\xff\xf9",
+    b"\xff\xe3",
+    b"\xff\xfa",
+)
 
 
 def _looks_like_audio(path: Path) -> bool:
@@ -422,8 +516,9 @@ def _looks_like_audio(path: Path) -> bool:
 
 def _synthetic_id(row: dict, features, values) -> str:
     """A stable id for a row without one: a hash of its name, artist and feature values."""
-    key = json.dumps([row.get("name"), row.get("artist"), list(features),
-                      [round(float(v), 9) for v in values]])
+    key = json.dumps(
+        [row.get("name"), row.get("artist"), list(features), [round(float(v), 9) for v in values]]
+    )
     return "feat:" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -438,14 +533,17 @@ def _row_error(row: pd.DataFrame, features, file) -> str | None:
     return None
 
 
-def predict_rows(state: WebState, df: pd.DataFrame, *, file: str, source: str,
-                 store: bool = True) -> dict:
+def predict_rows(
+    state: WebState, df: pd.DataFrame, *, file: str, source: str, store: bool = True
+) -> dict:
     """Predict every row of ``df`` that is valid; the others get a per-row ``error``."""
     from ..predict import predict_frame
 
     if len(df) > state.max_rows:
-        raise ApiError(413, f"{file}: {len(df)} rows is more than the limit of {state.max_rows} "
-                            "rows per request")
+        raise ApiError(
+            413,
+            f"{file}: {len(df)} rows is more than the limit of {state.max_rows} rows per request",
+        )
     df = df.reset_index(drop=True)
     if "_row" not in df.columns:
         df["_row"] = np.arange(1, len(df) + 1)
@@ -478,10 +576,25 @@ def predict_rows(state: WebState, df: pd.DataFrame, *, file: str, source: str,
     valence, energy = column("valence", _num), column("energy", _num)
     row_numbers = df["_row"].tolist()
     rows: list[dict] = [
-        {"row": int(row_numbers[i]), "id": ids[i], "name": names[i], "artist": artists[i],
-         "album": albums[i], "mood": None, "p_calm": None, "p_energetic": None, "p_happy": None,
-         "p_sad": None, "quadrant": None, "valence": valence[i], "energy": energy[i],
-         "source": source, "error": errors.get(i)} for i in range(n)]
+        {
+            "row": int(row_numbers[i]),
+            "id": ids[i],
+            "name": names[i],
+            "artist": artists[i],
+            "album": albums[i],
+            "mood": None,
+            "p_calm": None,
+            "p_energetic": None,
+            "p_happy": None,
+            "p_sad": None,
+            "quadrant": None,
+            "valence": valence[i],
+            "energy": energy[i],
+            "source": source,
+            "error": errors.get(i),
+        }
+        for i in range(n)
+    ]
     X = None
     if pred is not None:
         moods = pred["mood"].tolist()
@@ -496,21 +609,31 @@ def predict_rows(state: WebState, df: pd.DataFrame, *, file: str, source: str,
             if not r["id"]:
                 r["id"] = _synthetic_id(r, feats, X[k])
     if store and pred is not None:
-        extras = {c: [_num(v) for v in df[c].iloc[good].tolist()]
-                  for c in ("key", "mode", "time_signature", "popularity") if c in df.columns}
+        extras = {
+            c: [_num(v) for v in df[c].iloc[good].tolist()]
+            for c in ("key", "mode", "time_signature", "popularity")
+            if c in df.columns
+        }
         _remember(state, rows, good, feats, X, model.name, source, extras)
-    return {"model": model.name, "count": n, "errors": len(errors), "messages": [],
-            "predictions": rows}
+    return {
+        "model": model.name,
+        "count": n,
+        "errors": len(errors),
+        "messages": [],
+        "predictions": rows,
+    }
 
 
 def predict_tracks(state: WebState, tracks: list, *, source: str, store: bool = True) -> dict:
     """Predict validated :class:`TrackIn` objects; straight to the model when every track has
     every feature (types and ranges were checked by the request schema), else through
-    :func:`predict_rows` with per-row errors."""
+    :func:`predict_rows` with per-row errors.
+    """
     model = state.model
     feats = model.features
     direct = all(f in TrackIn.model_fields for f in feats) and all(
-        not t.model_extra and all(getattr(t, f) is not None for f in feats) for t in tracks)
+        not t.model_extra and all(getattr(t, f) is not None for f in feats) for t in tracks
+    )
     if not direct:
         records = [t.model_dump(exclude_none=True) for t in tracks]
         df = normalize_columns(pd.DataFrame.from_records(records))
@@ -524,28 +647,47 @@ def predict_tracks(state: WebState, tracks: list, *, source: str, store: bool = 
     rows = []
     for i, t in enumerate(tracks):
         mood = MOODS[best[i]]
-        r = {"row": i + 1, "id": t.id, "name": t.name, "artist": t.artist, "album": t.album,
-             "mood": mood, "p_calm": proba[i][0], "p_energetic": proba[i][1],
-             "p_happy": proba[i][2], "p_sad": proba[i][3], "quadrant": _QUADRANTS[mood],
-             "valence": t.valence, "energy": t.energy, "source": source, "error": None}
+        r = {
+            "row": i + 1,
+            "id": t.id,
+            "name": t.name,
+            "artist": t.artist,
+            "album": t.album,
+            "mood": mood,
+            "p_calm": proba[i][0],
+            "p_energetic": proba[i][1],
+            "p_happy": proba[i][2],
+            "p_sad": proba[i][3],
+            "quadrant": _QUADRANTS[mood],
+            "valence": t.valence,
+            "energy": t.energy,
+            "source": source,
+            "error": None,
+        }
         if not r["id"]:
             r["id"] = _synthetic_id(r, feats, X[i])
         rows.append(r)
     if store:
         _remember(state, rows, list(range(len(rows))), feats, X, model.name, source, {})
-    return {"model": model.name, "count": len(rows), "errors": 0, "messages": [],
-            "predictions": rows}
+    return {
+        "model": model.name,
+        "count": len(rows),
+        "errors": 0,
+        "messages": [],
+        "predictions": rows,
+    }
 
 
 def _remember(state: WebState, rows, good, feats, X, model_name, source, extras) -> None:
     """Keep the predicted rows, their features and predictions in the library (one commit)."""
     extra_cols = list(extras)
     with state.lock, state.store.transaction():
-        state.store.upsert_tracks([{k: rows[i][k] for k in ("id", "name", "artist", "album")}
-                                   for i in good])
+        state.store.upsert_tracks(
+            [{k: rows[i][k] for k in ("id", "name", "artist", "album")} for i in good]
+        )
         batch = []
         for k, i in enumerate(good):
-            values = dict(zip(feats, X[k].tolist()))
+            values = dict(zip(feats, X[k].tolist(), strict=False))
             for c in extra_cols:
                 if extras[c][k] is not None:
                     values[c] = extras[c][k]
@@ -554,8 +696,9 @@ def _remember(state: WebState, rows, good, feats, X, model_name, source, extras)
         state.store.put_predictions(model_name, [rows[i] for i in good])
 
 
-def _frame_rows(frame: pd.DataFrame, *, names: dict[str, str] | None = None,
-                default_source: str) -> list[dict]:
+def _frame_rows(
+    frame: pd.DataFrame, *, names: dict[str, str] | None = None, default_source: str
+) -> list[dict]:
     """Rows of a source's prediction frame (audio, Spotify) as :class:`Prediction` dicts."""
     out = []
     for k, rec in enumerate(frame.to_dict(orient="records")):
@@ -565,12 +708,19 @@ def _frame_rows(frame: pd.DataFrame, *, names: dict[str, str] | None = None,
             name = names[path]
         elif name is None and path:
             name = display_name(path)
-        row = {"row": k + 1, "id": _text(rec.get("id")), "name": name,
-               "artist": _text(rec.get("artist")), "album": _text(rec.get("album")),
-               "mood": _text(rec.get("mood")), "quadrant": _text(rec.get("quadrant")),
-               "valence": _num(rec.get("valence")), "energy": _num(rec.get("energy")),
-               "source": _text(rec.get("source")) or default_source,
-               "error": _text(rec.get("error")) or _text(rec.get("reason")) or None}
+        row = {
+            "row": k + 1,
+            "id": _text(rec.get("id")),
+            "name": name,
+            "artist": _text(rec.get("artist")),
+            "album": _text(rec.get("album")),
+            "mood": _text(rec.get("mood")),
+            "quadrant": _text(rec.get("quadrant")),
+            "valence": _num(rec.get("valence")),
+            "energy": _num(rec.get("energy")),
+            "source": _text(rec.get("source")) or default_source,
+            "error": _text(rec.get("error")) or _text(rec.get("reason")) or None,
+        }
         for col in PROBA_COLUMNS:
             row[col] = _num(rec.get(col))
         if row["mood"] and not row["quadrant"] and row["mood"] in MOODS:
@@ -584,7 +734,11 @@ def _frame_rows(frame: pd.DataFrame, *, names: dict[str, str] | None = None,
 
 def _fill_map_features(state: WebState, rows: list[dict]) -> None:
     """Give rows without valence/energy the values the library holds for them, if any."""
-    ids = [r["id"] for r in rows if r.get("id") and (r.get("valence") is None or r.get("energy") is None)]
+    ids = [
+        r["id"]
+        for r in rows
+        if r.get("id") and (r.get("valence") is None or r.get("energy") is None)
+    ]
     if not ids:
         return
     with state.lock:
@@ -612,8 +766,15 @@ def _json(payload: dict, status: int = 200) -> Response:
 
 
 # --------------------------------------------------------------------------------- app
-def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_rows: int = 100_000,
-               max_files: int = 20, allowed_hosts=None) -> FastAPI:
+def create_app(
+    *,
+    model=None,
+    store_path=None,
+    max_upload_mb: float = 50,
+    max_rows: int = 100_000,
+    max_files: int = 20,
+    allowed_hosts=None,
+) -> FastAPI:
     """Build the trackmood web app (REST API, OpenAPI docs and the page).
 
     Parameters
@@ -639,8 +800,13 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
     """
     if max_upload_mb <= 0 or max_rows < 1 or max_files < 1:
         raise ValueError("max_upload_mb, max_rows and max_files must be positive")
-    state = WebState(model=model, store_path=store_path, max_upload_bytes=int(max_upload_mb * MiB),
-                     max_rows=int(max_rows), max_files=int(max_files))
+    state = WebState(
+        model=model,
+        store_path=store_path,
+        max_upload_bytes=int(max_upload_mb * MiB),
+        max_rows=int(max_rows),
+        max_files=int(max_files),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -651,14 +817,19 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
             state.close()
 
     app = FastAPI(
-        title="trackmood", version=__version__, lifespan=lifespan,
+        title="trackmood",
+        version=__version__,
+        lifespan=lifespan,
         description="Predict the mood of music tracks (Calm, Energetic, Happy, Sad) from audio "
-                    "features, audio files or Spotify references. Errors are JSON "
-                    "`{\"error\": \"...\"}` with a 4xx status.",
-        docs_url=None, redoc_url=None,
-        responses={400: {"model": ErrorBody, "description": "unreadable request"},
-                   413: {"model": ErrorBody, "description": "too large"},
-                   422: {"model": ErrorBody, "description": "bad input"}},
+        "features, audio files or Spotify references. Errors are JSON "
+        '`{"error": "..."}` with a 4xx status.',
+        docs_url=None,
+        redoc_url=None,
+        responses={
+            400: {"model": ErrorBody, "description": "unreadable request"},
+            413: {"model": ErrorBody, "description": "too large"},
+            422: {"model": ErrorBody, "description": "bad input"},
+        },
     )
     app.state.trackmood = state
 
@@ -693,8 +864,9 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
             if "input" in e and e.get("type") not in ("missing", "json_invalid"):
                 text += f" (value {_short(e['input'])})"
             parts.append(text)
-            detail.append({"loc": [str(p) for p in e.get("loc", ())], "msg": msg,
-                           "type": e.get("type")})
+            detail.append(
+                {"loc": [str(p) for p in e.get("loc", ())], "msg": msg, "type": e.get("type")}
+            )
         message = parts[0] if parts else "invalid request"
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
@@ -719,8 +891,11 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
     def health(request: Request):
         """Liveness: ``ok`` once the model is loaded and the library is open."""
         st = _state(request)
-        return {"status": "ok" if st.model is not None and st.store is not None else "starting",
-                "version": __version__, "model": st.model.name if st.model else None}
+        return {
+            "status": "ok" if st.model is not None and st.store is not None else "starting",
+            "version": __version__,
+            "model": st.model.name if st.model else None,
+        }
 
     @app.get("/model", tags=["model"])
     def model_card(request: Request) -> dict[str, Any]:
@@ -734,29 +909,46 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
 
     held_params = {f.name: f for f in MODEL_FEATURES if f.name not in ("valence", "energy")}
 
-    @app.get("/model/regions", response_model=Regions, tags=["model"],
-             responses={409: {"model": ErrorBody}})
-    def regions(request: Request,
-                n: Annotated[int, Query(ge=2, le=100, description="grid cells per axis")] = 40,
-                duration_ms: Annotated[float | None, Query(ge=1, le=4 * 3600 * 1000)] = None,
-                danceability: Annotated[float | None, Query(ge=0, le=1)] = None,
-                acousticness: Annotated[float | None, Query(ge=0, le=1)] = None,
-                instrumentalness: Annotated[float | None, Query(ge=0, le=1)] = None,
-                liveness: Annotated[float | None, Query(ge=0, le=1)] = None,
-                loudness: Annotated[float | None, Query(ge=-70, le=10)] = None,
-                speechiness: Annotated[float | None, Query(ge=0, le=1)] = None,
-                tempo: Annotated[float | None, Query(ge=0, le=300)] = None):
+    @app.get(
+        "/model/regions",
+        response_model=Regions,
+        tags=["model"],
+        responses={409: {"model": ErrorBody}},
+    )
+    def regions(
+        request: Request,
+        n: Annotated[int, Query(ge=2, le=100, description="grid cells per axis")] = 40,
+        duration_ms: Annotated[float | None, Query(ge=1, le=4 * 3600 * 1000)] = None,
+        danceability: Annotated[float | None, Query(ge=0, le=1)] = None,
+        acousticness: Annotated[float | None, Query(ge=0, le=1)] = None,
+        instrumentalness: Annotated[float | None, Query(ge=0, le=1)] = None,
+        liveness: Annotated[float | None, Query(ge=0, le=1)] = None,
+        loudness: Annotated[float | None, Query(ge=-70, le=10)] = None,
+        speechiness: Annotated[float | None, Query(ge=0, le=1)] = None,
+        tempo: Annotated[float | None, Query(ge=0, le=300)] = None,
+    ):
         """The model's predicted mood over a valence x energy grid, other features held fixed
-        (at typical values unless given): the decision regions behind the mood map."""
+        (at typical values unless given): the decision regions behind the mood map.
+        """
         st = _state(request)
-        given = {"duration_ms": duration_ms, "danceability": danceability, "acousticness": acousticness,
-                     "instrumentalness": instrumentalness, "liveness": liveness, "loudness": loudness,
-                     "speechiness": speechiness, "tempo": tempo}
+        given = {
+            "duration_ms": duration_ms,
+            "danceability": danceability,
+            "acousticness": acousticness,
+            "instrumentalness": instrumentalness,
+            "liveness": liveness,
+            "loudness": loudness,
+            "speechiness": speechiness,
+            "tempo": tempo,
+        }
         m = st.model
         if "valence" not in m.features or "energy" not in m.features:
             raise ApiError(409, f"model {m.name!r} does not use valence and energy")
-        held = {k: float(v if v is not None else TYPICAL[k]) for k, v in given.items()
-                if k in m.features and k in held_params}
+        held = {
+            k: float(v if v is not None else TYPICAL[k])
+            for k, v in given.items()
+            if k in m.features and k in held_params
+        }
         key = (n, tuple(sorted(held.items())))
         cached = st._regions.get(key)
         if cached is None:
@@ -770,9 +962,14 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
             classes = list(m.classes_)
             labels = np.asarray(classes)[proba.argmax(axis=1)].reshape(n, n)
             conf = proba.max(axis=1).reshape(n, n).round(4)
-            cached = {"valence": centres.round(6).tolist(), "energy": centres.round(6).tolist(),
-                      "moods": labels.tolist(), "confidence": conf.tolist(), "held": held,
-                      "model": m.name}
+            cached = {
+                "valence": centres.round(6).tolist(),
+                "energy": centres.round(6).tolist(),
+                "moods": labels.tolist(),
+                "confidence": conf.tolist(),
+                "held": held,
+                "model": m.name,
+            }
             if len(st._regions) > 64:
                 st._regions.clear()
             st._regions[key] = cached
@@ -780,40 +977,61 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
 
     # -- predictions --------------------------------------------------------------------------
     @app.post("/predict", response_model=PredictResponse, tags=["predict"])
-    def predict(request: Request,
-                tracks: Annotated[list[TrackIn], Body(
-                    description="Tracks with their audio features (schema names; aliases such as "
-                                "'length' or 'bpm' are accepted as extra keys).")],
-                store: Annotated[bool, Query(description="keep tracks and predictions in the "
-                                             "library")] = True):
+    def predict(
+        request: Request,
+        tracks: Annotated[
+            list[TrackIn],
+            Body(
+                description="Tracks with their audio features (schema names; aliases such as "
+                "'length' or 'bpm' are accepted as extra keys)."
+            ),
+        ],
+        store: Annotated[
+            bool, Query(description="keep tracks and predictions in the library")
+        ] = True,
+    ):
         """Predict a JSON list of tracks: mood, the four probabilities and the quadrant.
 
         Tracks that lack a feature the model needs, or hold a bad value, get an ``error`` and
-        no prediction; the others are predicted."""
+        no prediction; the others are predicted.
+        """
         st = _state(request)
         if not tracks:
             raise ApiError(422, "no tracks given: send a JSON list of track objects")
         if len(tracks) > st.max_rows:
-            raise ApiError(413, f"{len(tracks)} tracks is more than the limit of {st.max_rows} "
-                                "per request")
+            raise ApiError(
+                413, f"{len(tracks)} tracks is more than the limit of {st.max_rows} per request"
+            )
         return _json(predict_tracks(st, tracks, source="web:api", store=store))
 
-    @app.post("/predict/file", response_model=PredictResponse, tags=["predict"],
-              responses={415: {"model": ErrorBody}})
-    def predict_file(request: Request,
-                     file: Annotated[UploadFile, File(description="a CSV, TSV, Parquet or JSON "
-                                                      "table of tracks with features")],
-                     store: Annotated[bool, Query()] = True):
+    @app.post(
+        "/predict/file",
+        response_model=PredictResponse,
+        tags=["predict"],
+        responses={415: {"model": ErrorBody}},
+    )
+    def predict_file(
+        request: Request,
+        file: Annotated[
+            UploadFile,
+            File(description="a CSV, TSV, Parquet or JSON table of tracks with features"),
+        ],
+        store: Annotated[bool, Query()] = True,
+    ):
         """Predict every row of an uploaded table; bad rows get an error naming row, column
-        and value, good rows get their mood."""
+        and value, good rows get their mood.
+        """
         from ..datasets import read_table
 
         st = _state(request)
         name = display_name(file.filename)
         suffix = _suffix(name, TABLE_TYPES)
         if suffix is None:
-            raise ApiError(415, f"{name}: unsupported table type; upload .csv, .tsv, .parquet, "
-                                ".json or .jsonl (audio goes to /predict/audio)")
+            raise ApiError(
+                415,
+                f"{name}: unsupported table type; upload .csv, .tsv, .parquet, "
+                ".json or .jsonl (audio goes to /predict/audio)",
+            )
         ctype = _content_type(file)
         if ctype not in TABLE_TYPES[suffix]:
             raise ApiError(415, f"{name}: content type {ctype!r} does not fit a {suffix} table")
@@ -827,30 +1045,40 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
         result = predict_rows(st, df, file=name, source=f"file:{name}", store=store)
         return _json(result)
 
-    @app.post("/predict/audio", response_model=PredictResponse, tags=["predict"],
-              responses={415: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+    @app.post(
+        "/predict/audio",
+        response_model=PredictResponse,
+        tags=["predict"],
+        responses={415: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    )
     def predict_audio_files(
-            request: Request,
-            files: Annotated[list[UploadFile], File(description="audio files (wav, flac, mp3, "
-                                                    "ogg, opus, m4a, aiff)")],
-            timeline: Annotated[float | None, Form(gt=0, le=600, description="seconds per "
-                                                      "window of the mood timeline")] = None):
+        request: Request,
+        files: Annotated[
+            list[UploadFile], File(description="audio files (wav, flac, mp3, ogg, opus, m4a, aiff)")
+        ],
+        timeline: Annotated[
+            float | None, Form(gt=0, le=600, description="seconds per window of the mood timeline")
+        ] = None,
+    ):
         """Predict the mood of uploaded audio files (features measured from the audio),
-        optionally with a mood timeline per window of ``timeline`` seconds."""
+        optionally with a mood timeline per window of ``timeline`` seconds.
+        """
         st = _state(request)
         if not files:
             raise ApiError(422, "no files given")
         if len(files) > st.max_files:
-            raise ApiError(413, f"{len(files)} files is more than the limit of {st.max_files} "
-                                "per request")
+            raise ApiError(
+                413, f"{len(files)} files is more than the limit of {st.max_files} per request"
+            )
         checked = []
         for up in files:
             name = display_name(up.filename)
             suffix = _suffix(name, AUDIO_SUFFIXES)
             ctype = _content_type(up)
             if suffix is None:
-                raise ApiError(415, f"{name}: unsupported audio type; upload "
-                                    f"{', '.join(AUDIO_SUFFIXES)}")
+                raise ApiError(
+                    415, f"{name}: unsupported audio type; upload {', '.join(AUDIO_SUFFIXES)}"
+                )
             if not (ctype.startswith("audio/") or ctype in AUDIO_OTHER_TYPES):
                 raise ApiError(415, f"{name}: content type {ctype!r} is not audio")
             checked.append((up, name, suffix))
@@ -872,8 +1100,9 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
             if "workers" in inspect.signature(predict_audio).parameters:
                 kwargs["workers"] = 1  # in this thread: no forked workers inside a threaded server
             with st.lock:
-                frame = predict_audio(paths, timeline=timeline, notify=messages.append,
-                                      store=st.store, **kwargs)
+                frame = predict_audio(
+                    paths, timeline=timeline, notify=messages.append, store=st.store, **kwargs
+                )
             rows = _frame_rows(frame, names=names, default_source="audio")
             for r in rows:
                 if r["error"]:
@@ -885,15 +1114,26 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
                     st.store.upsert_tracks(keep)
         _fill_map_features(st, rows)
         messages = [_unpath(m, names, tmp) for m in messages]
-        return _json({"model": _text(frame.attrs.get("model")) if hasattr(frame, "attrs") else None,
-                      "count": len(rows), "errors": sum(1 for r in rows if r["error"]),
-                      "messages": messages, "predictions": rows})
+        return _json(
+            {
+                "model": _text(frame.attrs.get("model")) if hasattr(frame, "attrs") else None,
+                "count": len(rows),
+                "errors": sum(1 for r in rows if r["error"]),
+                "messages": messages,
+                "predictions": rows,
+            }
+        )
 
-    @app.post("/predict/spotify", response_model=PredictResponse, tags=["predict"],
-              responses={429: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+    @app.post(
+        "/predict/spotify",
+        response_model=PredictResponse,
+        tags=["predict"],
+        responses={429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    )
     def predict_spotify(request: Request, body: SpotifyRequest):
         """Predict Spotify tracks or playlists (ids, URIs or URLs) where Spotify and ReccoBeats
-        are configured on the server (credentials stay on the server)."""
+        are configured on the server (credentials stay on the server).
+        """
         st = _state(request)
         try:
             from ..sources.spotify import predict_refs
@@ -906,9 +1146,12 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
         kinds = [S.parse_ref(r)[0] for r in refs]  # DataError (422) for what is not a reference
         if "playlist" in kinds and not S.token_cache_path("user").exists():
             # a first login is interactive (browser + redirect); a request must not wait on it
-            raise ApiError(503, "reading playlists needs a Spotify login, which the web page "
-                                "cannot do: run 'trackmood predict <playlist link>' once in a "
-                                "terminal, then try again (single tracks work without it)")
+            raise ApiError(
+                503,
+                "reading playlists needs a Spotify login, which the web page "
+                "cannot do: run 'trackmood predict <playlist link>' once in a "
+                "terminal, then try again (single tracks work without it)",
+            )
         messages: list[str] = []
         ref = None if isinstance(st.model_ref, TrainedModel) else st.model_ref
         try:
@@ -920,48 +1163,82 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
             raise ApiError(503, f"Spotify is not available: {e}") from None
         rows = _frame_rows(frame, default_source="spotify")
         if len(rows) > st.max_rows:
-            rows = rows[:st.max_rows]
+            rows = rows[: st.max_rows]
             messages.append(f"only the first {st.max_rows} tracks are shown")
         _fill_map_features(st, rows)
-        return _json({"model": _text(frame.attrs.get("model")), "count": len(rows),
-                      "errors": sum(1 for r in rows if r["error"]), "messages": messages,
-                      "predictions": rows})
+        return _json(
+            {
+                "model": _text(frame.attrs.get("model")),
+                "count": len(rows),
+                "errors": sum(1 for r in rows if r["error"]),
+                "messages": messages,
+                "predictions": rows,
+            }
+        )
 
     # -- the library --------------------------------------------------------------------------
     @app.get("/tracks", response_model=TrackPage, tags=["library"])
-    def tracks(request: Request,
-               mood: Annotated[str | None, Query(max_length=40, description="Calm, Energetic, "
-                                                    "Happy or Sad")] = None,
-               source: Annotated[str | None, Query(max_length=200, description="feature "
-                                 "source prefix, e.g. file:, audio, spotify, web:api")] = None,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-               offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    def tracks(
+        request: Request,
+        mood: Annotated[
+            str | None, Query(max_length=40, description="Calm, Energetic, Happy or Sad")
+        ] = None,
+        source: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="feature source prefix, e.g. file:, audio, spotify, web:api",
+            ),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    ):
         """Tracks in the library with their latest prediction, paged and filtered."""
         st = _state(request)
         mood_name = normalize_label(mood) if mood else None
         with st.lock:
-            items, total = st.store.list_tracks(mood=mood_name, source=source or None,
-                                                limit=limit, offset=offset)
+            items, total = st.store.list_tracks(
+                mood=mood_name, source=source or None, limit=limit, offset=offset
+            )
             feats = st.store.get_features([t["id"] for t in items])
         out = []
         for t in items:
             f = feats.get(t["id"], {})
             extra = t.get("extra")
-            timeline = extra if isinstance(extra, list) else (
-                extra.get("timeline") if isinstance(extra, dict) else None)
-            src = f.get("valence", f.get("energy", next(iter(f.values()), (None, None))))[1] if f else None
-            out.append({"id": t["id"], "name": t.get("name") or (
-                display_name(t["path"]) if t.get("path") else None),
-                "artist": t.get("artist"), "album": t.get("album"), "model": t.get("model"),
-                "mood": t.get("mood"), **{c: t.get(c) for c in PROBA_COLUMNS},
-                "quadrant": quadrant(t["mood"]) if t.get("mood") in MOODS else None,
-                "valence": f["valence"][0] if "valence" in f else None,
-                "energy": f["energy"][0] if "energy" in f else None,
-                "source": src, "timeline": timeline if isinstance(timeline, list) else None})
+            timeline = (
+                extra
+                if isinstance(extra, list)
+                else (extra.get("timeline") if isinstance(extra, dict) else None)
+            )
+            src = (
+                f.get("valence", f.get("energy", next(iter(f.values()), (None, None))))[1]
+                if f
+                else None
+            )
+            out.append(
+                {
+                    "id": t["id"],
+                    "name": t.get("name") or (display_name(t["path"]) if t.get("path") else None),
+                    "artist": t.get("artist"),
+                    "album": t.get("album"),
+                    "model": t.get("model"),
+                    "mood": t.get("mood"),
+                    **{c: t.get(c) for c in PROBA_COLUMNS},
+                    "quadrant": quadrant(t["mood"]) if t.get("mood") in MOODS else None,
+                    "valence": f["valence"][0] if "valence" in f else None,
+                    "energy": f["energy"][0] if "energy" in f else None,
+                    "source": src,
+                    "timeline": timeline if isinstance(timeline, list) else None,
+                }
+            )
         return _json({"total": total, "limit": limit, "offset": offset, "tracks": out})
 
-    @app.get("/tracks/{track_id}", response_model=TrackDetail, tags=["library"],
-             responses={404: {"model": ErrorBody}})
+    @app.get(
+        "/tracks/{track_id}",
+        response_model=TrackDetail,
+        tags=["library"],
+        responses={404: {"model": ErrorBody}},
+    )
     def track(request: Request, track_id: TrackId):
         """One track: its details, features (with their sources) and predictions."""
         st = _state(request)
@@ -972,13 +1249,22 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
             feats = st.store.get_features([track_id]).get(track_id, {})
             preds = st.store.get_predictions(track_id)
         t = {k: v for k, v in t.items() if k != "path"} | {
-            "file": display_name(t["path"]) if t.get("path") else None}
-        return _json({"track": t, "features": {k: {"value": v, "source": s}
-                                               for k, (v, s) in feats.items()},
-                      "predictions": preds})
+            "file": display_name(t["path"]) if t.get("path") else None
+        }
+        return _json(
+            {
+                "track": t,
+                "features": {k: {"value": v, "source": s} for k, (v, s) in feats.items()},
+                "predictions": preds,
+            }
+        )
 
-    @app.delete("/tracks/{track_id}", status_code=204, tags=["library"],
-                responses={404: {"model": ErrorBody}})
+    @app.delete(
+        "/tracks/{track_id}",
+        status_code=204,
+        tags=["library"],
+        responses={404: {"model": ErrorBody}},
+    )
     def delete_track(request: Request, track_id: TrackId):
         """Remove a track, its features and predictions from the library."""
         st = _state(request)
@@ -1005,10 +1291,13 @@ def create_app(*, model=None, store_path=None, max_upload_mb: float = 50, max_ro
         if swagger_dir is not None:
             from fastapi.openapi.docs import get_swagger_ui_html
 
-            return get_swagger_ui_html(openapi_url="/openapi.json", title="trackmood API",
-                                       swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                       swagger_css_url="/docs-assets/swagger-ui.css",
-                                       swagger_favicon_url="/docs-assets/favicon-32x32.png")
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="trackmood API",
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            )
         return HTMLResponse(_plain_docs(app.openapi()))
 
     return app
@@ -1031,8 +1320,12 @@ def _plain_docs(spec: dict) -> str:
     items = []
     for path, ops in spec.get("paths", {}).items():
         for method, op in ops.items():
-            items.append(f"<li><code>{escape(method.upper())} {escape(path)}</code> — "
-                         f"{escape(op.get('summary', ''))}</li>")
-    return ("<!doctype html><html lang=en><meta charset=utf-8><title>trackmood API</title>"
-            "<h1>trackmood API</h1><p>The full schema is at <a href='/openapi.json'>/openapi.json"
-            "</a>.</p><ul>" + "".join(items) + "</ul></html>")
+            items.append(
+                f"<li><code>{escape(method.upper())} {escape(path)}</code> — "
+                f"{escape(op.get('summary', ''))}</li>"
+            )
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>trackmood API</title>"
+        "<h1>trackmood API</h1><p>The full schema is at <a href='/openapi.json'>/openapi.json"
+        "</a>.</p><ul>" + "".join(items) + "</ul></html>"
+    )
