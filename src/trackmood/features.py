@@ -4,7 +4,7 @@ Everything that enters a model passes :func:`validate` once; inside, the data is
 
 >>> [f.name for f in MODEL_FEATURES][:3]
 ['duration_ms', 'danceability', 'acousticness']
->>> canonical_column("Length"), canonical_column("\\ufefftrack_uri")
+>>> canonical_column("Length"), canonical_column("\ufefftrack_uri")
 ('duration_ms', 'id')
 >>> parse_track_id("spotify:track:4uLU6hMCjMI75M1A2tKUQC")
 '4uLU6hMCjMI75M1A2tKUQC'
