@@ -57,6 +57,8 @@ class TableSource:
 
 def contract_frame(df, *, provider: str, file: str | None = None):
     """Add the contract columns to a table chunk (``id`` kept when the table has one)."""
+    import numpy as np
+
     from ..features import SCHEMA
 
     df = df.reset_index(drop=True)
@@ -64,7 +66,13 @@ def contract_frame(df, *, provider: str, file: str | None = None):
         df.insert(0, "id", None)
     feats = [c for c in df.columns if c in SCHEMA]
     prov = dict.fromkeys(feats, provider)
-    df["provenance"] = [prov] * len(df)
+    has = df[feats].notna().to_numpy() if feats else np.ones((len(df), 0), dtype=bool)
+    full = has.all(axis=1)
+    # one shared mapping for complete rows; rows with empty cells name only what they hold
+    df["provenance"] = [
+        prov if full[i] else {f: provider for f, h in zip(feats, has[i], strict=True) if h}
+        for i in range(len(df))
+    ]
     df["status"] = OK
     df["reason"] = None
     if file is not None:
