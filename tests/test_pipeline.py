@@ -249,3 +249,14 @@ def test_one_track_needs_no_pandas():
     assert r.stderr.strip().splitlines()[-1] == "False", r.stderr
     rec = json.loads(r.stdout)
     assert rec["mood"] in MOODS and rec["status"] == "ok" and 0 < rec["confidence"] <= 1
+
+
+def test_text_and_boolean_cells_are_flagged_not_crashed(tmp_path):
+    df = pd.read_csv(EXAMPLE)
+    df["valence"] = df["valence"].astype(object)
+    df.loc[1, "valence"] = "very"
+    df.loc[3, "valence"] = True
+    out = pipeline.predict_features(df)
+    assert out["status"].tolist() == ["ok", "invalid", "ok", "invalid", "ok"]
+    assert out["reason"].iloc[1] == "row 2, column 'valence': not a number (value 'very')"
+    assert out["mood"].notna().tolist() == [True, False, True, False, True]

@@ -240,10 +240,15 @@ def _json_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Columns holding lists or dicts (e.g. provenance) as JSON text, for text formats."""
     import json
 
+    from pandas.api.types import infer_dtype
+
+    plain = ("string", "empty", "floating", "integer", "boolean", "mixed-integer-float")
     nested = [
         c
         for c in df.columns
-        if df[c].dtype == object and df[c].map(lambda v: isinstance(v, (list, dict))).any()
+        if df[c].dtype == object
+        and infer_dtype(df[c], skipna=True) not in plain  # C speed for the usual columns
+        and df[c].map(lambda v: isinstance(v, (list, dict))).any()
     ]
     if not nested:
         return df

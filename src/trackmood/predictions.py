@@ -193,14 +193,21 @@ def quadrants(valence: np.ndarray, energy: np.ndarray) -> np.ndarray:
     >>> quadrants(np.array([0.9, 0.2, np.nan]), np.array([0.6, 0.1, 0.5])).tolist()
     ['positive valence, high energy', 'negative valence, low energy', '']
     """
-    out = np.full(len(valence), "", dtype=object)
+    labels = np.array(
+        [
+            "negative valence, low energy",
+            "negative valence, high energy",
+            "positive valence, low energy",
+            "positive valence, high energy",
+            "",
+        ],
+        dtype=object,
+    )
     with np.errstate(invalid="ignore"):
         known = np.isfinite(valence) & np.isfinite(energy)
         known &= (valence >= 0) & (valence <= 1) & (energy >= 0) & (energy <= 1)
-    v = np.where(valence >= 0.5, "positive valence", "negative valence")
-    e = np.where(energy >= 0.5, "high energy", "low energy")
-    out[known] = [f"{a}, {b}" for a, b in zip(v[known], e[known], strict=True)]
-    return out
+        code = (valence >= 0.5) * 2 + (energy >= 0.5)
+    return labels[np.where(known, code, 4)]
 
 
 def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = False):
@@ -221,9 +228,10 @@ def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = Fal
     good = np.flatnonzero(frame["status"].to_numpy(dtype=object) == OK)
     proba = np.full((n, len(MOODS)), np.nan)
     if len(good):
-        X = frame[list(model.features)].to_numpy(dtype=float)
+        X = np.column_stack([_numeric(frame[f]) for f in model.features])
         proba[good] = _proba(model, X[good] if len(good) < n else X)
-    cols: dict[str, Any] = {c: frame[c].to_numpy() for c in ID_COLUMNS if c in frame.columns}
+    frame = frame.reset_index(drop=True)
+    cols: dict[str, Any] = {c: frame[c] for c in ID_COLUMNS if c in frame.columns}
     mood = np.full(n, None, dtype=object)
     if len(good):
         mood[good] = np.asarray(MOODS, dtype=object)[proba[good].argmax(axis=1)]
