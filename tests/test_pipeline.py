@@ -260,3 +260,37 @@ def test_text_and_boolean_cells_are_flagged_not_crashed(tmp_path):
     assert out["status"].tolist() == ["ok", "invalid", "ok", "invalid", "ok"]
     assert out["reason"].iloc[1] == "row 2, column 'valence': not a number (value 'very')"
     assert out["mood"].notna().tolist() == [True, False, True, False, True]
+
+
+def test_spotify_kind_goes_through_a_contract_source(monkeypatch):
+    """Once sources.spotify.SpotifySource exists the pipeline scores its frames itself."""
+    import types
+
+    from trackmood.sources.table import contract_frame
+
+    calls = []
+
+    class FakeSpotifySource:
+        kind = "spotify"
+
+        def __init__(self, *, store=None, config=None):
+            calls.append(store)
+
+        def frames(self, refs, *, progress=None, notify=None):
+            rows = [{**ONE_TRACK, "id": refs[0]}, {**ONE_TRACK, "id": refs[1]}]
+            rows[1].pop("duration_ms")  # scored by the model without duration
+            df = contract_frame(pd.DataFrame(rows), provider="reccobeats")
+            df.loc[len(df)] = {"id": refs[2], "status": "failed", "reason": "unknown id"}
+            df.at[2, "provenance"] = {}
+            yield df
+
+    fake = types.ModuleType("trackmood.sources.spotify")
+    fake.SpotifySource = FakeSpotifySource
+    monkeypatch.setitem(sys.modules, "trackmood.sources.spotify", fake)
+    ids = ["4uLU6hMCjMI75M1A2tKUQC", "5uLU6hMCjMI75M1A2tKUQC", "6uLU6hMCjMI75M1A2tKUQC"]
+    result = pipeline.run(ids)
+    p = result.predictions
+    assert p["id"].tolist() == ids and p["status"].tolist() == ["ok", "ok", "failed"]
+    assert p["model"].tolist()[:2] == ["default", "default-noduration"]
+    assert p["reason"].iloc[2] == "unknown id" and pd.isna(p["mood"].iloc[2])
+    assert result.model == "default, default-noduration"

@@ -341,16 +341,20 @@ def _spotify_source(refs, state: _Run):
     src = SpotifySource(store=state.store)
     parts = []
     for frame in src.frames(refs, progress=state.progress, notify=state.notify):
-        for has_dur in (True, False):
-            dur = frame["duration_ms"].notna() if "duration_ms" in frame else frame["id"].isna()
-            part = frame[dur == has_dur]
+        frame = frame.reset_index(drop=True)
+        ok = (frame["status"] == OK).to_numpy()
+        dur = frame["duration_ms"].notna().to_numpy() if "duration_ms" in frame else ~ok
+        # tracks without a duration are scored by a model that does without it
+        for mask in ((ok & dur) | ~ok, ok & ~dur):
+            part = frame[mask].reset_index(drop=True)
             if part.empty:
                 continue
-            cols = [c for c in part.columns if part[c].notna().all()]
-            chosen = state.table_model(cols, "spotify")
-            pred = score(part.reset_index(drop=True), chosen, strict=state.strict)
-            _store_predictions(state.store, chosen, part.reset_index(drop=True), pred)
-            parts.append(pred.set_index(part.index))
+            good = part[part["status"] == OK]
+            cols = [c for c in part.columns if len(good) == 0 or good[c].notna().all()]
+            chosen = state.table_model(cols, None)
+            pred = score(part, chosen, strict=state.strict)
+            _store_predictions(state.store, chosen, part, pred)
+            parts.append(pred.set_axis(np.flatnonzero(mask)))
     return pd.concat(parts).sort_index().reset_index(drop=True)
 
 
