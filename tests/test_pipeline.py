@@ -294,3 +294,15 @@ def test_spotify_kind_goes_through_a_contract_source(monkeypatch):
     assert p["model"].tolist()[:2] == ["default", "default-noduration"]
     assert p["reason"].iloc[2] == "unknown id" and pd.isna(p["mood"].iloc[2])
     assert result.model == "default, default-noduration"
+
+
+def test_several_tables_with_different_identity_columns(tmp_path):
+    a = tmp_path / "a.csv"
+    pd.read_csv(EXAMPLE).to_csv(a, index=False)
+    b = tmp_path / "b.csv"
+    pd.read_csv(EXAMPLE).assign(id=[f"t{i}" for i in range(5)]).to_csv(b, index=False)
+    out = tmp_path / "both.parquet"
+    r = run("predict", a, b, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    got = pd.read_parquet(out)
+    assert len(got) == 10 and got["id"].isna().sum() == 5 and (got["status"] == "ok").all()

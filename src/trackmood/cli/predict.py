@@ -116,7 +116,7 @@ def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize) -> None:
     fmt = output_format(out, fmt)
     check_output(out, inputs)
     kinds = pipeline.resolve(inputs)
-    if [k for k, _ in kinds] == ["table"]:  # tables only: stream in bounded memory
+    if len(inputs) == 1 and kinds[0][0] == "table":  # one table: stream in bounded memory
         with StageProgress() as progress, AtomicOutput(out, fmt, inputs=inputs) as sink:
             counts = {"invalid": 0, "n": 0}
             for chunk in pipeline.stream(
@@ -132,9 +132,13 @@ def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize) -> None:
                 counts["invalid"] += int((chunk["status"] == pipeline.INVALID).sum())
         _summary(counts["invalid"], counts["n"])
         return
+    from contextlib import nullcontext
+
     from ..store import Store
 
-    with Store() as store, StageProgress() as progress:
+    # audio and Spotify results go to the library (and its caches); tables are only read
+    library = any(k in ("audio", "spotify") for k, _ in kinds)
+    with Store() if library else nullcontext() as store, StageProgress() as progress:
         result = pipeline.run(
             inputs,
             model=model,
