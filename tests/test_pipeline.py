@@ -306,3 +306,13 @@ def test_several_tables_with_different_identity_columns(tmp_path):
     assert r.exit_code == 0, r.stderr
     got = pd.read_parquet(out)
     assert len(got) == 10 and got["id"].isna().sum() == 5 and (got["status"] == "ok").all()
+
+
+def test_strict_stops_at_the_first_bad_row_not_the_first_bad_column(tmp_path):
+    df = pd.read_csv(EXAMPLE)
+    df.loc[4, "danceability"] = 3.0  # an early column, a late row
+    df.loc[1, "tempo"] = -5.0  # a late column, an early row
+    with pytest.raises(DataError, match="row 2, column 'tempo': tempo -5 is out of range"):
+        pipeline.predict_features(df, strict=True)
+    flagged = pipeline.predict_features(df)
+    assert flagged["status"].tolist() == ["ok", "invalid", "ok", "ok", "invalid"]

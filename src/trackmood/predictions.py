@@ -134,44 +134,48 @@ def validate(
     features = list(features)
     status = frame["status"].to_numpy(dtype=object).copy()
     reason = frame["reason"].to_numpy(dtype=object).copy()
-    if strict:
-        failed = np.flatnonzero(status != OK)
-        if len(failed):
-            raise DataError(str(reason[failed[0]]))
     numeric = all(
         pd.api.types.is_numeric_dtype(frame[f]) and not pd.api.types.is_bool_dtype(frame[f])
         for f in features
     )
     X = frame[features].to_numpy(dtype=float) if numeric else None
-    if X is not None:
+    if X is not None and not (strict and (status != OK).any()):
         lo = np.array([SCHEMA[f].low if f in SCHEMA else -np.inf for f in features])
         hi = np.array([SCHEMA[f].high if f in SCHEMA else np.inf for f in features])
         with np.errstate(invalid="ignore"):
             if bool((np.isfinite(X) & (X >= lo) & (X <= hi)).all()):
                 return frame  # the usual case: one vectorised check
     rows = frame["_row"].to_numpy() if "_row" in frame.columns else np.arange(1, len(frame) + 1)
-    todo = status == OK
+    first = np.full(len(frame), -1)  # per row: the first bad feature, in feature order
+    values = []
     for j, name in enumerate(features):
         vals = X[:, j] if X is not None else _numeric(frame[name])
+        values.append(vals)
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(vals)
             if name in SCHEMA:
                 bad |= (vals < SCHEMA[name].low) | (vals > SCHEMA[name].high)
-        bad &= todo
-        for i in np.flatnonzero(bad):
-            raw = frame[name].iloc[i]
-            if np.isfinite(vals[i]):
-                err = DataError(range_text(name, vals[i]), file=file, row=int(rows[i]), column=name)
-            elif raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
-                err = DataError("empty value", file=file, row=int(rows[i]), column=name)
-            elif np.isnan(vals[i]):
-                err = DataError("not a number", file=file, row=int(rows[i]), column=name, value=raw)
-            else:
-                err = DataError("not a finite number", file=file, row=int(rows[i]), column=name)
-            if strict:
-                raise err
-            status[i], reason[i] = INVALID, str(err)
-        todo &= ~bad
+        first[bad & (first < 0) & (status == OK)] = j
+
+    def error(i: int) -> DataError:
+        name = features[first[i]]
+        v, raw, where = values[first[i]][i], frame[name].iloc[i], int(rows[i])
+        if np.isfinite(v):
+            return DataError(range_text(name, v), file=file, row=where, column=name)
+        if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
+            return DataError("empty value", file=file, row=where, column=name)
+        if np.isnan(v):
+            return DataError("not a number", file=file, row=where, column=name, value=raw)
+        return DataError("not a finite number", file=file, row=where, column=name)
+
+    if strict:  # the first bad row, whatever made it bad
+        bad_rows = np.flatnonzero((first >= 0) | (status != OK))
+        if len(bad_rows):
+            i = int(bad_rows[0])
+            raise error(i) if first[i] >= 0 else DataError(str(reason[i]))
+        return frame
+    for i in np.flatnonzero(first >= 0):
+        status[i], reason[i] = INVALID, str(error(int(i)))
     out = frame.copy()
     out["status"], out["reason"] = status, reason
     return out
