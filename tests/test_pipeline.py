@@ -316,3 +316,11 @@ def test_strict_stops_at_the_first_bad_row_not_the_first_bad_column(tmp_path):
         pipeline.predict_features(df, strict=True)
     flagged = pipeline.predict_features(df)
     assert flagged["status"].tolist() == ["ok", "invalid", "ok", "ok", "invalid"]
+
+
+def test_a_preloaded_bundled_model_falls_back_like_its_name():
+    """The web app passes its loaded model; a table without duration still gets scored."""
+    rows = pd.DataFrame([ONE_TRACK]).drop(columns="duration_ms")
+    notes = []
+    out = pipeline.predict_features(rows, model=load_model("default"), notify=notes.append)
+    assert out["model"].tolist() == ["default-noduration"] and "duration_ms" in notes[0]

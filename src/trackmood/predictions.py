@@ -74,7 +74,7 @@ def choose_model(
     missing = [f for f in model.features if f not in columns]
     if not missing:
         return model
-    if requested is None or (isinstance(requested, (str, Path)) and str(requested) in BUNDLED):
+    if requested is None or _is_bundled(requested):
         for name in BUNDLED:
             try:
                 alt = load(name)
@@ -92,6 +92,16 @@ def choose_model(
     raise DataError(
         f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
     )
+
+
+def _is_bundled(requested) -> bool:
+    """A bundled model's name, or a bundled model already loaded (the web app's)."""
+    from .model.persistence import BUNDLED, TrainedModel, bundled_dir
+
+    if isinstance(requested, TrainedModel):
+        path = requested.path
+        return path is not None and Path(path).resolve().parent == bundled_dir().resolve()
+    return str(requested) in BUNDLED
 
 
 def audio_model(requested=None) -> TrainedModel:
