@@ -8,7 +8,7 @@ import pytest
 from trackmood.errors import DataError, ModelError
 from trackmood.model.persistence import load_model
 from trackmood.moods import MOODS, PROBA_COLUMNS, LabelMap
-from trackmood.sources.audio import OUTPUT_COLUMNS, predict_audio, timeline_table
+from trackmood.predict import OUTPUT_COLUMNS, predict_audio, timeline_table
 from trackmood.store import Store
 
 from .audio_fixtures import AUDIO_4Q, click_track, fourq_clips, music_like, text_as_mp3, write_wav

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from trackmood.cli import app
 from trackmood.features import MODEL_FEATURE_NAMES
 from trackmood.moods import PROBA_COLUMNS
+from trackmood.pipeline import PREDICTION_COLUMNS
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tracks.csv"
@@ -45,7 +46,8 @@ def test_output_formats_keep_ids_and_add_predictions(tmp_path, suffix):
         "parquet": pd.read_parquet,
         "json": lambda p: pd.read_json(p, lines=True),
     }[suffix](out)
-    assert list(got.columns) == ["name", "artist", "mood", *PROBA_COLUMNS, "quadrant"]
+    assert list(got.columns) == ["name", "artist", *PREDICTION_COLUMNS]
+    assert (got["status"] == "ok").all() and (got["model"] == "default").all()
     assert got[list(PROBA_COLUMNS)].sum(axis=1).round(5).eq(1).all()
     assert set(got["mood"]) <= {"Calm", "Energetic", "Happy", "Sad"}
     # the predicted mood is the most probable one
@@ -128,7 +130,7 @@ def _set(row, col, value):
 def test_bad_values_named_and_no_partial_output(tmp_path, name, mutate, fragments):
     p = _table(tmp_path, name, mutate)
     out = tmp_path / "out.csv"
-    r = run("predict", p, "-o", out)
+    r = run("predict", p, "-o", out, "--strict")
     assert r.exit_code == 2
     line = one_error_line(r)
     assert name in line and all(f in line for f in fragments), line
@@ -138,7 +140,7 @@ def test_bad_values_named_and_no_partial_output(tmp_path, name, mutate, fragment
 def test_bad_row_in_a_later_chunk_leaves_no_output(tmp_path):
     p = _table(tmp_path, "big.csv", _set(2345, "energy", "x"), rows=3000)
     out = tmp_path / "out.parquet"
-    r = run("predict", p, "-o", out, "--chunksize", "500")
+    r = run("predict", p, "-o", out, "--chunksize", "500", "--strict")
     assert r.exit_code == 2 and "row 2346" in one_error_line(r)
     assert not out.exists() and list(tmp_path.iterdir()) == [p]
 
@@ -204,14 +206,14 @@ def test_module_entry_point_in_a_new_process():
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0] == "name,artist,mood,p_calm,p_energetic,p_happy,p_sad,quadrant"
+    assert r.stdout.splitlines()[0] == ",".join(["name", "artist", *PREDICTION_COLUMNS])
 
 
 def test_interrupted_predict_leaves_no_output(tmp_path, monkeypatch):
     """Ctrl-C in the middle of a streamed table: exit 130, a one-line note, no output file."""
-    import trackmood.predict as P
+    import trackmood.pipeline as P
 
-    real = P.predict_frame
+    real = P.score
     calls = []
 
     def interrupted_after_first_chunk(*args, **kwargs):
@@ -220,7 +222,7 @@ def test_interrupted_predict_leaves_no_output(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(P, "predict_frame", interrupted_after_first_chunk)
+    monkeypatch.setattr(P, "score", interrupted_after_first_chunk)
     p = _table(tmp_path, "big.csv", rows=2000)
     out = tmp_path / "out.csv"
     r = run("predict", p, "-o", out, "--chunksize", "500")

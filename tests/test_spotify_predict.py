@@ -125,7 +125,7 @@ def test_cli_predict_spotify_refs(fake_spotify, tmp_path):
     r = runner.invoke(app, ["predict", f"spotify:track:{ids[0]}", ids[1], "-o", str(out)])
     assert r.exit_code == 0, r.stderr
     df = pd.read_csv(out)
-    assert list(df["id"]) == ids and {"mood", "source", "quadrant"} <= set(df.columns)
+    assert list(df["id"]) == ids and {"mood", "model", "quadrant"} <= set(df.columns)
 
 
 def test_cli_predict_without_credentials(fake_spotify, monkeypatch):

@@ -1,10 +1,13 @@
 """trackmood: predict the mood of music tracks (Energetic, Calm, Happy, Sad) from audio features.
 
-The Python API (the CLI and the web app only call these):
+The Python API; :func:`run` (from :mod:`trackmood.pipeline`) is the one way through that the CLI
+and the web app call too:
 
->>> from trackmood import load_model, predict_frame, MOODS
+>>> from trackmood import load_model, predict_frame, run, MOODS
 >>> MOODS
 ('Calm', 'Energetic', 'Happy', 'Sad')
+>>> run("examples/tracks.csv").predictions["status"].unique().tolist()  # doctest: +SKIP
+['ok']
 """
 
 from importlib import import_module
@@ -33,6 +36,8 @@ _API = {
     "predict_frame": "predict",
     "predict_record": "predict",
     "predict_table": "predict",
+    "run": "pipeline",
+    "predict_features": "pipeline",
     "Store": "store",
     "train_model": "model.train",
     "evaluate": "model.evaluate",

@@ -174,11 +174,63 @@ def check_range(name: str, values: np.ndarray) -> int | None:
     return int(np.flatnonzero(outside)[0]) if outside.any() else None
 
 
-def range_error(name: str, value: float, **where) -> DataError:
+def range_text(name: str, value: float) -> str:
+    """``'energy 1.9 is out of range 0–1'``, ``'tempo 400 is out of range 0 to 300 BPM'``.
+
+    >>> range_text("energy", 1.9)
+    'energy 1.9 is out of range 0–1'
+    >>> range_text("loudness", -400.0)
+    'loudness -400 is out of range -70 to 10 dB'
+    """
     spec = SCHEMA[name]
-    return DataError(
-        f"out of range [{spec.low:g}, {spec.high:g}] {spec.unit}", column=name, value=value, **where
-    )
+    if spec.unit in ("0-1", "0-100"):
+        span = f"{spec.low:g}–{spec.high:g}"
+    else:
+        span = f"{spec.low:g} to {spec.high:g} {spec.unit}"
+    return f"{name} {float(value):g} is out of range {span}"
+
+
+def range_error(name: str, value: float, **where) -> DataError:
+    """A :class:`DataError` for an out-of-range value, reading like :func:`range_text`."""
+    err = DataError(range_text(name, value), column=name, **where)
+    err.value = value.item() if hasattr(value, "item") else value
+    return err
+
+
+def record_from_pairs(items: list[str]) -> dict:
+    """``["energy=0.8", "valence=0.2,tempo=120"]`` → ``{"energy": 0.8, ...}`` with schema names.
+
+    An unknown name is refused with the closest known one.
+
+    >>> record_from_pairs(["Energy=0.8,bpm=120"])
+    {'energy': 0.8, 'tempo': 120.0}
+    >>> record_from_pairs(["enrgy=0.8"])
+    Traceback (most recent call last):
+    ...
+    trackmood.errors.DataError: unknown feature 'enrgy'; did you mean 'energy'?
+    """
+    import difflib
+
+    row = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise DataError(f"feature {part.strip()!r} must look like NAME=VALUE")
+            k, v = part.split("=", 1)
+            name = canonical_column(k)
+            if name not in SCHEMA:
+                known_names = list(SCHEMA) + [a for a, c in _ALIASES.items() if c in SCHEMA]
+                close = difflib.get_close_matches(name, known_names, n=1)
+                hint = f"; did you mean {canonical_column(close[0])!r}?" if close else ""
+                known = "" if close else f"; known: {', '.join(SCHEMA)}"
+                raise DataError(f"unknown feature {k.strip()!r}{hint}{known}")
+            try:
+                row[name] = float(v)
+            except ValueError:
+                raise DataError("not a number", column=name, value=v) from None
+    return row
 
 
 def invalid_rows(df: pd.DataFrame, features=MODEL_FEATURE_NAMES) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""CLI commands for the web concern (registered on the main app by :mod:`trackmood.cli`)."""
+"""CLI commands for the web concern (registered by :mod:`trackmood.cli`)."""
 
 from __future__ import annotations
 
@@ -38,12 +38,12 @@ def serve(
     import socket
     import sqlite3
 
-    from .cli import err, fail
-    from .errors import DataError, TrackmoodError
+    from ..errors import DataError, TrackmoodError
+    from .common import err, fail
 
     try:
-        from .model.persistence import resolve_model_path
-        from .store import Store
+        from ..model.persistence import resolve_model_path
+        from ..store import Store
 
         resolve_model_path(model)  # a missing model fails here, not inside the server
         try:
@@ -64,7 +64,7 @@ def serve(
         fail(e)
     import uvicorn
 
-    from .web import create_app
+    from ..web import create_app
 
     if host not in LOOPBACK:
         err(

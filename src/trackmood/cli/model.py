@@ -11,7 +11,7 @@ import typer
 
 def _progress():
     """A rich progress bar on stderr plus a ``(stage, done, total)`` callback driving it."""
-    from .cli import StageProgress
+    from .common import StageProgress
 
     progress = StageProgress({"cv": "cross-validating", "fit": "fitting"})
     return progress, progress
@@ -19,8 +19,8 @@ def _progress():
 
 def labeled_sources(specs, label_map):
     """``PATH[:Old=New,...]`` specs as LabeledSources; a global ``--label-map`` applies under each file's own."""
-    from .datasets import LabeledSource
-    from .moods import LabelMap
+    from ..datasets import LabeledSource
+    from ..moods import LabelMap
 
     sources = []
     for spec in specs:
@@ -70,9 +70,9 @@ def register(app: typer.Typer) -> None:
         ),
     ):
         """Train a model and save it as a folder (model.json + weights.npz + MODEL_CARD.md)."""
-        from .cli import err, fail
-        from .errors import DataError, TrackmoodError
-        from .moods import LabelMap
+        from ..errors import DataError, TrackmoodError
+        from ..moods import LabelMap
+        from .common import err, fail
 
         command = "trackmood " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         try:
@@ -80,15 +80,15 @@ def register(app: typer.Typer) -> None:
             if audio is not None:
                 if data:
                     raise DataError("give either --audio DIR or labeled tables, not both")
-                from .audio.model import train_from_folder
+                from ..audio.model import train_from_folder
 
                 model = train_from_folder(audio, label_map=lm, out=out, seed=seed, notify=err)
                 err(f"trained audio model {model.name!r}" + (f" -> {out}" if out else ""))
                 return
             if not data:
                 raise DataError("no training data: give labeled tables (or --audio DIR)")
-            from .model.persistence import save_model
-            from .model.train import train_model
+            from ..model.persistence import save_model
+            from ..model.train import train_model
 
             sources = labeled_sources(data, lm)
             feats = [
@@ -155,10 +155,10 @@ def register(app: typer.Typer) -> None:
         """
         import json
 
-        from .cli import err, fail
-        from .errors import TrackmoodError
-        from .model.evaluate import evaluate as run
-        from .moods import LabelMap
+        from ..errors import TrackmoodError
+        from ..model.evaluate import evaluate as run
+        from ..moods import LabelMap
+        from .common import err, fail
 
         try:
             sources = labeled_sources(data, LabelMap.parse(label_map))

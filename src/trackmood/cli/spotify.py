@@ -21,7 +21,7 @@ Features come from Spotify's audio-features where the app still has access, else
 
 def register(app: typer.Typer) -> None:
     """Add ``collect`` and ``playlists split`` to ``app``."""
-    from .cli import StageProgress
+    from .common import StageProgress
 
     @app.command(
         help=COLLECT_HELP,
@@ -56,11 +56,11 @@ def register(app: typer.Typer) -> None:
             "stopping (default: TRACKMOOD_MAX_RETRY_AFTER or 60).",
         ),
     ):
-        from .cli import err, fail
-        from .collect import collect as run_collect
-        from .collect import parse_spec_args
-        from .errors import TrackmoodError
-        from .predict import AtomicOutput, output_format
+        from ..collect import collect as run_collect
+        from ..collect import parse_spec_args
+        from ..errors import TrackmoodError
+        from ..outputs import AtomicOutput, output_format
+        from .common import err, fail
 
         try:
             parsed = parse_spec_args(specs or [])
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
                 err(line)
             err(report.summary())
             if df.empty:
-                from .errors import SourceError
+                from ..errors import SourceError
 
                 raise SourceError(
                     "no track with one mood and audio features was found; nothing "
@@ -121,9 +121,9 @@ def register(app: typer.Typer) -> None:
         ),
     ):
         """Sort a playlist by mood: one playlist per mood (created once), each track added once."""
-        from .cli import err, fail
-        from .errors import TrackmoodError
-        from .playlists import split_playlist
+        from ..errors import TrackmoodError
+        from ..playlists import split_playlist
+        from .common import err, fail
 
         try:
             api = _api(user=True, notify=err, max_retry_after=max_retry_after)
@@ -144,8 +144,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _api(*, user: bool, notify, max_retry_after):
-    from .sources.http import RetryPolicy
-    from .sources.spotify import SpotifyAPI, client
+    from ..sources.http import RetryPolicy
+    from ..sources.spotify import SpotifyAPI, client
 
     policy = RetryPolicy(max_retry_after=max_retry_after, notify=notify)
     return SpotifyAPI(client(user=user), policy=policy)

@@ -1,4 +1,4 @@
-"""CLI commands for the audio concern (registered on the main app by :mod:`trackmood.cli`)."""
+"""CLI commands for the audio concern (registered by :mod:`trackmood.cli`)."""
 
 from __future__ import annotations
 
@@ -56,11 +56,11 @@ def register(app: typer.Typer) -> None:
         hash: a rerun, or a renamed file, does no work twice; an interrupted run keeps every
         finished file.
         """
-        from .cli import err, fail
-        from .errors import DataError, TrackmoodError
-        from .predict import AtomicOutput, output_format
-        from .sources.audio import extract_table
-        from .store import Store
+        from ..errors import DataError, TrackmoodError
+        from ..outputs import AtomicOutput, output_format
+        from ..sources.audio import extract_table
+        from ..store import Store
+        from .common import StageProgress, err, fail
 
         try:
             if out is not None and out.suffix.lower() not in (".parquet", ".pq", ".csv", ".json"):
@@ -68,13 +68,16 @@ def register(app: typer.Typer) -> None:
             fmt = "csv" if out is None else output_format(out, None)
             store = Store(db) if db else Store()
             try:
-                df = extract_table(paths, workers=workers, scheduler=scheduler, store=store)
+                with StageProgress() as progress:
+                    df = extract_table(
+                        paths, workers=workers, scheduler=scheduler, store=store, progress=progress
+                    )
             finally:
                 store.close()
             failed = df["error"].notna()
             for msg in df.loc[failed, "error"]:
                 err(f"skipped: {msg}")
-            with AtomicOutput(out, fmt) as sink:
+            with AtomicOutput(out, fmt, inputs=paths) as sink:
                 sink.write(df)
             err(
                 f"{int((~failed).sum())} file(s) extracted, {int(failed.sum())} failed"

@@ -1,0 +1,418 @@
+"""The one way through: references → source → validate → model → predictions (→ store).
+
+The CLI, the web app and the Python API all call this module. A bad row (an empty, non-numeric
+or out-of-range feature) is reported with ``status='invalid'`` and its ``reason`` and is not
+scored; the others are. With ``strict=True`` the first bad row raises
+:class:`~trackmood.errors.DataError` instead.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame([{"name": "quiet piano", "duration_ms": 200000, "danceability": 0.3,
+...     "acousticness": 0.95, "energy": 0.1, "instrumentalness": 0.9, "liveness": 0.1,
+...     "valence": 0.2, "loudness": -22.0, "speechiness": 0.04, "tempo": 80.0},
+...     {"name": "broken", "energy": None}])
+>>> out = predict_features(frame)
+>>> list(out.columns) == ["name", *PREDICTION_COLUMNS]
+True
+>>> out["status"].tolist(), out["quadrant"].iloc[0]
+(['ok', 'invalid'], 'negative valence, low energy')
+>>> out["reason"].iloc[1]
+"row 2, column 'duration_ms': empty value"
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import DataError
+from .features import ID_COLUMNS, SCHEMA
+from .moods import MOODS, PROBA_COLUMNS
+from .predictions import (
+    INVALID,
+    PREDICTION_COLUMNS,
+    TIMELINE_COLUMNS,
+    UNCERTAIN_BELOW,
+    _proba,
+    audio_model,
+    choose_model,
+    load,
+    quadrants,
+    score,
+    uncertain_below,
+    validate,
+)
+from .sources.base import FAILED, OK
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Notify = Callable[[str], None]
+__all__ = [
+    "INVALID",
+    "PREDICTION_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "UNCERTAIN_BELOW",
+    "Result",
+    "audio_model",
+    "choose_model",
+    "kind_of",
+    "load",
+    "predict_features",
+    "quadrants",
+    "resolve",
+    "run",
+    "score",
+    "stream",
+    "uncertain_below",
+    "validate",
+]
+
+
+# -- which kind is each reference ---------------------------------------------------------------
+def kind_of(ref: object) -> str:
+    """``'table'``, ``'audio'``, ``'spotify'``, ``'frame'`` or ``'unknown'`` for one input."""
+    from .audio.decode import AUDIO_SUFFIXES
+    from .datasets import TABLE_SUFFIXES
+
+    if hasattr(ref, "columns"):
+        return "frame"
+    ref = str(ref)
+    p = Path(ref)
+    suffix = p.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return "table"
+    if suffix in AUDIO_SUFFIXES or p.is_dir():
+        return "audio"
+    if (
+        ref.startswith("spotify:")
+        or "open.spotify.com/" in ref
+        or (len(ref) == 22 and ref.isalnum() and not p.exists())
+    ):
+        return "spotify"
+    return "unknown"
+
+
+def resolve(inputs) -> list[tuple[str, list]]:
+    """Group ``inputs`` by kind, in input order: ``[(kind, refs), ...]``; unknown ones raise."""
+    if isinstance(inputs, (str, Path)) or hasattr(inputs, "columns"):
+        inputs = [inputs]
+    groups: dict[str, list] = {}
+    for ref in inputs:
+        kind = kind_of(ref)
+        if kind == "unknown":
+            if not Path(ref).exists():
+                raise DataError("no such file, and not a Spotify id or URL", file=ref)
+            raise DataError(
+                f"unsupported input type {Path(ref).suffix or '(no suffix)'!r}; "
+                "expected a table (.csv/.parquet/.json), audio, or a Spotify reference",
+                file=ref,
+            )
+        groups.setdefault(kind, []).append(ref)
+    if not groups:
+        raise DataError("nothing to predict: give a table, audio files or Spotify ids")
+    return list(groups.items())
+
+
+def as_feature_frame(frame: pd.DataFrame, *, provider: str = "input") -> pd.DataFrame:
+    """An in-memory table with schema names, given the contract columns when it lacks them."""
+    from .features import normalize_columns
+    from .sources.base import frame_columns_ok
+    from .sources.table import contract_frame
+
+    if frame_columns_ok(frame.columns):
+        return frame.reset_index(drop=True)
+    return contract_frame(normalize_columns(frame), provider=provider)
+
+
+def predict_features(
+    frame: pd.DataFrame,
+    *,
+    model=None,
+    strict: bool = False,
+    notify: Notify | None = None,
+    file: object = None,
+) -> pd.DataFrame:
+    """Predictions for an in-memory table of features (what the web app and notebooks call).
+
+    ``model``: a name, folder or loaded :class:`TrainedModel` (default ``default``, or a bundled
+    model without the features the table lacks).
+    """
+    frame = as_feature_frame(frame, provider=f"file:{Path(str(file)).name}" if file else "input")
+    chosen = choose_model(frame.columns, model, file=file, notify=notify)
+    pred = score(frame, chosen, file=file, strict=strict)
+    return pred.drop(columns=[c for c in ID_COLUMNS if c in pred and pred[c].isna().all()])
+
+
+# -- runs ---------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    """What :func:`run` returns."""
+
+    #: One row per input item, the predictions schema (:data:`PREDICTION_COLUMNS`).
+    predictions: pd.DataFrame
+    #: The name of the model (several, comma-separated, when inputs needed different ones).
+    model: str
+    #: With a timeline: one row per window (:data:`TIMELINE_COLUMNS`); else ``None``.
+    timeline: pd.DataFrame | None = None
+    #: Every message the run gave (also sent to ``notify``).
+    messages: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status: ``{'ok': n, 'invalid': n, 'failed': n}``."""
+        s = self.predictions["status"].value_counts()
+        return {k: int(s.get(k, 0)) for k in (OK, INVALID, FAILED)}
+
+
+class _Run:
+    """State of one run: loaded models (each loaded once), messages, store."""
+
+    def __init__(self, model, strict, store, progress, notify, messages):
+        self.requested, self.strict, self.store = model, strict, store
+        self.progress, self.messages, self._notify = progress, messages, notify
+        self.models: dict[str, Any] = {}
+
+    def notify(self, text: str) -> None:
+        self.messages.append(text)
+        if self._notify:
+            self._notify(text)
+
+    def table_model(self, columns, file):
+        key = ",".join(sorted(set(columns)))
+        if key not in self.models:
+            self.models[key] = choose_model(columns, self.requested, file=file, notify=self.notify)
+        return self.models[key]
+
+
+def stream(
+    inputs,
+    *,
+    model=None,
+    strict: bool = False,
+    store=None,
+    progress=None,
+    notify: Notify | None = None,
+    chunksize: int = 200_000,
+    _run: _Run | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Prediction chunks for tables (and in-memory frames), in bounded memory.
+
+    Every chunk has the same columns for one input; ``progress('predicting rows', done, total)``.
+    """
+    from .sources.table import TableSource
+
+    state = _run or _Run(model, strict, store, progress, notify, [])
+    for kind, refs in resolve(inputs):
+        if kind not in ("table", "frame"):
+            raise DataError(f"only tables stream; {refs[0]} is {kind}")
+        for ref in refs:
+            if kind == "frame":
+                frames = iter([as_feature_frame(ref)])
+                file = None
+            else:
+                frames = TableSource(chunksize=chunksize).frames([ref], progress=progress)
+                file = ref
+            keep = None
+            for chunk in frames:
+                chosen = state.table_model(chunk.columns, file)
+                if keep is None:  # identity columns: those the first chunk fills
+                    keep = [c for c in ID_COLUMNS if c in chunk.columns and chunk[c].notna().any()]
+                pred = score(chunk, chosen, file=file, strict=strict)
+                _store_predictions(state.store, chosen, chunk, pred)
+                yield pred.drop(columns=[c for c in ID_COLUMNS if c in pred and c not in keep])
+
+
+def run(
+    inputs,
+    *,
+    model=None,
+    strict: bool = False,
+    timeline: float | None = None,
+    store=None,
+    progress=None,
+    notify: Notify | None = None,
+    workers: int | None = None,
+    chunksize: int = 200_000,
+) -> Result:
+    """Predict the mood of every input: tables, in-memory frames, audio files/folders, Spotify.
+
+    Parameters
+    ----------
+    inputs : str, Path, DataFrame or a list of them
+    model : str, Path or TrainedModel, optional
+        Default ``default`` for tables (or a bundled one without the features a table lacks),
+        ``audio`` for audio.
+    strict : bool
+        Raise :class:`DataError` at the first bad row instead of flagging it.
+    timeline : float, optional
+        Audio: also predict each window of this many seconds (``Result.timeline``).
+    store : trackmood.store.Store, optional
+        Where predictions (with features and provenance) are kept, and the audio cache.
+    progress, notify : callables
+        ``progress(stage, done, total)`` and ``notify(message)``.
+    workers : int, optional
+        Audio analysis processes (default all cores).
+    """
+    import pandas as pd
+
+    if timeline is not None and not (timeline > 0 and math.isfinite(timeline)):
+        raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
+    state = _Run(model, strict, store, progress, notify, [])
+    parts, windows = [], []
+    for kind, refs in resolve(inputs):
+        if kind in ("table", "frame"):
+            chunks = list(stream(refs, strict=strict, chunksize=chunksize, _run=state))
+            parts.append(pd.concat(chunks, ignore_index=True))
+        elif kind == "audio":
+            pred, tl = _audio(refs, state, timeline=timeline, workers=workers)
+            parts.append(pred)
+            windows.append(tl)
+        else:
+            parts.append(_spotify(refs, state))
+    predictions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    names = list(dict.fromkeys(m.name for m in state.models.values()))
+    keep = [c for c in ID_COLUMNS if c in predictions.columns]
+    predictions = predictions[keep + list(PREDICTION_COLUMNS)]
+    tl = pd.concat(windows, ignore_index=True) if timeline and windows else None
+    return Result(predictions, ", ".join(names), tl, state.messages)
+
+
+def _audio(refs, state: _Run, *, timeline, workers):
+    import pandas as pd
+
+    from .sources.audio import AudioSource
+
+    if "audio" not in state.models:
+        state.models["audio"] = audio_model(state.requested)
+    m = state.models["audio"]
+    src = AudioSource(store=state.store, workers=workers, window=timeline)
+    frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
+    frame = frame.reset_index(drop=True)
+    pred = score(frame, m, strict=state.strict)
+    rows = []
+    if timeline:
+        per_track: list = [None] * len(pred)
+        for i in np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK):
+            per_track[i] = window_rows(frame["windows"].iloc[i] or [], m)
+            base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
+            rows.extend({**base, **w} for w in per_track[i])
+        pred["_timeline"] = per_track
+    _store_predictions(state.store, m, frame, pred, window=timeline)
+    pred = pred.drop(columns=["_timeline"], errors="ignore")
+    return pred, pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+
+
+def window_rows(windows: list[dict], model) -> list[dict]:
+    """``[{start, end, mood, p_*, confidence}]`` for the descriptor windows of one file."""
+    if not windows:
+        return []
+    X = np.array([[w.get(f, np.nan) for f in model.features] for w in windows], dtype=float)
+    ok = np.isfinite(X).all(axis=1)
+    proba = np.full((len(X), len(MOODS)), np.nan)
+    if ok.any():
+        proba[ok] = _proba(model, X[ok])
+    rows = []
+    for w, p, good in zip(windows, proba, ok, strict=True):
+        row = {"start": float(w["start"]), "end": float(w["end"])}
+        row["mood"] = MOODS[int(p.argmax())] if good else None
+        row.update({c: round(float(v), 4) for c, v in zip(PROBA_COLUMNS, p, strict=True)})
+        row["confidence"] = round(float(p.max()), 4) if good else math.nan
+        rows.append(row)
+    return rows
+
+
+def _spotify(refs, state: _Run):
+    try:
+        from .sources.spotify import SpotifySource  # noqa: F401
+    except ImportError:
+        return _spotify_predict_refs(refs, state)
+    return _spotify_source(refs, state)
+
+
+def _spotify_source(refs, state: _Run):
+    import pandas as pd
+
+    from .sources.spotify import SpotifySource
+
+    src = SpotifySource(store=state.store)
+    parts = []
+    for frame in src.frames(refs, progress=state.progress, notify=state.notify):
+        frame = frame.reset_index(drop=True)
+        ok = (frame["status"] == OK).to_numpy()
+        dur = frame["duration_ms"].notna().to_numpy() if "duration_ms" in frame else ~ok
+        # tracks without a duration are scored by a model that does without it
+        for mask in ((ok & dur) | ~ok, ok & ~dur):
+            part = frame[mask].reset_index(drop=True)
+            if part.empty:
+                continue
+            good = part[part["status"] == OK]
+            cols = [c for c in part.columns if len(good) == 0 or good[c].notna().all()]
+            chosen = state.table_model(cols, None)
+            pred = score(part, chosen, strict=state.strict)
+            _store_predictions(state.store, chosen, part, pred)
+            parts.append(pred.set_axis(np.flatnonzero(mask)))
+    return pd.concat(parts).sort_index().reset_index(drop=True)
+
+
+def _spotify_predict_refs(refs, state: _Run):
+    # TODO(spotify-merge): replace by _spotify_source once sources.spotify.SpotifySource exists.
+    from .sources import spotify as S
+
+    df = S.predict_refs(
+        refs, model=state.requested, notify=state.notify, store=state.store, progress=state.progress
+    )
+    m = state.models.setdefault("spotify", load(state.requested))
+    probs = df[list(PROBA_COLUMNS)].apply(lambda c: c.astype(float))
+    df[list(PROBA_COLUMNS)] = probs
+    df["confidence"] = probs.max(axis=1)
+    df["uncertain"] = (df["confidence"] < uncertain_below(m)).astype("boolean")
+    df.loc[df["mood"].isna(), "uncertain"] = None
+    df["valence"] = df["energy"] = np.nan
+    df["quadrant"] = df["quadrant"].fillna("")
+    df["model"] = m.name
+    df["status"] = np.where(df["mood"].notna(), OK, FAILED)
+    return df.drop(columns=["source"])
+
+
+def _store_predictions(store, model, frame, pred, *, window=None) -> None:
+    """Tracks, features (with their provenance) and the predictions of scored rows with an id."""
+    if store is None or "id" not in pred.columns:
+        return
+    ok = (pred["status"].to_numpy(dtype=object) == OK) & pred["id"].notna().to_numpy()
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return
+    tracks, rows = [], []
+    with store.transaction():
+        for i in idx:
+            tid = pred["id"].iloc[i]
+            tracks.append({c: frame[c].iloc[i] for c in ID_COLUMNS if c in frame.columns})
+            prov = frame["provenance"].iloc[i] if "provenance" in frame.columns else {}
+            values = {k: _float(frame[k].iloc[i]) for k in prov if k in SCHEMA}
+            if values:
+                store.put_features(tid, values, source={k: prov[k] for k in values})
+            extra = None
+            if window and "_timeline" in pred.columns:
+                extra = {"timeline": pred["_timeline"].iloc[i], "window": window}
+            rows.append(
+                {
+                    "id": tid,
+                    "mood": pred["mood"].iloc[i],
+                    **{c: float(pred[c].iloc[i]) for c in PROBA_COLUMNS},
+                    "extra": extra,
+                }
+            )
+        store.upsert_tracks(tracks)
+        store.put_predictions(model.name, rows)
+
+
+def _float(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f

@@ -1,0 +1,266 @@
+"""The predictions schema, the one validation policy and the choice of model.
+
+:mod:`trackmood.pipeline` runs these for every input; they are here so that each module stays
+short. Bad rows get ``status='invalid'`` and a ``reason``; ``strict=True`` raises the first.
+
+>>> PREDICTION_COLUMNS[:2], PREDICTION_COLUMNS[-3:]
+(('mood', 'p_calm'), ('model', 'status', 'reason'))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import DataError, ModelError
+from .features import ID_COLUMNS, SCHEMA, range_text
+from .moods import MOODS, PROBA_COLUMNS
+from .sources.base import OK
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .model.persistence import TrainedModel
+
+INVALID = "invalid"
+#: Below this confidence (the largest probability) a mood is marked uncertain, unless the model
+#: card says otherwise (``uncertain_below``).
+UNCERTAIN_BELOW = 0.5
+#: The predictions schema, after the identity columns the input has (:data:`ID_COLUMNS`).
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "mood",
+    *PROBA_COLUMNS,
+    "confidence",
+    "uncertain",
+    "valence",
+    "energy",
+    "quadrant",
+    "model",
+    "status",
+    "reason",
+)
+TIMELINE_COLUMNS = ("id", "path", "name", "start", "end", "mood", *PROBA_COLUMNS, "confidence")
+Notify = Callable[[str], None]
+
+
+# -- which model ------------------------------------------------------------------------------
+def load(model=None, *, default: str = "default") -> TrainedModel:
+    """A :class:`TrainedModel` as it is, or loaded from a bundled name or a folder."""
+    from .model.persistence import TrainedModel, load_model
+
+    if isinstance(model, TrainedModel):
+        return model
+    return load_model(default if model is None else model)
+
+
+def choose_model(
+    columns: Iterable[str],
+    requested=None,
+    *,
+    file: object = None,
+    notify: Notify | None = None,
+) -> TrainedModel:
+    """``requested`` (default ``default``; a loaded model is used as it is), or, when the input
+    lacks features that a bundled model without them can do without, that model.
+    """
+    from .model.persistence import BUNDLED
+
+    columns = set(columns)
+    model = load(requested)
+    missing = [f for f in model.features if f not in columns]
+    if not missing:
+        return model
+    if requested is None or _is_bundled(requested):
+        for name in BUNDLED:
+            try:
+                alt = load(name)
+            except ModelError:
+                continue
+            if alt.card.get("kind", "features") != model.card.get("kind", "features"):
+                continue
+            if not [f for f in alt.features if f not in columns]:
+                if notify:
+                    notify(
+                        f"input lacks {', '.join(missing)}; using bundled model {name!r}, "
+                        "which was trained without them"
+                    )
+                return alt
+    raise DataError(
+        f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
+    )
+
+
+def _is_bundled(requested) -> bool:
+    """A bundled model's name, or a bundled model already loaded (the web app's)."""
+    from .model.persistence import BUNDLED, TrainedModel, bundled_dir
+
+    if isinstance(requested, TrainedModel):
+        path = requested.path
+        return path is not None and Path(path).resolve().parent == bundled_dir().resolve()
+    return str(requested) in BUNDLED
+
+
+def audio_model(requested=None) -> TrainedModel:
+    """An audio model (default the bundled ``audio``); a feature-table model is refused."""
+    from .audio.extract import DESCRIPTORS
+
+    m = load(requested, default="audio")
+    if m.card.get("kind") != "audio" or not set(m.features) <= set(DESCRIPTORS):
+        raise ModelError(
+            f"model {m.name!r} reads Spotify-style feature tables, not audio; use the "
+            "bundled 'audio' model or one trained on an audio folder"
+        )
+    return m
+
+
+def uncertain_below(model) -> float:
+    """The model card's ``uncertain_below``, else :data:`UNCERTAIN_BELOW`."""
+    v = model.card.get("uncertain_below")
+    return float(v) if isinstance(v, (int, float)) else UNCERTAIN_BELOW
+
+
+# -- validation: one place, one policy ---------------------------------------------------------
+def _numeric(col: pd.Series) -> np.ndarray:
+    import pandas as pd
+
+    if col.dtype == object and col.map(lambda v: isinstance(v, bool)).any():
+        col = col.map(lambda v: None if isinstance(v, bool) else v)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+
+
+def validate(
+    frame: pd.DataFrame, features, *, file: object = None, strict: bool = False
+) -> pd.DataFrame:
+    """Mark rows with a bad feature ``invalid`` with their reason (the first bad cell).
+
+    Rows a source already marked ``failed`` stay so. ``strict``: raise the first bad row.
+    """
+    import pandas as pd
+
+    features = list(features)
+    status = frame["status"].to_numpy(dtype=object).copy()
+    reason = frame["reason"].to_numpy(dtype=object).copy()
+    numeric = all(
+        pd.api.types.is_numeric_dtype(frame[f]) and not pd.api.types.is_bool_dtype(frame[f])
+        for f in features
+    )
+    X = frame[features].to_numpy(dtype=float) if numeric else None
+    if X is not None and not (strict and (status != OK).any()):
+        lo = np.array([SCHEMA[f].low if f in SCHEMA else -np.inf for f in features])
+        hi = np.array([SCHEMA[f].high if f in SCHEMA else np.inf for f in features])
+        with np.errstate(invalid="ignore"):
+            if bool((np.isfinite(X) & (X >= lo) & (X <= hi)).all()):
+                return frame  # the usual case: one vectorised check
+    rows = frame["_row"].to_numpy() if "_row" in frame.columns else np.arange(1, len(frame) + 1)
+    first = np.full(len(frame), -1)  # per row: the first bad feature, in feature order
+    values = []
+    for j, name in enumerate(features):
+        vals = X[:, j] if X is not None else _numeric(frame[name])
+        values.append(vals)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(vals)
+            if name in SCHEMA:
+                bad |= (vals < SCHEMA[name].low) | (vals > SCHEMA[name].high)
+        first[bad & (first < 0) & (status == OK)] = j
+
+    def error(i: int) -> DataError:
+        name = features[first[i]]
+        v, raw, where = values[first[i]][i], frame[name].iloc[i], int(rows[i])
+        if np.isfinite(v):
+            return DataError(range_text(name, v), file=file, row=where, column=name)
+        if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
+            return DataError("empty value", file=file, row=where, column=name)
+        if np.isnan(v):
+            return DataError("not a number", file=file, row=where, column=name, value=raw)
+        return DataError("not a finite number", file=file, row=where, column=name)
+
+    if strict:  # the first bad row, whatever made it bad
+        bad_rows = np.flatnonzero((first >= 0) | (status != OK))
+        if len(bad_rows):
+            i = int(bad_rows[0])
+            raise error(i) if first[i] >= 0 else DataError(str(reason[i]))
+        return frame
+    for i in np.flatnonzero(first >= 0):
+        status[i], reason[i] = INVALID, str(error(int(i)))
+    out = frame.copy()
+    out["status"], out["reason"] = status, reason
+    return out
+
+
+# -- predictions ------------------------------------------------------------------------------
+def _proba(model, X: np.ndarray) -> np.ndarray:
+    """Probabilities in :data:`MOODS` order; moods a model was not trained on get 0."""
+    proba = model.predict_proba(X)
+    out = np.zeros((len(X), len(MOODS)))
+    for j, c in enumerate(model.runtime.classes):
+        out[:, MOODS.index(c)] = proba[:, j]
+    return out
+
+
+def quadrants(valence: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """``'positive valence, high energy'`` etc. split at 0.5; ``''`` when either is unknown.
+
+    >>> quadrants(np.array([0.9, 0.2, np.nan]), np.array([0.6, 0.1, 0.5])).tolist()
+    ['positive valence, high energy', 'negative valence, low energy', '']
+    """
+    labels = np.array(
+        [
+            "negative valence, low energy",
+            "negative valence, high energy",
+            "positive valence, low energy",
+            "positive valence, high energy",
+            "",
+        ],
+        dtype=object,
+    )
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(valence) & np.isfinite(energy)
+        known &= (valence >= 0) & (valence <= 1) & (energy >= 0) & (energy <= 1)
+        code = (valence >= 0.5) * 2 + (energy >= 0.5)
+    return labels[np.where(known, code, 4)]
+
+
+def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = False):
+    """Validate ``frame`` (a feature frame of the contract) and predict its good rows.
+
+    Returns the predictions frame: the identity columns ``frame`` has, then
+    :data:`PREDICTION_COLUMNS`.
+    """
+    import pandas as pd
+
+    missing = [f for f in model.features if f not in frame.columns]
+    if missing:
+        raise DataError(
+            f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
+        )
+    frame = validate(frame, model.features, file=file, strict=strict)
+    n = len(frame)
+    good = np.flatnonzero(frame["status"].to_numpy(dtype=object) == OK)
+    proba = np.full((n, len(MOODS)), np.nan)
+    if len(good):
+        X = np.column_stack([_numeric(frame[f]) for f in model.features])
+        proba[good] = _proba(model, X[good] if len(good) < n else X)
+    frame = frame.reset_index(drop=True)
+    cols: dict[str, Any] = {c: frame[c] for c in ID_COLUMNS if c in frame.columns}
+    mood = np.full(n, None, dtype=object)
+    if len(good):
+        mood[good] = np.asarray(MOODS, dtype=object)[proba[good].argmax(axis=1)]
+    cols["mood"] = mood
+    cols.update({c: proba[:, j] for j, c in enumerate(PROBA_COLUMNS)})
+    conf = np.full(n, np.nan)
+    conf[good] = proba[good].max(axis=1)
+    cols["confidence"] = conf
+    unc = pd.array([None] * n, dtype="boolean")
+    unc[good] = conf[good] < uncertain_below(model)
+    cols["uncertain"] = unc
+    for c in ("valence", "energy"):
+        cols[c] = _numeric(frame[c]) if c in frame.columns else np.full(n, np.nan)
+    cols["quadrant"] = quadrants(cols["valence"], cols["energy"])
+    cols["model"] = model.name
+    cols["status"] = frame["status"].to_numpy(dtype=object)
+    cols["reason"] = frame["reason"].to_numpy(dtype=object)
+    return pd.DataFrame(cols, index=range(n))
