@@ -300,13 +300,15 @@ def parse_redirect(url: str, *, state: str | None) -> str:
             f"Spotify did not authorize the app ({q['error']}); nothing changed"
             + (" (you chose not to agree)" if q["error"] == "access_denied" else "")
         )
+    if not q.get("code"):
+        raise SourceError(
+            f"no authorization code in {text[:80]!r}; paste the whole URL the browser was sent to"
+        )
     if state is not None and q.get("state") != state:
         raise SourceError(
             "the redirected URL belongs to another login attempt (its state does not match); "
             "use the URL printed by this run"
         )
-    if not q.get("code"):
-        raise SourceError(f"no authorization code in the URL {text[:80]!r}")
     return q["code"]
 
 
@@ -328,8 +330,10 @@ def browser_available() -> bool:
     return True
 
 
-def _catch_redirect(redirect_uri: str, timeout: float) -> str | None:
-    """Listen once on the redirect port (127.0.0.1 only) until ``timeout``; the URL or ``None``."""
+def _catch_redirect(redirect_uri: str, timeout: float, open_page: Callable[[], bool]) -> str | None:
+    """Listen on the redirect port (127.0.0.1 only), call ``open_page()`` (the browser), and wait
+    until ``timeout`` for the browser to come back; the URL, or ``None`` (no port, no browser).
+    """
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
     parts = urlsplit(redirect_uri)
@@ -354,12 +358,24 @@ def _catch_redirect(redirect_uri: str, timeout: float) -> str | None:
         server = HTTPServer(("127.0.0.1", parts.port), Handler)
     except OSError:
         return None
-    server.timeout = 0.5
+    server.timeout = 0.2
     deadline = time.monotonic() + timeout
-    try:
-        while "url" not in got and time.monotonic() < deadline:
+    stop = threading.Event()
+
+    def serve():
+        while "url" not in got and not stop.is_set() and time.monotonic() < deadline:
             server.handle_request()
+
+    # serve before the browser opens: some "browsers" (BROWSER=cmd) block until they are done
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        if not open_page():
+            stop.set()
+        thread.join(max(0.0, deadline - time.monotonic()) + 1)
     finally:
+        stop.set()
+        thread.join(1)
         server.server_close()
     return got.get("url")
 
@@ -403,15 +419,18 @@ def login(
     say(f"open this URL in a browser, log in to Spotify and agree:\n{url}")
     redirected = None
     if open_browser and browser_available():
-        try:
-            opened = webbrowser.open(url)
-        except webbrowser.Error:
-            opened = False
-        if opened:
-            say(
-                f"waiting up to {timeout:.0f} s for the browser to come back to {manager.redirect_uri}"
-            )
-            redirected = _catch_redirect(manager.redirect_uri, timeout)
+        redirect = manager.redirect_uri
+
+        def open_page() -> bool:
+            try:
+                opened = webbrowser.open(url)
+            except webbrowser.Error:
+                return False
+            if opened:
+                say(f"waiting up to {timeout:.0f} s for the browser to come back to {redirect}")
+            return opened
+
+        redirected = _catch_redirect(redirect, timeout, open_page)
     if redirected is None:
         if read_line is None:
             raise SourceError("no browser and no input to read the redirected URL from")
