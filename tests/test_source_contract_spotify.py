@@ -99,6 +99,11 @@ def test_contract_against_fake_reccobeats_key_free(fake_spotify, monkeypatch):
     assert df["duration_ms"].isna().all()
     assert "reccobeats" in df.loc[1, "reason"]
     assert not fake_spotify.requests("^/(v1|api)/")
+    # a rerun is answered from the library, still by the contract (progress included)
+    n = len(fake_spotify.requests())
+    again, calls, _ = run_source(refs)
+    assert_contract(again, [ids[2], unknown, ids[0]], calls)
+    assert again["energy"].equals(df["energy"]) and len(fake_spotify.requests()) == n
 
 
 def test_all_failed_is_reported_per_row(fake_spotify, monkeypatch):

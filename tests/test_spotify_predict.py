@@ -95,7 +95,7 @@ def test_key_free_tracks_without_any_spotify_credentials(fake_spotify, monkeypat
     assert df["duration_ms"].isna().all() and df["energy"].notna().all()
     assert all("duration_ms" not in p for p in df["provenance"])
     assert any("no Spotify app credentials" in n for n in notes)
-    assert any("duration_ms is empty" in n for n in notes)
+    assert any("duration_ms is left empty" in n for n in notes)
     # nothing asked of Spotify: no token, no track
     assert not fake_spotify.requests("^/(v1|api)/")
     assert len(fake_spotify.requests("/reccobeats/")) == 1
@@ -170,3 +170,11 @@ def test_user_scopes_needed_for_playlists_use_cached_login(fake_spotify):
     api = S.SpotifyAPI(S.client(user=True, manager=manager))
     df, _, _ = frame([f"spotify:playlist:{pid}"], api=api)
     assert (df["status"] == "ok").sum() == 2
+
+
+def test_track_without_a_duration_at_spotify_is_said(fake_spotify):
+    a = fake_spotify.add_track(features=CALM)
+    fake_spotify.tracks[a]["duration_ms"] = None
+    df, notes, _ = frame([a])
+    assert df.loc[0, "status"] == "ok" and pd.isna(df.loc[0, "duration_ms"])
+    assert any("Spotify gave none" in n for n in notes)

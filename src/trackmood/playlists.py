@@ -168,10 +168,11 @@ def _create(api, plan: MoodPlaylistPlan, *, source_id: str, source_name: str, pu
         except UncertainWrite as e:
             if notify:
                 notify(f"{e}; looking for it before creating it again")
-            _pause(api, attempt)
-            found = _find(_my_playlists(api), plan.name, source_id, plan.mood)
-            if found:
-                return found
+            for look in range(2):  # a new playlist may take a moment to be listed
+                _pause(api, attempt + look)
+                found = _find(_my_playlists(api), plan.name, source_id, plan.mood)
+                if found:
+                    return found
     raise SourceError(
         f"Spotify gave no clear answer {attempts} times while creating playlist {plan.name!r} "
         "and it is not among your playlists; run the same command again later"

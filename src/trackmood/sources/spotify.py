@@ -255,16 +255,12 @@ class SpotifySource:
                 row["status"] = FAILED
                 row["reason"] = e.get("reason") or (r.reason if r is not None else "no features")
             rows.append(row)
-        if no_duration:
+        if no_duration and self.catalogue_api(say) is not None:
             say(
-                f"{no_duration} track(s) have no duration (duration_ms is empty): "
-                + (
-                    "no Spotify app credentials are set (SPOTIPY_CLIENT_ID and "
-                    "SPOTIPY_CLIENT_SECRET), so features come from ReccoBeats alone"
-                    if self.catalogue_api(say) is None
-                    else "Spotify gave none"
-                )
+                f"{no_duration} track(s) have no duration (Spotify gave none): duration_ms is empty"
             )
+        if progress:
+            progress("features", len(unique), len(unique))
         self.requests = self._count(chain)
         columns = [*IDENTITY_COLUMNS, *FEATURE_COLUMNS, "provenance", "status", "reason"]
         return pd.DataFrame(
@@ -303,8 +299,9 @@ class SpotifySource:
         catalogue = self.catalogue_api(notify) if tracks else None
         if tracks and catalogue is None:
             notify(
-                f"no Spotify app credentials: the features of {len(tracks)} track(s) come from "
-                "ReccoBeats by id, without names or durations"
+                "no Spotify app credentials (SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET): the "
+                f"features of {len(tracks)} track(s) come from ReccoBeats by id, without names, "
+                "and duration_ms is left empty"
             )
         out: list[dict] = []
         done = 0
@@ -314,7 +311,7 @@ class SpotifySource:
             elif kind == "track":
                 out.append(self._track(sid, catalogue))
                 done += 1
-                if progress and len(tracks) > 1:
+                if progress:
                     progress("reading tracks", done, len(tracks))
             elif kind in ("playlist", "album"):
                 out.extend(self._container(kind, sid, progress=progress, notify=notify))

@@ -266,4 +266,5 @@ class Reader:
                 raise
             return {"track": slim_track(obj)}
 
-        return self._cached(page_key(f"tracks/{track_id}", self.api.prefix), fetch)["track"]
+        got = self._cached(page_key(f"tracks/{track_id}", self.api.prefix), fetch)
+        return got["track"] if "track" in got else got  # (caches of before 2026-12 hold the track)
