@@ -178,3 +178,13 @@ def test_track_without_a_duration_at_spotify_is_said(fake_spotify):
     df, notes, _ = frame([a])
     assert df.loc[0, "status"] == "ok" and pd.isna(df.loc[0, "duration_ms"])
     assert any("Spotify gave none" in n for n in notes)
+
+
+def test_tracks_with_a_login_but_no_secret_get_names_from_spotify(fake_spotify, monkeypatch):
+    a = fake_spotify.add_track(features=CALM, duration_ms=210_000)
+    login(fake_spotify)
+    monkeypatch.delenv("SPOTIPY_CLIENT_SECRET")  # a PKCE-only app
+    df, notes, _ = frame([a])
+    assert df.loc[0, "name"] == fake_spotify.tracks[a]["name"]
+    assert df.loc[0, "duration_ms"] == 210_000
+    assert not any("no Spotify app credentials" in n for n in notes)

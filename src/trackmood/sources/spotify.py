@@ -182,6 +182,17 @@ class SpotifySource:
             )
         return self._catalogue
 
+    def track_api(self, notify=None) -> SpotifyAPI | None:
+        """For single tracks: the app's credentials, else a cached login, else ``None`` (key-free)."""
+        api = self.catalogue_api(notify)
+        if api is None and self._user is None:
+            try:
+                if has_user_login() and credentials(user=True):
+                    return self.user_api(notify)
+            except SourceError:
+                return None
+        return api or self._user
+
     def user_api(self, notify=None) -> SpotifyAPI:
         """The logged-in user's API; :class:`LoginRequired` when nobody logged in."""
         if self.api is not None:
@@ -249,13 +260,13 @@ class SpotifySource:
                 row.update({k: float(v) for k, v in values.items()})
                 row["provenance"] = {k: r.sources.get(k, "?") for k in values}
                 row["status"], row["reason"] = OK, None
-                no_duration += "duration_ms" not in values
+                no_duration += "duration_ms" not in values and e.get("name") is not None
             else:
                 row["provenance"] = {}
                 row["status"] = FAILED
                 row["reason"] = e.get("reason") or (r.reason if r is not None else "no features")
             rows.append(row)
-        if no_duration and self.catalogue_api(say) is not None:
+        if no_duration:
             say(
                 f"{no_duration} track(s) have no duration (Spotify gave none): duration_ms is empty"
             )
@@ -296,10 +307,10 @@ class SpotifySource:
         if any(k in ("track", "playlist", "album") for k, _, _ in parsed):
             terms_notice(self.store, notify, use="predict")
         tracks = [sid for k, sid, _ in parsed if k == "track"]
-        catalogue = self.catalogue_api(notify) if tracks else None
+        catalogue = self.track_api(notify) if tracks else None
         if tracks and catalogue is None:
             notify(
-                "no Spotify app credentials (SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET): the "
+                "no Spotify app credentials (SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET) and no login: the "
                 f"features of {len(tracks)} track(s) come from ReccoBeats by id, without names, "
                 "and duration_ms is left empty"
             )
