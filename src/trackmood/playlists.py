@@ -267,6 +267,7 @@ def split_playlist(
         api=api,
         progress=progress,
         refresh=refresh,
+        source_cls=SpotifySource,
     )
     if not preds["mood"].notna().any():
         reasons = preds["reason"].dropna()

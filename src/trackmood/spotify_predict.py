@@ -66,16 +66,19 @@ def predict_refs(
     api=None,
     progress=None,
     refresh: bool = False,
+    source_cls=None,
 ):
     """Deprecated: predict the mood of Spotify tracks and playlists.
 
     Returns one row per track: ``id, name, artist, album, mood, p_calm … p_sad, quadrant, source,
     reason``; tracks whose features could not be had have an empty mood and a reason.
+    ``source_cls`` is :class:`~trackmood.sources.spotify.SpotifySource` (passed in by its module,
+    which hands this function out, so that neither imports the other at import time).
     """
     import pandas as pd
 
     from .errors import DataError
-    from .sources.spotify import SpotifySource, parse_ref
+    from .sources.spotify_pages import parse_ref
     from .store import Store
 
     for ref in refs:  # as before the source took albums too (the pipeline will)
@@ -83,7 +86,9 @@ def predict_refs(
         if kind not in ("track", "playlist"):
             raise DataError(f"predict takes tracks and playlists, not a Spotify {kind}", value=ref)
     store = store if store is not None else Store()
-    source = SpotifySource(store, api=api, refresh=refresh)
+    if source_cls is None:
+        raise TypeError("predict_refs needs source_cls=SpotifySource")
+    source = source_cls(store, api=api, refresh=refresh)
     features = next(source.frames(refs, progress=progress, notify=notify))
     preds = predict_frame_of(features, model=model, notify=notify, store=store)
     out = features[["id", "name", "artist", "album"]].copy()

@@ -390,9 +390,11 @@ class SpotifySource:
 def __getattr__(name: str):
     """Deprecated: ``predict_refs`` moved out of the source (remove when the pipeline lands)."""
     if name == "predict_refs":
+        import functools
+
         from ..spotify_predict import predict_refs
 
-        return predict_refs
+        return functools.partial(predict_refs, source_cls=SpotifySource)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
