@@ -188,3 +188,12 @@ def test_tracks_with_a_login_but_no_secret_get_names_from_spotify(fake_spotify, 
     assert df.loc[0, "name"] == fake_spotify.tracks[a]["name"]
     assert df.loc[0, "duration_ms"] == 210_000
     assert not any("no Spotify app credentials" in n for n in notes)
+
+
+def test_cli_predict_exits_non_zero_when_no_track_got_features(fake_spotify, tmp_path):
+    gone = [fake_spotify.add_track(reccobeats=False) for _ in range(2)]
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["predict", *gone, "-o", str(out)])
+    assert r.exit_code == 4 and not out.exists()
+    line = [x for x in r.stderr.splitlines() if x.strip()][-1]
+    assert "no track of the request got audio features" in line and gone[0] in line

@@ -71,7 +71,8 @@ def predict_refs(
     """Deprecated: predict the mood of Spotify tracks and playlists.
 
     Returns one row per track: ``id, name, artist, album, mood, p_calm … p_sad, quadrant, source,
-    reason``; tracks whose features could not be had have an empty mood and a reason.
+    reason``; tracks whose features could not be had have an empty mood and a reason. When no
+    track got features, :class:`~trackmood.errors.SourceError` (the CLI exits non-zero).
     ``source_cls`` is :class:`~trackmood.sources.spotify.SpotifySource` (passed in by its module,
     which hands this function out, so that neither imports the other at import time).
     """
@@ -90,6 +91,13 @@ def predict_refs(
         raise TypeError("predict_refs needs source_cls=SpotifySource")
     source = source_cls(store, api=api, refresh=refresh)
     features = next(source.frames(refs, progress=progress, notify=notify))
+    if len(features) and not (features["status"] == "ok").any():
+        from .errors import SourceError
+
+        raise SourceError(
+            f"no track of the request got audio features ({len(features)} tried; first: "
+            f"{features['id'].iloc[0]}: {features['reason'].iloc[0]})"
+        )
     preds = predict_frame_of(features, model=model, notify=notify, store=store)
     out = features[["id", "name", "artist", "album"]].copy()
     for c in PREDICTION_COLUMNS[4:10]:

@@ -758,6 +758,12 @@ class _Handler(BaseHTTPRequestHandler):
                     {},
                 )
             verifier = form.get("code_verifier", "")
+            if not re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier):
+                return (
+                    400,
+                    {"error": "invalid_request", "error_description": "code_verifier is invalid"},
+                    {},
+                )
             challenge = (
                 base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
                 .decode()
