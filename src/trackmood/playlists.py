@@ -268,6 +268,7 @@ def split_playlist(
         progress=progress,
         refresh=refresh,
         source_cls=SpotifySource,
+        require_features=False,  # said below, naming the playlist
     )
     if not preds["mood"].notna().any():
         reasons = preds["reason"].dropna()
