@@ -53,7 +53,10 @@ def predict_frame_of(features, *, model=None, notify=None, store=None):
         if store is not None:
             store.put_predictions(chosen.name, out.to_dict("records"))
         parts.append(out)
-    preds = pd.concat(parts).sort_index() if parts else None
+    if not parts:
+        return None
+    preds = pd.concat(parts).sort_index()
+    preds.attrs["model"] = "+".join(p.attrs["model"] for p in parts)
     return preds
 
 
@@ -108,5 +111,6 @@ def predict_refs(
         for p, s in zip(features["provenance"], features["status"], strict=True)
     ]
     out["reason"] = features["reason"]
-    out.attrs["model"] = None if preds is None else preds.attrs.get("model")
-    return pd.DataFrame(out, columns=list(PREDICTION_COLUMNS)).reset_index(drop=True)
+    result = pd.DataFrame(out, columns=list(PREDICTION_COLUMNS)).reset_index(drop=True)
+    result.attrs["model"] = None if preds is None else preds.attrs.get("model")
+    return result
