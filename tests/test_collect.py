@@ -1,6 +1,7 @@
 """`trackmood collect`: moods from playlists/albums/artists/search, duplicates, conflicts, resume."""
 
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
+import io
 import os
 import signal
 import subprocess
@@ -127,9 +128,11 @@ def test_collect_two_moods_to_a_dataset(fake_spotify, two_playlists, tmp_path):
     assert "1 empty item" in r.stderr and "1 duplicates merged" in r.stderr
     assert "1 without features" in r.stderr
     assert "Spotify Developer Terms §IV.2.a.i" in r.stderr
+    assert "this command collects Spotify's data" in r.stderr
     # item metadata came from the pages: no per-track calls, no removed endpoints
     assert not fake_spotify.requests(r"^/v1/tracks")
     assert len(fake_spotify.requests(r"/items\?")) == 3
+    assert len(fake_spotify.requests(r"fields=snapshot_id")) == 2  # one check per playlist
     # the dataset loads as a labeled table; the library has tracks, labels and per-value sources
     labeled = load_labeled(out)
     assert len(labeled) == 87
@@ -148,15 +151,32 @@ def test_terms_notice_only_once(fake_spotify, two_playlists, tmp_path):
     assert "Data and Spotify's terms" in first.stderr
 
 
-def test_collect_to_stdout_and_rerun_makes_no_requests(fake_spotify, two_playlists):
+def test_collect_to_stdout_and_rerun_makes_one_small_request(fake_spotify, two_playlists):
     p1 = two_playlists[0]
     r1 = run("collect", "--mood", "Happy", p1)
     assert r1.exit_code == 0, r1.stderr
-    n = len(fake_spotify.requests())
+    fake_spotify.clear_log()
     r2 = run("collect", "--mood", "Happy", p1)
     assert r2.stdout == r1.stdout
-    assert len(fake_spotify.requests()) == n
-    assert "0 requests" in r2.stderr
+    # only the snapshot check: the playlist did not change, so its pages come from the cache
+    assert [e["path"] for e in fake_spotify.requests()] == [
+        f"/v1/playlists/{p1}?fields=snapshot_id"
+    ]
+    assert "1 requests" in r2.stderr and "2 pages from the cache" in r2.stderr
+
+
+def test_tracks_added_to_a_playlist_are_seen_on_the_next_run(fake_spotify, two_playlists):
+    p1, _, happy, _, _ = two_playlists
+    r1 = run("collect", "--mood", "Happy", p1)
+    assert r1.exit_code == 0, r1.stderr
+    new = fake_spotify.add_tracks(2, name="Brand new")
+    fake_spotify.playlists[p1]["entries"].extend(new)  # the snapshot_id changes with the items
+    fake_spotify.clear_log()
+    r2 = run("collect", "--mood", "Happy", p1)
+    assert r2.exit_code == 0, r2.stderr
+    assert set(new) <= set(pd.read_csv(io.StringIO(r2.stdout))["id"])
+    assert set(new).isdisjoint(pd.read_csv(io.StringIO(r1.stdout))["id"])
+    assert len(fake_spotify.requests(r"/items\?")) == 2  # the changed playlist was read again
 
 
 def test_collect_album_artist_search_with_client_credentials(fake_spotify, tmp_path):
@@ -198,7 +218,7 @@ def test_forbidden_playlist_message_and_exit_code(fake_spotify, tmp_path):
     r = run("collect", "--mood", "Sad", theirs)
     assert r.exit_code == 4
     line = one_error_line(r)
-    assert "403" in line and "own or collaborate" in line and "Copy its tracks" in line
+    assert "403" in line and "own or collaborate" in line and "copy its tracks" in line
 
 
 def test_quota_exceeded_stops_with_exit_4_and_resume_time(fake_spotify, two_playlists):
@@ -270,10 +290,13 @@ def test_kill_9_and_resume_repeats_no_successful_request(fake_spotify, tmp_path)
         for e in fake_spotify.requests(status=200)
         if not e["path"].startswith("/api/token")
     ]
-    repeated = [p for p, n in Counter(ok).items() if n > 1]
+    # each run checks the playlist's snapshot once (one small request); nothing else repeats
+    checks = [p for p in ok if p.endswith("fields=snapshot_id")]
+    assert len(checks) == 3
+    repeated = [p for p, n in Counter(ok).items() if n > 1 and p not in checks]
     assert repeated == []
     assert len(fake_spotify.requests(status=0)) == 2  # the two requests cut off by the kills
-    assert len(ok) == 6 + 8  # the floor: pages + ReccoBeats calls
+    assert len(ok) - len(checks) == 6 + 8  # the floor: pages + ReccoBeats calls
 
 
 def test_refresh_rereads_pages_but_not_features(fake_spotify, two_playlists):

@@ -136,7 +136,7 @@ def test_revoked_token_says_how_to_log_in_again(fake_spotify):
     sp = spotipy.Spotify(auth="revoked-token", requests_session=requests.Session())
     sp.prefix = fake_spotify.api_url + "/"
     with pytest.raises(
-        S.SpotifyHTTPError, match="401.*Invalid access token.*delete .*spotify-token"
+        S.SpotifyHTTPError, match="401.*Invalid access token.*run `trackmood login`"
     ):
         S.SpotifyAPI(sp).get("me")
 

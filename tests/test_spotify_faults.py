@@ -73,13 +73,16 @@ def test_403_on_removed_endpoints(user_api, fake_spotify):
         assert getattr(e.value, "http_status", None) == 403
 
 
-def test_403_on_a_playlist_you_do_not_own_says_how_to_work_around(user_api, fake_spotify):
+def test_403_on_a_playlist_names_every_development_mode_reason(user_api, fake_spotify):
     pid = fake_spotify.add_playlist([first_track(fake_spotify)], owner="someone-else")
     reader = S.Reader(user_api, Store())
-    with pytest.raises(
-        SourceError, match="only playlists you own or collaborate on.*Copy its tracks"
-    ):
+    with pytest.raises(SourceError) as e:
         list(reader.playlist(pid))
+    text = str(e.value)
+    assert "403" in text and "\n" not in text
+    assert "own or collaborate on" in text and "copy its tracks" in text  # not yours
+    assert "not on the app's user list" in text  # development-mode user list
+    assert "no Spotify Premium" in text  # the app owner lacks Premium
 
 
 def test_collaborative_playlist_of_another_user_is_readable(user_api, fake_spotify):

@@ -1,4 +1,6 @@
-"""`predict_refs` and `trackmood predict` with Spotify tracks, playlists, URIs and URLs."""
+"""SpotifySource and `trackmood predict` with Spotify tracks, playlists, albums, URIs and URLs;
+key-free lookups through ReccoBeats.
+"""
 
 # ruff: noqa: F811  (pytest fixtures imported from tests.fakes)
 import pandas as pd
@@ -8,9 +10,9 @@ from typer.testing import CliRunner
 from tests.fakes import EPISODE, fake_spotify, login  # noqa: F401
 from trackmood.cli import app
 from trackmood.errors import DataError
-from trackmood.moods import MOODS, PROBA_COLUMNS
+from trackmood.moods import MOODS
 from trackmood.sources import spotify as S
-from trackmood.sources.spotify import parse_ref, predict_refs
+from trackmood.sources.spotify import SpotifySource, parse_ref
 from trackmood.store import Store
 
 runner = CliRunner()
@@ -55,68 +57,102 @@ def test_parse_ref_rejects(ref):
         parse_ref(ref)
 
 
-def test_predict_tracks_by_uri_url_and_id(fake_spotify):
+def frame(refs, **kw):
+    notes = []
+    source = SpotifySource(Store(), **kw)
+    df = next(source.frames(refs, notify=notes.append))
+    return df, notes, source
+
+
+def test_tracks_by_uri_url_and_id_with_app_credentials(fake_spotify):
     a, b, c = fake_spotify.add_tracks(3, features=CALM, duration_ms=200_000)
     gone = "0" * 22
-    df = predict_refs([f"spotify:track:{a}", f"https://open.spotify.com/track/{b}", c, gone])
-    assert list(df.columns) == [
-        "id",
-        "name",
-        "artist",
-        "album",
-        "mood",
-        *PROBA_COLUMNS,
-        "quadrant",
-        "source",
-        "reason",
-    ]
-    ok = df[df["mood"].notna()]
-    assert list(ok["id"]) == [a, b, c]
-    assert set(ok["mood"]) <= set(MOODS) and (ok["source"] == "reccobeats").all()
-    assert ok[list(PROBA_COLUMNS)].sum(axis=1).round(6).eq(1).all()
-    assert df.loc[df["id"] == gone, "reason"].item().startswith("Spotify does not know")
+    df, _, _ = frame([f"spotify:track:{a}", f"https://open.spotify.com/track/{b}", c, gone])
+    assert list(df["id"]) == [a, b, c, gone]
+    assert list(df["status"]) == ["ok", "ok", "ok", "failed"]
+    assert list(df["name"][:3]) == [fake_spotify.tracks[t]["name"] for t in (a, b, c)]
+    assert df.loc[3, "reason"].startswith("Spotify does not know")
+    assert (df["duration_ms"][:3] == 200_000).all()
+    assert df.loc[0, "provenance"]["duration_ms"] == "spotify"
+    assert df.loc[0, "provenance"]["energy"] == "reccobeats"
+    assert df.loc[0, "energy"] == pytest.approx(CALM["energy"])
     # one GET /tracks/{id} per track (the batch endpoint is gone) and one ReccoBeats call
     assert len(fake_spotify.requests(r"^/v1/tracks/")) == 4
     assert len(fake_spotify.requests("/reccobeats/")) == 1
-    # stored: predictions and features with their providers
+    # stored: track metadata and features with their providers, but no predictions
     store = Store()
-    rows, _ = store.list_tracks()
-    assert {r["id"] for r in rows if r["mood"]} == {a, b, c}
+    assert store.get_track(a)["name"] == fake_spotify.tracks[a]["name"]
+    assert store.get_features([a])[a]["energy"][1] == "reccobeats"
+    assert store.get_predictions(a) == []
 
 
-def test_predict_playlist_with_missing_and_skipped_items(fake_spotify):
+def test_key_free_tracks_without_any_spotify_credentials(fake_spotify, monkeypatch):
+    for var in ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "SPOTIPY_REDIRECT_URI"):
+        monkeypatch.delenv(var)
+    a, b = fake_spotify.add_tracks(2, features=CALM)
+    df, notes, _ = frame([f"spotify:track:{a}", b])
+    assert list(df["id"]) == [a, b] and (df["status"] == "ok").all()
+    assert df["duration_ms"].isna().all() and df["energy"].notna().all()
+    assert all("duration_ms" not in p for p in df["provenance"])
+    assert any("no Spotify app credentials" in n for n in notes)
+    assert any("duration_ms is left empty" in n for n in notes)
+    # nothing asked of Spotify: no token, no track
+    assert not fake_spotify.requests("^/(v1|api)/")
+    assert len(fake_spotify.requests("/reccobeats/")) == 1
+
+
+def test_cli_predict_key_free_uses_the_model_without_duration(fake_spotify, monkeypatch, tmp_path):
+    for var in ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "SPOTIPY_REDIRECT_URI"):
+        monkeypatch.delenv(var)
+    ids = fake_spotify.add_tracks(3, features=CALM)
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["predict", f"spotify:track:{ids[0]}", *ids[1:], "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    df = pd.read_csv(out)
+    assert list(df["id"]) == ids and set(df["mood"]) <= set(MOODS)
+    assert "default-noduration" in r.stderr and "no Spotify app credentials" in r.stderr
+    assert not fake_spotify.requests("^/(v1|api)/")
+
+
+def test_playlist_with_missing_and_skipped_items(fake_spotify):
     ids = fake_spotify.add_tracks(4, features=CALM)
     lost = fake_spotify.add_track(reccobeats=False, spotify_features=False)
     pid = fake_spotify.add_playlist(ids + [lost, EPISODE, ids[0]])
     login(fake_spotify)
-    notes = []
-    df = predict_refs([f"spotify:playlist:{pid}"], notify=notes.append)
-    assert df["mood"].notna().sum() == 4
-    assert "no audio features" in df.loc[df["id"] == lost, "reason"].item()
+    df, notes, _ = frame([f"spotify:playlist:{pid}"])
+    assert list(df["id"][:5]) == ids + [lost]
+    assert (df["status"][:4] == "ok").all()
+    reason = df.loc[df["id"] == lost, "reason"].item()
+    assert reason.startswith("no audio features (") and reason.count("no audio features") == 1
     assert df["reason"].str.contains("podcast episode", na=False).sum() == 1
-    assert any("§IV.2.a.i" in n for n in notes)
+    assert len(df) == 6  # the repeat of ids[0] is merged
+    assert any("1 repeated track(s) merged" in n for n in notes)
+    assert any("§IV.2.a.i" in n and "feeds Spotify's data" in n for n in notes)
 
 
-def test_spotify_features_source_and_model_without_duration(fake_spotify, monkeypatch):
+def test_album_and_rejected_kinds(fake_spotify):
+    ids = fake_spotify.add_tracks(3, features=CALM)
+    album = fake_spotify.add_album("Quiet", ids)
+    df, _, _ = frame([f"spotify:album:{album}", "spotify:artist:" + "a" * 22, "nope"])
+    assert list(df["id"]) == [*ids, "a" * 22, "nope"]
+    assert (df["album"][:3] == "Quiet").all() and (df["status"][:3] == "ok").all()
+    assert "not a track list" in df.loc[3, "reason"]
+    assert "not a Spotify id" in df.loc[4, "reason"]
+
+
+def test_spotify_audio_features_where_the_app_has_access(fake_spotify):
     fake_spotify.audio_features_access = True
     a = fake_spotify.add_track(features=CALM)
-    df = predict_refs([a])
-    assert df["source"].item() == "spotify"
-    # a track whose item has no duration: ReccoBeats has none either → default-noduration
-    fake_spotify.audio_features_access = False
-    b = fake_spotify.add_track(features=CALM)
-    fake_spotify.tracks[b]["duration_ms"] = None
-    notes = []
-    store = Store()
-    store.kv_put("provider-status", "spotify", '{"reason": "off", "at": 9e99}')
-    df = predict_refs([b], notify=notes.append, store=store)
-    assert df["mood"].notna().all()
-    assert any("default-noduration" in n for n in notes)
+    df, _, _ = frame([a])
+    prov = df.loc[0, "provenance"]
+    assert set(prov.values()) == {"spotify"} and df.loc[0, "time_signature"] == 4
 
 
-def test_predict_rejects_albums(fake_spotify):
-    with pytest.raises(DataError, match="not a Spotify album"):
-        predict_refs(["spotify:album:" + "a" * 22])
+def test_playlist_without_a_login_says_to_run_login(fake_spotify):
+    pid = fake_spotify.add_playlist(fake_spotify.add_tracks(2, features=CALM))
+    with pytest.raises(S.LoginRequired, match="run `trackmood login`"):
+        frame([f"spotify:playlist:{pid}"])
+    assert not fake_spotify.requests("/authorize")
 
 
 def test_cli_predict_spotify_refs(fake_spotify, tmp_path):
@@ -128,15 +164,44 @@ def test_cli_predict_spotify_refs(fake_spotify, tmp_path):
     assert list(df["id"]) == ids and {"mood", "model", "quadrant"} <= set(df.columns)
 
 
-def test_cli_predict_without_credentials(fake_spotify, monkeypatch):
-    monkeypatch.delenv("SPOTIPY_CLIENT_ID")
-    r = runner.invoke(app, ["predict", "spotify:track:" + "a" * 22])
-    assert r.exit_code == 4 and "set SPOTIPY_CLIENT_ID" in r.stderr
-
-
 def test_user_scopes_needed_for_playlists_use_cached_login(fake_spotify):
     pid = fake_spotify.add_playlist(fake_spotify.add_tracks(2, features=CALM))
     manager = login(fake_spotify)
     api = S.SpotifyAPI(S.client(user=True, manager=manager))
-    df = predict_refs([f"spotify:playlist:{pid}"], api=api)
-    assert df["mood"].notna().sum() == 2
+    df, _, _ = frame([f"spotify:playlist:{pid}"], api=api)
+    assert (df["status"] == "ok").sum() == 2
+
+
+def test_track_without_a_duration_at_spotify_is_said(fake_spotify):
+    a = fake_spotify.add_track(features=CALM)
+    fake_spotify.tracks[a]["duration_ms"] = None
+    df, notes, _ = frame([a])
+    assert df.loc[0, "status"] == "ok" and pd.isna(df.loc[0, "duration_ms"])
+    assert any("Spotify gave none" in n for n in notes)
+
+
+def test_tracks_with_a_login_but_no_secret_get_names_from_spotify(fake_spotify, monkeypatch):
+    a = fake_spotify.add_track(features=CALM, duration_ms=210_000)
+    login(fake_spotify)
+    monkeypatch.delenv("SPOTIPY_CLIENT_SECRET")  # a PKCE-only app
+    df, notes, _ = frame([a])
+    assert df.loc[0, "name"] == fake_spotify.tracks[a]["name"]
+    assert df.loc[0, "duration_ms"] == 210_000
+    assert not any("no Spotify app credentials" in n for n in notes)
+
+
+def test_cli_predict_exits_non_zero_when_no_track_got_features(fake_spotify, tmp_path):
+    gone = [fake_spotify.add_track(reccobeats=False) for _ in range(2)]
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["predict", *gone, "-o", str(out)])
+    assert r.exit_code == 4 and not out.exists()
+    line = [x for x in r.stderr.splitlines() if x.strip()][-1]
+    assert "no track of the request got audio features" in line and gone[0] in line
+
+
+def test_bridge_names_the_model_that_predicted(fake_spotify):
+    from trackmood.sources.spotify import predict_refs
+
+    ids = fake_spotify.add_tracks(2, features=CALM)
+    df = predict_refs(ids, store=Store())
+    assert df.attrs["model"] == "default" and df["mood"].notna().all()

@@ -183,7 +183,7 @@ def collect(
         api = SpotifyAPI(
             client(user=any(s.kind == "playlist" for s in specs)), policy=RetryPolicy(notify=notify)
         )
-    terms_notice(store, notify)
+    terms_notice(store, notify, use="collect")
     reader = Reader(api, store, refresh=refresh)
     requests_before = api.requests_made
     report = CollectReport()

@@ -16,7 +16,15 @@ trackmood's code:
 * ReccoBeats under ``/reccobeats/v1``: ``/audio-features?ids=`` (unknown ids omitted, ids beyond
   40 dropped silently, items named by UUID with the Spotify id in ``href``).
 
-Faults are scripted with :meth:`FakeSpotify.fail` (status, headers, body, delay, how many times);
+``GET /playlists/{id}`` and ``/playlists/{id}/items`` honour ``fields=`` (e.g. ``snapshot_id``,
+``items(item(uri)),next``); a playlist's ``snapshot_id`` changes whenever its items change. The
+authorize endpoint answers like a user who agreed (302 to the redirect URI with ``code`` and
+``state``), or who refused (:attr:`FakeSpotify.deny_authorization`: ``error=access_denied``); the
+token endpoint checks the PKCE ``code_verifier`` against the S256 ``code_challenge``.
+
+Faults are scripted with :meth:`FakeSpotify.fail` (status, headers, body, delay, how many times;
+``apply=True`` does the work first and then answers badly or late, like a write whose answer got
+lost);
 every request is logged in :attr:`FakeSpotify.log`; :meth:`FakeSpotify.hold_after` makes requests
 beyond a count hang until released and then drops them (for kill-and-resume tests).
 """
@@ -62,6 +70,37 @@ class Fault:
     body: object = None
     delay: float = 0.0
     method: str | None = None
+    apply: bool = False
+
+
+def parse_fields(spec: str) -> dict:
+    """``'items(item(uri)),next'`` → ``{'items': {'item': {'uri': {}}}, 'next': {}}``."""
+    tree: dict = {}
+    stack = [tree]
+    name = ""
+    for ch in spec + ",":
+        if ch in ",()":
+            if name.strip():
+                stack[-1][name.strip()] = stack[-1].get(name.strip(), {})
+            if ch == "(":
+                stack.append(stack[-1][name.strip()])
+            elif ch == ")":
+                stack.pop()
+            name = ""
+        else:
+            name += ch
+    return tree
+
+
+def apply_fields(obj, tree: dict):
+    """Keep only the fields named in ``tree`` (lists are filtered item by item)."""
+    if not tree:
+        return obj
+    if isinstance(obj, list):
+        return [apply_fields(o, tree) for o in obj]
+    if isinstance(obj, dict):
+        return {k: apply_fields(v, tree[k]) for k, v in obj.items() if k in tree}
+    return obj
 
 
 class FakeSpotify:
@@ -113,6 +152,8 @@ class FakeSpotify:
         self._held = threading.Event()
         self._release = threading.Event()
         self._n = 0
+        #: ``True``: the user refuses on the authorize page (redirect with error=access_denied).
+        self.deny_authorization = False
         self.server: ThreadingHTTPServer | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -315,15 +356,33 @@ class FakeSpotify:
         body: object = None,
         delay: float = 0.0,
         method: str | None = None,
+        apply: bool = False,
     ) -> None:
         """The next ``times`` requests whose path+query matches ``pattern`` get this answer.
 
-        ``status=None`` with ``delay`` makes a slow but otherwise normal answer.
+        ``status=None`` with ``delay`` makes a slow but otherwise normal answer. ``apply=True``
+        does the request's work first (e.g. creates the playlist), then waits ``delay`` and
+        answers with ``status`` (or normally, late): a write that happened though its answer
+        was lost.
         """
         with self.lock:
             self.faults.append(
-                Fault(re.compile(pattern), status, times, headers or {}, body, delay, method)
+                Fault(re.compile(pattern), status, times, headers or {}, body, delay, method, apply)
             )
+
+    def snapshot_id(self, pid: str) -> str:
+        """The playlist's version: changes whenever its items (or name) change."""
+        pl = self.playlists[pid]
+        names = [
+            e if isinstance(e, str) else {NULL: "null", LOCAL: "local"}.get(e, "ep")
+            for e in pl["entries"]
+        ]
+        digest = hashlib.sha256(json.dumps([pl["name"], names]).encode()).hexdigest()
+        return "AAAA" + digest[:28]
+
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token stops working (expired after six months, or access revoked)."""
+        self.refresh_tokens.clear()
 
     def hold_after(self, n: int) -> None:
         """API requests after the ``n``-th hang until :meth:`release`, then are dropped unanswered."""
@@ -356,13 +415,17 @@ class FakeSpotify:
     # -- auth helpers for tests -------------------------------------------------------------------
     def authorize(self, authorize_url: str) -> str:
         """Act as the user who clicks "Agree" on ``authorize_url``; returns the code."""
+        q = parse_qs(urlsplit(self.redirect_for(authorize_url)).query)
+        return q["code"][0]
+
+    def redirect_for(self, authorize_url: str) -> str:
+        """The URL the browser is sent to after the user answers on ``authorize_url``."""
         import requests
 
         r = requests.get(authorize_url, allow_redirects=False, timeout=5)
         if r.status_code != 302:
             raise AssertionError(f"authorize failed: {r.status_code} {r.text}")
-        q = parse_qs(urlsplit(r.headers["Location"]).query)
-        return q["code"][0]
+        return r.headers["Location"]
 
 
 def _err(status: int, message: str | None = None, reason: str | None = None) -> dict:
@@ -449,6 +512,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fake.latency:
             time.sleep(fake.latency)
+        if fault is not None and fault.apply:
+            try:
+                status, body, headers = self._route(method, path, query, raw)
+            except Exception as e:  # noqa: BLE001
+                status, body, headers = 500, _err(500, f"fake error: {e!r}"), {}
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.status is not None:
+                status, headers = fault.status, fault.headers
+                body = fault.body if fault.body is not None else _err(fault.status, "fault")
+            entry["status"] = status
+            self._send(status, body, headers)
+            return
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
@@ -508,17 +584,10 @@ class _Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(r"/playlists/([^/]+)/items", p)
             if m and method == "GET":
                 pl = self._playlist_for(m.group(1), user)
-                return (
-                    200,
-                    self._page(
-                        f"/v1/playlists/{pl['id']}/items",
-                        self._entries(pl),
-                        limit(20, 50),
-                        offset(),
-                        q,
-                    ),
-                    {},
+                page = self._page(
+                    f"/v1/playlists/{pl['id']}/items", self._entries(pl), limit(20, 50), offset(), q
                 )
+                return 200, apply_fields(page, parse_fields(q.get("fields", [""])[0])), {}
             if m and method == "POST":
                 pl = self._playlist_for(m.group(1), user, write=True)
                 try:
@@ -548,7 +617,7 @@ class _Handler(BaseHTTPRequestHandler):
                     out["items"] = self._page(
                         f"/v1/playlists/{pl['id']}/items", self._entries(pl), 50, 0, {}
                     )
-                return 200, out, {}
+                return 200, apply_fields(out, parse_fields(q.get("fields", [""])[0])), {}
             if p == "/tracks" and method == "GET":
                 return 403, _err(403, "Forbidden"), {}
             m = re.fullmatch(r"/tracks/([^/]+)", p)
@@ -689,6 +758,12 @@ class _Handler(BaseHTTPRequestHandler):
                     {},
                 )
             verifier = form.get("code_verifier", "")
+            if not re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier):
+                return (
+                    400,
+                    {"error": "invalid_request", "error_description": "code_verifier is invalid"},
+                    {},
+                )
             challenge = (
                 base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
                 .decode()
@@ -756,6 +831,9 @@ class _Handler(BaseHTTPRequestHandler):
             "scope": get("scope") or "",
         }
         params = {"code": code}
+        if fake.deny_authorization:
+            fake.codes.pop(code)
+            params = {"error": "access_denied"}
         if get("state") is not None:
             params["state"] = get("state")
         return 302, None, {"Location": f"{redirect}?{urlencode(params)}"}
@@ -913,7 +991,7 @@ class _Handler(BaseHTTPRequestHandler):
             "name": pl["name"],
             "owner": self._user_obj(pl["owner"], public=True),
             "public": pl["public"],
-            "snapshot_id": "snap",
+            "snapshot_id": self.fake.snapshot_id(pl["id"]),
             "items": {"href": f"{api}/playlists/{pl['id']}/items", "total": len(pl["entries"])},
             "tracks": None,
             "type": "playlist",

@@ -1,4 +1,4 @@
-"""CLI commands for the Spotify concern: ``collect`` and ``playlists split``."""
+"""CLI commands for the Spotify concern: ``login``, ``logout``, ``collect`` and ``playlists split``."""
 
 from __future__ import annotations
 
@@ -13,15 +13,52 @@ Give one or more moods, each followed by what to collect for it, for example: tr
 
 Every PLAYLIST, --album, --artist and --search takes the mood of the --mood before it.
 
-Playlists must be yours: development-mode apps read only playlists you own or collaborate on. They need a login (SPOTIPY_CLIENT_ID and SPOTIPY_REDIRECT_URI=http://127.0.0.1:PORT/callback); albums, artists and searches use SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET.
+Playlists must be yours: development-mode apps read only playlists you own or collaborate on. They need a login: run `trackmood login` once (SPOTIPY_CLIENT_ID and SPOTIPY_REDIRECT_URI=http://127.0.0.1:PORT/callback); albums, artists and searches use SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET.
 
 Features come from Spotify's audio-features where the app still has access, else from ReccoBeats. A stopped or killed run continues where it stopped when run again.
 """
 
 
+LOGIN_HELP = """Log in to Spotify (once per app) so trackmood can read your playlists and write mood playlists.
+
+Prints the authorization URL. Where a browser can be opened, it is, and the answer is caught on SPOTIPY_REDIRECT_URI (http://127.0.0.1:PORT/callback). On a machine without a browser (SSH, a container, a server), or with --no-browser: open the URL on any device, agree, and paste here the whole URL the browser was sent to (that page may fail to load; that is expected).
+
+Needs SPOTIPY_CLIENT_ID and SPOTIPY_REDIRECT_URI (registered in your app's settings). The login is cached beside the library, per client id, readable only by you.
+"""
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``collect`` and ``playlists split`` to ``app``."""
+    """Add ``login``, ``logout``, ``collect`` and ``playlists split`` to ``app``."""
     from .common import StageProgress
+
+    @app.command(help=LOGIN_HELP)
+    def login(
+        no_browser: bool = typer.Option(
+            False, "--no-browser", help="Do not open a browser; paste the redirected URL instead."
+        ),
+        timeout: float = typer.Option(
+            300, "--timeout", min=1, help="Seconds to wait for the redirected URL."
+        ),
+    ):
+        from ..errors import TrackmoodError
+        from .common import err, fail
+
+        try:
+            _login(open_browser=not no_browser, timeout=timeout, say=err)
+        except TrackmoodError as e:
+            fail(e)
+
+    @app.command(help="Forget the cached Spotify login and app token of this app (client id).")
+    def logout():
+        from ..sources.spotify_auth import logout as forget
+        from .common import err
+
+        removed = forget()
+        err(
+            f"removed {len(removed)} cached token file(s)"
+            if removed
+            else "no cached Spotify login for this app"
+        )
 
     @app.command(
         help=COLLECT_HELP,
@@ -113,6 +150,9 @@ def register(app: typer.Typer) -> None:
             None, "--model", "-m", help="Bundled model name or saved model folder."
         ),
         public: bool = typer.Option(False, "--public", help="Make new mood playlists public."),
+        refresh: bool = typer.Option(
+            False, "--refresh", help="Read the playlist again even if Spotify says it is unchanged."
+        ),
         max_retry_after: float | None = typer.Option(
             None,
             "--max-retry-after",
@@ -126,6 +166,11 @@ def register(app: typer.Typer) -> None:
         from .common import err, fail
 
         try:
+            from ..errors import DataError
+            from ..sources.spotify import parse_ref
+
+            if parse_ref(playlist, default_kind="playlist")[0] != "playlist":
+                raise DataError("playlists split takes a playlist", value=playlist)
             api = _api(user=True, notify=err, max_retry_after=max_retry_after)
             with StageProgress() as progress:
                 result = split_playlist(
@@ -134,6 +179,7 @@ def register(app: typer.Typer) -> None:
                     dry_run=dry_run,
                     api=api,
                     public=public,
+                    refresh=refresh,
                     notify=err,
                     progress=progress,
                 )
@@ -143,9 +189,39 @@ def register(app: typer.Typer) -> None:
             fail(e)
 
 
-def _api(*, user: bool, notify, max_retry_after):
-    from ..sources.http import RetryPolicy
-    from ..sources.spotify import SpotifyAPI, client
+def _login(*, open_browser: bool, timeout: float, say) -> None:
+    import sys
 
+    from ..sources.spotify import terms_notice
+    from ..sources.spotify_auth import login
+    from ..store import Store
+
+    terms_notice(Store(), say, use="login", force=True)
+    info = login(
+        say=say,
+        read_line=sys.stdin.readline,
+        open_browser=open_browser,
+        timeout=timeout,
+    )
+    say(f"logged in; the login is cached in {info['cache']} (trackmood logout forgets it)")
+
+
+def _api(*, user: bool, notify, max_retry_after):
+    import sys
+
+    from ..sources.http import RetryPolicy
+    from ..sources.spotify import SpotifyAPI, auth_manager, client
+
+    if user:
+        manager = auth_manager(user=True)
+        if not manager.cache_handler.get_cached_token():
+            if not (sys.stdin.isatty() and sys.stderr.isatty()):
+                from ..sources.spotify_auth import LoginRequired
+
+                raise LoginRequired(
+                    "this needs a Spotify login and there is none for this app yet: "
+                    "run `trackmood login`"
+                )
+            _login(open_browser=True, timeout=300, say=notify)
     policy = RetryPolicy(max_retry_after=max_retry_after, notify=notify)
     return SpotifyAPI(client(user=user), policy=policy)

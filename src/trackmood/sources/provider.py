@@ -56,7 +56,7 @@ class SpotifyAudioFeatures:
     batch_size: int = 100
 
     def fetch(self, ids: list[str]) -> dict[str, dict[str, float]]:
-        from .spotify import SpotifyHTTPError
+        from .spotify_api import SpotifyHTTPError
 
         try:
             body = self.api.get(
@@ -228,7 +228,7 @@ def default_chain(
     """Spotify audio-features (if ``api`` is given) → ReccoBeats, sharing the retry policy."""
     from .http import RetryPolicy
     from .reccobeats import ReccoBeatsClient
-    from .spotify import Config
+    from .spotify_auth import Config
 
     config = config or Config.from_env()
     policy = policy or (api.policy if api is not None else RetryPolicy(notify=notify))
