@@ -1,7 +1,8 @@
 """The source contract (src/trackmood/sources/base.py) as one set of assertions, for every source.
 
 ``check_feature_frames(frames, refs)`` is what tests/test_source_contract.py runs over a table, a
-generated audio file and a failing one (and, at merge, the fake Spotify and ReccoBeats servers):
+generated audio file and a failing one, and tests/test_source_contract_spotify.py over the fake
+Spotify and ReccoBeats servers:
 one row per input item in input order, the contract columns, provenance only for values the row
 has, a status of ``ok``/``failed`` and a one-line reason exactly when it failed.
 """

@@ -20,12 +20,11 @@ MAX_LINES = 500
 #: short enough, so the entry is removed, and fails for any module not listed.
 PENDING_SPLIT = {
     "trackmood.web.app",
-    "trackmood.sources.spotify",
     "trackmood.audio.extract",
     "trackmood.audio.model",
 }
 #: Sources still predicting until their rewrite lands (TODO(spotify-merge)).
-PENDING_SOURCES = {"trackmood.sources.spotify"}
+PENDING_SOURCES: set[str] = set()
 FORBIDDEN_IN_SOURCES = ("trackmood.model", "trackmood.predict", "trackmood.pipeline")
 
 
@@ -155,13 +154,6 @@ def test_no_import_circles():
 #: fails on any other one, and once one of these is gone (so the entry is removed).
 PENDING_LATE_CYCLES = [
     {"trackmood.model.evaluate", "trackmood.model.train"},  # "models" branch
-    # TODO(spotify-merge): sources.spotify.predict_refs → predict → pipeline → sources.spotify
-    {
-        "trackmood.pipeline",
-        "trackmood.predict",
-        "trackmood.sources.provider",
-        "trackmood.sources.spotify",
-    },
 ]
 
 

@@ -273,7 +273,7 @@ def test_spotify_kind_goes_through_a_contract_source(monkeypatch):
     class FakeSpotifySource:
         kind = "spotify"
 
-        def __init__(self, *, store=None, config=None):
+        def __init__(self, *, store=None, config=None, refresh=False):
             calls.append(store)
 
         def frames(self, refs, *, progress=None, notify=None):

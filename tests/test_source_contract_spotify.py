@@ -19,6 +19,8 @@ from trackmood.sources.base import CONTRACT_COLUMNS, FAILED, OK, frame_columns_o
 from trackmood.sources.spotify import FEATURE_COLUMNS, SpotifySource
 from trackmood.store import Store
 
+from .contract import check_feature_frames
+
 PROVIDERS = {"spotify", "reccobeats"}
 
 
@@ -33,7 +35,8 @@ def run_source(refs, **kw):
 
 
 def assert_contract(df, expected_ids, calls):
-    """The contract every source meets, whatever its kind."""
+    """The contract every source meets (tests/contract.py), plus what Spotify adds."""
+    check_feature_frames([df], expected_ids)
     assert frame_columns_ok(list(df.columns)), list(df.columns)
     assert list(CONTRACT_COLUMNS) == ["id", "provenance", "status", "reason"]
     # one row per requested track, in input order

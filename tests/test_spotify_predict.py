@@ -199,9 +199,11 @@ def test_cli_predict_exits_non_zero_when_no_track_got_features(fake_spotify, tmp
     assert "no track of the request got audio features" in line and gone[0] in line
 
 
-def test_bridge_names_the_model_that_predicted(fake_spotify):
-    from trackmood.sources.spotify import predict_refs
+def test_pipeline_names_the_model_that_predicted(fake_spotify):
+    from trackmood import pipeline
 
     ids = fake_spotify.add_tracks(2, features=CALM)
-    df = predict_refs(ids, store=Store())
-    assert df.attrs["model"] == "default" and df["mood"].notna().all()
+    result = pipeline.run(ids, store=Store())
+    df = result.predictions
+    assert result.model == "default" and (df["model"] == "default").all()
+    assert df["mood"].notna().all()

@@ -175,6 +175,8 @@ class _Run:
         self.requested, self.strict, self.store = model, strict, store
         self.progress, self.messages, self._notify = progress, messages, notify
         self.models: dict[str, Any] = {}
+        self.refresh = False
+        self.sources: dict = {}
 
     def notify(self, text: str) -> None:
         self.messages.append(text)
@@ -237,6 +239,8 @@ def run(
     notify: Notify | None = None,
     workers: int | None = None,
     chunksize: int = 200_000,
+    refresh: bool = False,
+    sources: dict | None = None,
 ) -> Result:
     """Predict the mood of every input: tables, in-memory frames, audio files/folders, Spotify.
 
@@ -256,12 +260,18 @@ def run(
         ``progress(stage, done, total)`` and ``notify(message)``.
     workers : int, optional
         Audio analysis processes (default all cores).
+    refresh : bool
+        Spotify: read playlists again even when their snapshot is unchanged.
+    sources : dict, optional
+        Ready-made sources by kind (e.g. ``{"spotify": SpotifySource(api=...)}``) to use instead
+        of the default ones.
     """
     import pandas as pd
 
     if timeline is not None and not (timeline > 0 and math.isfinite(timeline)):
         raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
     state = _Run(model, strict, store, progress, notify, [])
+    state.refresh, state.sources = refresh, sources or {}
     parts, windows = [], []
     for kind, refs in resolve(inputs):
         if kind in ("table", "frame"):
@@ -272,7 +282,7 @@ def run(
             parts.append(pred)
             windows.append(tl)
         else:
-            parts.append(_spotify(refs, state))
+            parts.append(_spotify_source(refs, state))
     predictions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     names = list(dict.fromkeys(m.name for m in state.models.values()))
     keep = [c for c in ID_COLUMNS if c in predictions.columns]
@@ -325,20 +335,14 @@ def window_rows(windows: list[dict], model) -> list[dict]:
     return rows
 
 
-def _spotify(refs, state: _Run):
-    try:
-        from .sources.spotify import SpotifySource  # noqa: F401
-    except ImportError:
-        return _spotify_predict_refs(refs, state)
-    return _spotify_source(refs, state)
-
-
 def _spotify_source(refs, state: _Run):
     import pandas as pd
 
-    from .sources.spotify import SpotifySource
+    src = state.sources.get("spotify")
+    if src is None:
+        from .sources.spotify import SpotifySource
 
-    src = SpotifySource(store=state.store)
+        src = SpotifySource(store=state.store, refresh=state.refresh)
     parts = []
     for frame in src.frames(refs, progress=state.progress, notify=state.notify):
         frame = frame.reset_index(drop=True)
@@ -356,26 +360,6 @@ def _spotify_source(refs, state: _Run):
             _store_predictions(state.store, chosen, part, pred)
             parts.append(pred.set_axis(np.flatnonzero(mask)))
     return pd.concat(parts).sort_index().reset_index(drop=True)
-
-
-def _spotify_predict_refs(refs, state: _Run):
-    # TODO(spotify-merge): replace by _spotify_source once sources.spotify.SpotifySource exists.
-    from .sources import spotify as S
-
-    df = S.predict_refs(
-        refs, model=state.requested, notify=state.notify, store=state.store, progress=state.progress
-    )
-    m = state.models.setdefault("spotify", load(state.requested))
-    probs = df[list(PROBA_COLUMNS)].apply(lambda c: c.astype(float))
-    df[list(PROBA_COLUMNS)] = probs
-    df["confidence"] = probs.max(axis=1)
-    df["uncertain"] = (df["confidence"] < uncertain_below(m)).astype("boolean")
-    df.loc[df["mood"].isna(), "uncertain"] = None
-    df["valence"] = df["energy"] = np.nan
-    df["quadrant"] = df["quadrant"].fillna("")
-    df["model"] = m.name
-    df["status"] = np.where(df["mood"].notna(), OK, FAILED)
-    return df.drop(columns=["source"])
 
 
 def _store_predictions(store, model, frame, pred, *, window=None) -> None:

@@ -70,7 +70,7 @@ class SplitResult:
     source_id: str
     source_name: str
     plans: list[MoodPlaylistPlan]
-    predictions: object  # the DataFrame from predict_refs
+    predictions: object  # the predictions frame of trackmood.pipeline.run
     created: list[str] = field(default_factory=list)
     added: int = 0
     dry_run: bool = False
@@ -244,9 +244,9 @@ def split_playlist(
 
     Raises :class:`~trackmood.errors.SourceError` when no track got features (nothing is written).
     """
+    from . import pipeline
     from .errors import DataError, SourceError
     from .sources.spotify import SpotifyHTTPError, SpotifySource, explain_playlist_error, parse_ref
-    from .spotify_predict import predict_refs
     from .store import Store
 
     kind, pid = parse_ref(playlist, default_kind="playlist")
@@ -259,17 +259,15 @@ def split_playlist(
     except SpotifyHTTPError as e:
         raise explain_playlist_error(e, pid) from None
     source_name = meta.get("name") or pid
-    preds = predict_refs(
+    source = SpotifySource(store, api=api, refresh=refresh)
+    preds = pipeline.run(
         [f"spotify:playlist:{pid}"],
         model=model,
         notify=notify,
         store=store,
-        api=api,
         progress=progress,
-        refresh=refresh,
-        source_cls=SpotifySource,
-        require_features=False,  # said below, naming the playlist
-    )
+        sources={"spotify": source},
+    ).predictions
     if not preds["mood"].notna().any():
         reasons = preds["reason"].dropna()
         raise SourceError(

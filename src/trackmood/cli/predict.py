@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import DataError, TrackmoodError
+from ..errors import DataError, SourceError, TrackmoodError
 from .common import StageProgress, err, fail, interrupted
 
 
@@ -68,6 +68,9 @@ def predict(
     chunksize: int = typer.Option(
         200_000, metavar="ROWS", help="Rows per chunk when streaming large tables."
     ),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Spotify playlists: read them again even if unchanged."
+    ),
 ):
     """Predict the mood of tracks: mood, four probabilities, confidence, quadrant, status."""
     try:
@@ -79,7 +82,7 @@ def predict(
         if not inputs:
             raise_data("nothing to predict: give a table, audio files, Spotify ids or --feature")
         _predict(inputs, model=model, out=out, fmt=fmt, timeline=timeline, strict=strict,
-                 chunksize=chunksize)  # fmt: skip
+                 chunksize=chunksize, refresh=refresh)  # fmt: skip
     except TrackmoodError as e:
         fail(e)
     except KeyboardInterrupt:
@@ -103,7 +106,7 @@ def _predict_one(feature, model, out, fmt) -> None:
         sink.write_record(predict_record(chosen, record, file="--feature"))
 
 
-def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize) -> None:
+def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=False) -> None:
     from .. import pipeline
     from ..outputs import (
         AtomicOutput,
@@ -147,6 +150,13 @@ def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize) -> None:
             store=store,
             progress=progress,
             notify=err,
+            refresh=refresh,
+        )
+    c = result.counts()
+    if len(result.predictions) and not c["ok"] and not c["invalid"]:
+        raise SourceError(
+            f"no track of the request got audio features ({len(result.predictions)} tried; "
+            f"first: {_first_reason(result.predictions)})"
         )
     table = result.timeline if timeline else result.predictions
     with AtomicOutput(out, fmt, inputs=inputs) as sink:
@@ -154,8 +164,14 @@ def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize) -> None:
     if timeline and out is not None and result.timeline is not None and len(result.timeline):
         png = write_timeline_png(_timeline_groups(result.timeline), timeline_png_path(out))
         err(f"wrote mood timeline to {png}")
-    c = result.counts()
     _summary(c["invalid"], len(result.predictions))
+
+
+def _first_reason(pred) -> str:
+    first = pred.iloc[0]
+    name = first.get("id") if "id" in pred.columns else None
+    reason = first.get("reason") or "no features"
+    return f"{name}: {reason}" if name else str(reason)
 
 
 def _timeline_groups(tl):

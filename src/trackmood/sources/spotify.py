@@ -387,17 +387,6 @@ class SpotifySource:
         return out
 
 
-def __getattr__(name: str):
-    """Deprecated: ``predict_refs`` moved out of the source (remove when the pipeline lands)."""
-    if name == "predict_refs":
-        import functools
-
-        from ..spotify_predict import predict_refs
-
-        return functools.partial(predict_refs, source_cls=SpotifySource)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _dtype(column: str) -> str:
     """Features are floats (NaN when unknown); everything else keeps ``None`` as ``None``."""
     return "float64" if column in FEATURE_COLUMNS else "object"
