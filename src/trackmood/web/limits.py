@@ -18,7 +18,7 @@ is not a table) before it is parsed:
 >>> scan_json(b"[" * 100 + b"]" * 100, max_depth=32)
 Traceback (most recent call last):
 ...
-trackmood.web.errors.ApiError: JSON nested deeper than 32 levels; a table is a list of flat objects
+trackmood.web.errors.ApiError: input: JSON nested deeper than 32 levels; a table is a list of flat objects
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def scan_json(
     *,
     max_depth: int = MAX_DEPTH,
     max_values: int = MAX_JSON_VALUES,
-    name: str = "JSON",
+    name: str = "input",
 ) -> tuple[int, int]:
     """Deepest nesting and (about) the number of values in JSON (or JSON Lines) text, in one
     pass of 1 MB chunks with numpy, strings skipped; raises :class:`ApiError` past a limit.
@@ -91,7 +91,7 @@ def scan_json(
             if deepest > max_depth:
                 raise ApiError(
                     422,
-                    f"{name} nested deeper than {max_depth} levels; "
+                    f"{name}: JSON nested deeper than {max_depth} levels; "
                     "a table is a list of flat objects",
                 )
             depth = int(level[-1])
