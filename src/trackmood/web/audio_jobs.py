@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..moods import MOODS, PROBA_COLUMNS
+from .rows import row
 from .util import clean
 
 SOURCE = "audio:librosa"
@@ -71,7 +72,6 @@ def features(state, paths: list[str], *, window: float | None) -> list[dict]:
 def rows(model, results: list[dict], names: list[str], *, timeline: float | None) -> list[dict]:
     """Prediction rows: the audio model on each file's features (and windows)."""
     from ..audio.timeline import full_proba, window_rows
-    from .service import row
 
     out = []
     ok = [i for i, r in enumerate(results) if "features" in r]
