@@ -64,8 +64,9 @@ def client(tmp_path):
 
 # ------------------------------------------------------------------------------- each case
 def test_deep_json_body_and_files_are_422(client):
-    r = client.post("/predict", content=deep_json(), headers={"content-type": "application/json"})
-    assert r.status_code == 422 and "nested deeper than 32 levels" in r.json()["error"]
+    for path in ("/predict", "/predict/spotify"):
+        r = client.post(path, content=deep_json(), headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "nested deeper than 32 levels" in r.json()["error"]
     for name in ("deep.json", "deep.jsonl"):
         r = upload(client, name, deep_json(), "application/json")
         assert r.status_code == 422, r.text

@@ -37,7 +37,7 @@ MAX_DEPTH = 32  # JSON nesting
 MAX_JSON_VALUES = 5_000_000  # JSON values (each costs ~50-100 bytes once parsed)
 MAX_HEADER_BYTES = 256 * 1024  # a CSV header line
 MAX_CELL_BYTES = 64 * 1024  # one string cell
-MAX_DECODED_BYTES = 512 * 1024 * 1024  # a Parquet file's uncompressed / decoded data
+MAX_DECODED_BYTES = 256 * 1024 * 1024  # a Parquet file's uncompressed / decoded data
 MAX_FOOTER_BYTES = 8 * 1024 * 1024  # a Parquet footer
 _CHUNK = 1 << 20
 

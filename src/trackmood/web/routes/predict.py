@@ -148,7 +148,7 @@ def predict_audio(
     return json_response(result)
 
 
-@router.post(
+@measured.post(
     "/predict/spotify",
     response_model=PredictResponse,
     responses={429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
