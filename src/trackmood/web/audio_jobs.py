@@ -1,5 +1,5 @@
-"""Audio uploads between the worker pool and the library: the feature cache (by content hash),
-the audio model applied to features and timeline windows, and the writes to the library.
+"""Audio uploads between the worker pool and the library: the feature cache (by content hash)
+and the writes to the library (the audio model itself is applied in :mod:`.service`).
 
 The library lock is taken only for the cache lookups and the final writes; the analysis itself
 runs in :class:`~.workers.AudioPool` with no lock held.
@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-
-import numpy as np
-
-from ..moods import MOODS, PROBA_COLUMNS
-from .rows import row
-from .util import clean
 
 SOURCE = "audio:librosa"
 
@@ -67,45 +61,6 @@ def features(state, paths: list[str], *, window: float | None) -> list[dict]:
         results[i]["sha"] = sha
         results[i]["id"] = track_id(sha)
     return results  # type: ignore[return-value]
-
-
-def rows(model, results: list[dict], names: list[str], *, timeline: float | None) -> list[dict]:
-    """Prediction rows: the audio model on each file's features (and windows)."""
-    from ..audio.timeline import full_proba, window_rows
-
-    out = []
-    ok = [i for i, r in enumerate(results) if "features" in r]
-    proba = None
-    if ok:
-        X = np.array(
-            [[results[i]["features"].get(f, np.nan) for f in model.features] for i in ok],
-            dtype=float,
-        )
-        X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
-        proba = full_proba(model.predict_proba(X), model.runtime.classes)
-    where = {i: k for k, i in enumerate(ok)}
-    for i, (res, name) in enumerate(zip(results, names, strict=True)):
-        if i in where:
-            p = proba[where[i]]
-            r = row(
-                row=i + 1,
-                id=res["id"],
-                name=name,
-                source=SOURCE,
-                mood=MOODS[int(p.argmax())],
-                **{c: float(v) for c, v in zip(PROBA_COLUMNS, p, strict=True)},
-            )
-            if timeline:
-                r["timeline"] = clean(window_rows(res.get("windows") or [], model))
-        else:
-            reason = str(res.get("error") or "analysis failed")
-            path = str(res.get("path") or "")
-            if path:
-                reason = reason.replace(path, name)
-            r = row(row=i + 1, id=res.get("id"), name=name, source=SOURCE, reason=reason)
-            r["status"] = "failed"
-        out.append(r)
-    return out
 
 
 def remember(state, model_name: str, rows: list[dict], results, *, timeline) -> None:

@@ -26,7 +26,7 @@ from ..moods import MOODS, PROBA_COLUMNS
 from . import limits
 from .errors import ApiError
 from .rows import payload, row, set_mood
-from .util import display_name, num, text
+from .util import clean, display_name, num, text
 
 
 # ------------------------------------------------------------------------------- tables
@@ -236,7 +236,7 @@ def predict_audio(
     model = state.audio_model()
     notify = notify or (lambda m: None)
     results = audio.features(state, [p for p, _ in files], window=timeline)
-    rows = audio.rows(model, results, [n for _, n in files], timeline=timeline)
+    rows = audio_rows(model, results, [n for _, n in files], timeline=timeline)
     for r in rows:
         if r["reason"]:
             notify(f"skipped: {r['name']}: {r['reason']}")
@@ -245,6 +245,48 @@ def predict_audio(
     audio.remember(state, model.name, rows, results, timeline=timeline)
     fill_map_features(state, rows)
     return payload(model.name, rows, [])
+
+
+def audio_rows(
+    model, results: list[dict], names: list[str], *, timeline: float | None
+) -> list[dict]:
+    """Prediction rows: the audio model on each file's features (and windows)."""
+    from ..audio.timeline import full_proba, window_rows
+    from . import audio_jobs as audio
+
+    out = []
+    ok = [i for i, r in enumerate(results) if "features" in r]
+    proba = None
+    if ok:
+        X = np.array(
+            [[results[i]["features"].get(f, np.nan) for f in model.features] for i in ok],
+            dtype=float,
+        )
+        X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
+        proba = full_proba(model.predict_proba(X), model.runtime.classes)
+    where = {i: k for k, i in enumerate(ok)}
+    for i, (res, name) in enumerate(zip(results, names, strict=True)):
+        if i in where:
+            p = proba[where[i]]
+            r = row(
+                row=i + 1,
+                id=res["id"],
+                name=name,
+                source=audio.SOURCE,
+                mood=MOODS[int(p.argmax())],
+                **{c: float(v) for c, v in zip(PROBA_COLUMNS, p, strict=True)},
+            )
+            if timeline:
+                r["timeline"] = clean(window_rows(res.get("windows") or [], model))
+        else:
+            reason = str(res.get("error") or "analysis failed")
+            path = str(res.get("path") or "")
+            if path:
+                reason = reason.replace(path, name)
+            r = row(row=i + 1, id=res.get("id"), name=name, source=audio.SOURCE, reason=reason)
+            r["status"] = "failed"
+        out.append(r)
+    return out
 
 
 # ------------------------------------------------------------------------------- Spotify
