@@ -15,6 +15,7 @@ import logging
 import multiprocessing as mp
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -77,6 +78,7 @@ class AudioPool:
         self._generation = 0
         self._last_death = "its worker process died"
         self._closed = False
+        self._procs: dict = {}  # pid -> Process of the current pool (the pool forgets them)
 
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
         with self._lock:
@@ -95,76 +97,93 @@ class AudioPool:
                 return
             pool, self._pool = self._pool, None
             self._generation += 1
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            dead = [p.exitcode for p in procs if p.exitcode is not None]
+            procs = list(self._procs.values())
+            self._procs = {}
+            for _ in range(20):  # the dead worker may not be reaped yet
+                dead = [p.exitcode for p in procs if p.exitcode is not None]
+                if dead:
+                    break
+                time.sleep(0.05)
             self._last_death = _death(dead[0] if dead else None)
             if why == "crash":
                 self.crashes += 1
             log.warning("audio worker pool replaced (%s: %s)", why, self._last_death)
         _stop(pool, procs)
 
+    def _remember(self, pool, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:
+                for pid, p in (getattr(pool, "_processes", None) or {}).items():
+                    self._procs.setdefault(pid, p)
+
     def warm(self) -> None:
         """Start the workers now (else they start with the first file)."""
-        pool, _ = self._current()
+        pool, gen = self._current()
         pool.submit(_ping)
+        self._remember(pool, gen)
 
     def analyse(self, paths: list[str], window: float | None = None) -> list[dict]:
         """One result per path, in order: ``{"features", ...}`` or ``{"error": "<one line>"}``;
         never raises for a file (a crash becomes that file's error).
+
+        When a worker dies, every file it may have held is tried again alone in the fresh pool,
+        so a second crash is blamed on the file that caused it, not on its neighbours.
         """
         results: list[dict | None] = [None] * len(paths)
-        tries = [0] * len(paths)
-        todo = list(range(len(paths)))
-        while todo:
-            pool, gen = self._current()
-            futures = {}
-            try:
-                for i in todo:
-                    futures[pool.submit(_analyse, self.analyser, paths[i], window)] = i
-            except BrokenProcessPool:
-                for f in futures:
-                    f.cancel()
-                self._replace(gen, "crash")
-                continue
-            todo = []
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=self.timeout, return_when=FIRST_COMPLETED)
-                if not done:  # nothing finished in time: the pool is stuck on these files
-                    self._replace(gen, "timeout")
-                    for f in pending:
-                        i = futures[f]
-                        results[i] = {
-                            "path": paths[i],
-                            "error": f"the audio analysis took longer than {self.timeout:g} s",
-                        }
-                    break
-                for f in done:
-                    i = futures[f]
-                    try:
-                        results[i] = f.result()
-                    except BrokenProcessPool:
-                        self._replace(gen, "crash")
-                        tries[i] += 1
-                        if tries[i] >= 2:
-                            results[i] = {
-                                "path": paths[i],
-                                "error": f"the audio analysis crashed ({self._last_death}); "
-                                "the file was tried twice",
-                                "crashed": True,
-                            }
-                        else:
-                            todo.append(i)
-                    except Exception as e:  # noqa: BLE001 - reported for this file
-                        first = str(e).splitlines()[0] if str(e) else ""
-                        results[i] = {
-                            "path": paths[i],
-                            "error": f"analysis failed ({type(e).__name__}: {first})",
-                        }
+        suspects = self._batch(list(range(len(paths))), paths, window, results)
+        for i in suspects:
+            if self._batch([i], paths, window, results):
+                results[i] = {
+                    "path": paths[i],
+                    "error": f"the audio analysis crashed ({self._last_death}); "
+                    "the file was tried twice",
+                    "crashed": True,
+                }
         return [
             r if r is not None else {"path": p, "error": "not analysed"}
             for r, p in zip(results, paths, strict=True)
         ]
+
+    def _batch(self, todo: list[int], paths, window, results) -> list[int]:
+        """Run ``todo`` in the pool, filling ``results``; the indices a crash took down."""
+        pool, gen = self._current()
+        futures = {}
+        try:
+            for i in todo:
+                futures[pool.submit(_analyse, self.analyser, paths[i], window)] = i
+                self._remember(pool, gen)
+        except BrokenProcessPool:  # broken by another request meanwhile
+            for f in futures:
+                f.cancel()
+            self._replace(gen, "crash")
+            return self._batch(todo, paths, window, results)
+        crashed = []
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=self.timeout, return_when=FIRST_COMPLETED)
+            if not done:  # nothing finished in time: the pool is stuck on these files
+                self._replace(gen, "timeout")
+                for f in pending:
+                    i = futures[f]
+                    results[i] = {
+                        "path": paths[i],
+                        "error": f"the audio analysis took longer than {self.timeout:g} s",
+                    }
+                break
+            for f in done:
+                i = futures[f]
+                try:
+                    results[i] = f.result()
+                except BrokenProcessPool:
+                    self._replace(gen, "crash")
+                    crashed.append(i)
+                except Exception as e:  # noqa: BLE001 - reported for this file
+                    first = str(e).splitlines()[0] if str(e) else ""
+                    results[i] = {
+                        "path": paths[i],
+                        "error": f"analysis failed ({type(e).__name__}: {first})",
+                    }
+        return sorted(crashed)
 
     def shutdown(self) -> None:
         """Stop the workers (on the app's exit)."""
@@ -172,8 +191,9 @@ class AudioPool:
             pool, self._pool = self._pool, None
             self._generation += 1
             self._closed = True
+            procs, self._procs = list(self._procs.values()), {}
         if pool is not None:
-            _stop(pool, list((getattr(pool, "_processes", None) or {}).values()))
+            _stop(pool, procs)
 
 
 def _stop(pool: ProcessPoolExecutor, procs) -> None:
