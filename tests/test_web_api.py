@@ -561,6 +561,17 @@ def test_tracks_list_filter_get_delete(client):
     assert client.delete("/tracks/quiet").status_code == 404
 
 
+def test_tracks_source_prefix_is_literal(client):
+    upload(client, "50%_off.csv", csv_bytes([{"id": "a", **FEATURES}]))
+    upload(client, "500 off.csv", csv_bytes([{"id": "b", **LOUD}]))
+
+    def total(prefix):
+        return client.get("/tracks", params={"source": prefix}).json()["total"]
+
+    assert total("file:") == 2 and total("file:50%_") == 1 and total("file:50%_off.csv") == 1
+    assert total("file:5") == 2 and total("file:50%") == 1 and total("file:5_") == 0
+
+
 @pytest.mark.parametrize(
     "params", [{"mood": "Angry"}, {"limit": 0}, {"limit": 5000}, {"offset": -1}, {"limit": "many"}]
 )

@@ -28,6 +28,17 @@ from ..uploads import (
 )
 from ..util import display_name, json_response
 
+INLINE_BYTES = 64 * 1024
+
+
+def _measured_json(body: bytes):
+    """The parsed body once its nesting and size are measured; ``None`` if it is not JSON."""
+    limits.scan_json(body, name="request body")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
 
 class MeasuredJSONRoute(APIRoute):
     """A route whose JSON body is measured (nesting depth, number of values) before it is
@@ -40,11 +51,12 @@ class MeasuredJSONRoute(APIRoute):
         async def measured(request: Request):
             body = await request.body()
             if body:
-                await run_in_threadpool(limits.scan_json, body, name="request body")
-                try:
-                    request._json = await run_in_threadpool(json.loads, body)
-                except (ValueError, RecursionError):
-                    pass  # FastAPI parses again and reports the position
+                if len(body) <= INLINE_BYTES:  # cheap: no thread hop
+                    request._json = _measured_json(body)
+                else:  # keep the event loop (and /health) free meanwhile
+                    request._json = await run_in_threadpool(_measured_json, body)
+                if request._json is None:
+                    del request._json  # FastAPI parses again and reports the position
             return await handler(request)
 
         return measured
