@@ -507,6 +507,22 @@ def test_spotify_contract(client, monkeypatch):
     assert r.status_code == 503 and "ReccoBeats is down" in r.json()["error"]
 
 
+def test_spotify_response_names_the_model_that_predicted(client, monkeypatch):
+    from trackmood.sources import spotify
+
+    def fake(refs, *, model=None, notify=None, store=None, **kw):
+        row = {"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "No length", "mood": "Calm"}
+        row.update({"p_calm": 0.7, "p_energetic": 0.1, "p_happy": 0.1, "p_sad": 0.1})
+        store.put_predictions("default-noduration", [row])  # as the source does
+        return pd.DataFrame([{**row, "quadrant": quadrant("Calm"), "reason": None}])
+
+    monkeypatch.setattr(spotify, "predict_refs", fake)
+    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "default-noduration"
+    assert r.json()["predictions"][0]["model"] == "default-noduration"
+
+
 @pytest.mark.parametrize(
     "payload",
     [

@@ -304,10 +304,11 @@ def predict_spotify(state, refs: list[str], *, notify: Callable[[str], None]) ->
         notify(f"only the first {state.max_rows} tracks are shown")
     names = set()
     with state.lock:
-        for r in rows:
-            if r["mood"]:
+        for r in rows:  # the source chose the model per track (with or without a duration)
+            if r["mood"] and not r["model"]:
                 latest = state.store.get_predictions(r["id"]) if r["id"] else []
                 r["model"] = latest[0]["model"] if latest else state.model.name
+            if r["mood"]:
                 names.add(r["model"])
     fill_map_features(state, rows)
     return payload(", ".join(sorted(names)) if names else state.model.name, rows, [])
