@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 log = logging.getLogger("trackmood.web")
 
-#: Seconds one request may wait for its files before the pool is replaced.
+#: Seconds a request may wait with none of its files finishing before the pool is replaced.
 DEFAULT_TIMEOUT = 900.0
 
 
@@ -65,7 +65,8 @@ class AudioPool:
         The function run in a worker (default :func:`trackmood.audio.parallel.extract_one`);
         it must be importable by reference (a module-level function).
     timeout : float
-        Seconds one :meth:`analyse` call may take before its pool is replaced.
+        Seconds an :meth:`analyse` call may wait without any of its files finishing before the
+        pool (stuck on them) is replaced; its unfinished files are reported as too slow.
     """
 
     def __init__(self, *, workers: int = 1, analyser: Callable | None = None, timeout=None):
