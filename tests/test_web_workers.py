@@ -29,6 +29,14 @@ def crashy_extract(path, *, window=None):
     return fake_extract(path, window=window)
 
 
+def hanging_extract(path, *, window=None):
+    """A file holding ``HANG`` never finishes (a decoder stuck in a loop)."""
+    with open(path, "rb") as fh:
+        if b"HANG" in fh.read():
+            time.sleep(600)
+    return fake_extract(path, window=window)
+
+
 def slow_extract(path, *, window=None):
     time.sleep(3)
     return fake_extract(path, window=window)
@@ -49,6 +57,21 @@ def test_pool_survives_a_segfault(tmp_path):
         assert pool.crashes >= 2  # the first try and the retry in a fresh pool
         again = pool.analyse([str(good)])
         assert "features" in again[0] and again[0]["pid"] != first[0]["pid"]
+    finally:
+        pool.shutdown()
+
+
+def test_pool_replaces_a_stuck_worker(tmp_path):
+    stuck, good = tmp_path / "stuck.wav", tmp_path / "good.wav"
+    stuck.write_bytes(wav_bytes(0.1) + b"HANG")
+    good.write_bytes(wav_bytes(0.1))
+    pool = AudioPool(workers=1, analyser=hanging_extract, timeout=8)
+    try:
+        t0 = time.monotonic()
+        out = pool.analyse([str(stuck)])
+        assert "took longer than 8 s" in out[0]["error"]
+        assert time.monotonic() - t0 < 60
+        assert "features" in pool.analyse([str(good)])[0]  # a fresh worker took over
     finally:
         pool.shutdown()
 
