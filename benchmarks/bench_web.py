@@ -101,7 +101,9 @@ def main() -> None:
     from pydantic import TypeAdapter
 
     from trackmood import load_model, predict_frame
-    from trackmood.web.app import TrackIn, WebState, predict_tracks
+    from trackmood.web.deps import Settings, WebState
+    from trackmood.web.schemas import TrackIn
+    from trackmood.web.service import predict_tracks
 
     payloads = {1: tracks(1), 1000: tracks(1000, seed=1)}
     model = load_model("default")
@@ -171,11 +173,13 @@ def main() -> None:
                     )
                 )
                 state = WebState(
-                    model=model,
-                    store_path=tmp / "inproc.sqlite",
-                    max_upload_bytes=1 << 26,
-                    max_rows=10**6,
-                    max_files=1,
+                    Settings(
+                        model=model,
+                        store_path=tmp / "inproc.sqlite",
+                        max_upload_bytes=1 << 26,
+                        max_rows=10**6,
+                        max_files=1,
+                    )
                 )
                 state.open()
                 adapter = TypeAdapter(list[TrackIn])

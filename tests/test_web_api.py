@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import sys
 import tempfile
-import types
 import wave
 
 import numpy as np
@@ -121,7 +121,9 @@ def test_predict_json(client):
     assert quiet["id"] == "t-1" and quiet["name"] == "quiet piano"
     for p in (quiet, loud):
         assert abs(sum(p[c] for c in PROBA_COLUMNS) - 1) < 1e-6
-        assert p["quadrant"] == quadrant(p["mood"]) and p["error"] is None
+        assert p["quadrant"] == quadrant(p["mood"]) and p["reason"] is None
+        assert p["model"] == "default" and p["status"] == "ok"
+        assert p["confidence"] == max(p[c] for c in PROBA_COLUMNS)
     assert quiet["mood"] in ("Calm", "Sad") and loud["mood"] in ("Happy", "Energetic")
     assert loud["id"].startswith("feat:")  # a stable id for a row without one
     assert quiet["valence"] == 0.2 and quiet["energy"] == 0.1
@@ -143,8 +145,9 @@ def test_predict_per_row_errors_and_aliases(client):
     r = client.post("/predict", json=[no_tempo, alias])
     assert r.status_code == 200
     first, second = r.json()["predictions"]
-    assert first["mood"] is None and "row 1" in first["error"] and "'tempo'" in first["error"]
-    assert second["mood"] and second["error"] is None
+    assert first["mood"] is None and "row 1" in first["reason"] and "'tempo'" in first["reason"]
+    assert first["status"] == "invalid" and first["model"] is None
+    assert second["mood"] and second["reason"] is None and second["status"] == "ok"
 
 
 def test_predict_without_duration_uses_the_noduration_model(client):
@@ -217,9 +220,9 @@ def test_predict_file_csv_with_bad_rows(client):
     p = body["predictions"]
     assert [x["row"] for x in p] == [1, 2, 3, 4]
     assert p[0]["mood"] and p[3]["mood"]
-    assert p[1]["mood"] is None and "mine.csv, row 2, column 'energy'" in p[1]["error"]
-    assert "'loud'" in p[1]["error"]
-    assert "row 3, column 'valence'" in p[2]["error"] and "7" in p[2]["error"]
+    assert p[1]["mood"] is None and "mine.csv, row 2, column 'energy'" in p[1]["reason"]
+    assert "'loud'" in p[1]["reason"] and p[1]["status"] == "invalid"
+    assert "row 3, column 'valence'" in p[2]["reason"] and "7" in p[2]["reason"]
     assert p[0]["source"] == "file:mine.csv"
 
 
@@ -273,7 +276,7 @@ def test_predict_file_limits(db):
         r = upload(c, "big.csv", big)
         assert r.status_code == 413 and "big.csv" in r.json()["error"]
         r = upload(c, "rows.csv", csv_bytes([FEATURES] * 4))
-        assert r.status_code == 413 and "limit of 3 rows" in r.json()["error"]
+        assert r.status_code == 413 and "limit of 3 rows" in r.json()["error"], r.text
 
 
 def test_upload_name_never_reaches_the_file_system(client, tmp_path, monkeypatch):
@@ -292,64 +295,83 @@ def test_upload_name_never_reaches_the_file_system(client, tmp_path, monkeypatch
 
 
 # ------------------------------------------------------------------------------- POST /predict/audio
-def fake_audio_module(calls):
-    mod = types.ModuleType("trackmood.sources.audio")
+def fake_extract(path, *, window=None):
+    """Stands in for the audio analysis in a worker process (module level: sent by reference).
+    Descriptors follow the file's bytes, so different files get different features.
+    """
+    from trackmood.audio.extract import DESCRIPTORS
 
-    def predict_audio(paths, *, model=None, timeline=None, out=None, notify=None, store=None):
-        calls.append({"paths": list(paths), "timeline": timeline})
-        rows = []
-        for p in paths:
-            with open(p, "rb") as fh:
-                assert fh.read(4) == b"RIFF"
-            row = {
-                "id": f"audio:{len(rows)}",
-                "path": p,
-                "name": p.rsplit("/", 1)[-1],
-                "mood": "Sad",
-                "p_calm": 0.1,
-                "p_energetic": 0.1,
-                "p_happy": 0.1,
-                "p_sad": 0.7,
-                "quadrant": quadrant("Sad"),
-                "source": "audio:librosa",
-                "error": None,
-            }
-            if timeline:
-                row["timeline"] = [
-                    {"start": 0.0, "end": timeline, "mood": "Sad", "p_sad": 0.7},
-                    {"start": timeline, "end": 2 * timeline, "mood": "Calm", "p_calm": 0.6},
-                ]
-            rows.append(row)
-        if store is not None:
-            store.put_predictions("audio", [{**r, "extra": r.get("timeline")} for r in rows])
-            store.upsert_tracks(
-                [{"id": r["id"], "path": p} for r, p in zip(rows, paths, strict=False)]
-            )
-        notify(f"analysed {paths[0]}")
-        return pd.DataFrame(rows)
-
-    mod.predict_audio = predict_audio
-    return mod
+    with open(path, "rb") as fh:
+        data = fh.read()
+    assert data[:4] == b"RIFF"
+    if len(data) < 44:
+        return {"path": path, "error": f"{path}: truncated WAV header"}
+    level = (sum(data[44:4000:7]) % 97) / 97.0
+    feats = {d: level for d in DESCRIPTORS}
+    feats.update({"duration_ms": 1000.0, "tempo": 100.0, "loudness": -20.0})
+    out = {"path": path, "features": feats, "decoder": "fake", "pid": os.getpid()}
+    if window:
+        out["windows"] = [
+            {"start": 0.0, "end": window, **{d: 0.0 for d in DESCRIPTORS}},
+            {"start": window, "end": 2 * window, **{d: 1.0 for d in DESCRIPTORS}},
+        ]
+    return out
 
 
-def test_predict_audio_contract(client, monkeypatch):
-    calls = []
-    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module(calls))
+@pytest.fixture
+def audio_client(db):
+    with TestClient(create_app(store_path=db, audio_analyser=fake_extract)) as c:
+        yield c
+
+
+def test_predict_audio_contract(audio_client):
+    client = audio_client
     files = [
         ("files", ("My Song.wav", wav_bytes(), "audio/wav")),
-        ("files", ("other.wav", wav_bytes(), "application/octet-stream")),
+        ("files", ("other.wav", wav_bytes(freq=220.0), "application/octet-stream")),
     ]
     r = client.post("/predict/audio", files=files, data={"timeline": "5"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert [p["name"] for p in body["predictions"]] == ["My Song.wav", "other.wav"]
-    assert body["predictions"][0]["timeline"][1]["mood"] == "Calm"
-    assert calls[0]["timeline"] == 5.0
-    assert all("My Song" not in p for p in calls[0]["paths"])  # fixed names on disk
+    assert body["model"] == "audio" and body["errors"] == 0
+    first, second = body["predictions"]
+    assert [first["name"], second["name"]] == ["My Song.wav", "other.wav"]
+    for p in (first, second):
+        assert p["model"] == "audio" and p["status"] == "ok" and p["reason"] is None
+        assert p["mood"] in ("Calm", "Energetic", "Happy", "Sad")
+        assert abs(sum(p[c] for c in PROBA_COLUMNS) - 1) < 1e-6
+        assert p["confidence"] == max(p[c] for c in PROBA_COLUMNS)
+        assert p["id"].startswith("audio:") and len(p["timeline"]) == 2
+        assert [w["start"] for w in p["timeline"]] == [0.0, 5.0]
+    assert first["id"] != second["id"]  # different bytes, different tracks
     assert "trackmood-web-" not in r.text
     page = client.get("/tracks").json()
-    assert page["total"] == 2 and page["tracks"][0]["timeline"][0]["mood"] == "Sad"
-    assert client.get("/tracks/audio:0").json()["track"]["file"] == "My Song.wav"
+    assert page["total"] == 2
+    stored = {t["id"]: t for t in page["tracks"]}
+    assert stored[first["id"]]["timeline"] == first["timeline"]
+    assert stored[first["id"]]["model"] == "audio"
+    detail = client.get(f"/tracks/{first['id']}").json()
+    assert detail["track"]["file"] == "My Song.wav"
+    assert detail["features"]["tempo"] == {"value": 100.0, "source": "audio:librosa"}
+    # the same bytes again: answered from the library's cache, same prediction
+    again = client.post("/predict/audio", files=[files[0]], data={"timeline": "5"}).json()
+    assert again["predictions"][0]["id"] == first["id"]
+    assert again["predictions"][0]["mood"] == first["mood"]
+
+
+def test_predict_audio_failed_file_has_a_reason(audio_client):
+    # a RIFF header with nothing after it: the fake analysis fails on it like a decoder would
+    r = audio_client.post(
+        "/predict/audio", files=[("files", ("broken.wav", b"RIFX" + b"\0" * 40, "audio/wav"))]
+    )
+    assert r.status_code == 415  # not even a recognised container
+    r = audio_client.post(
+        "/predict/audio", files=[("files", ("half.wav", b"RIFF" + b"\0" * 10, "audio/wav"))]
+    )
+    assert r.status_code == 200, r.text
+    p = r.json()["predictions"][0]
+    assert p["status"] == "failed" and p["mood"] is None and "half.wav" in p["reason"]
+    assert r.json()["errors"] == 1 and r.json()["model"] == "audio"
 
 
 @pytest.mark.parametrize(
@@ -363,26 +385,26 @@ def test_predict_audio_contract(client, monkeypatch):
         ([], {"x": "1"}, 422, "files"),
     ],
 )
-def test_predict_audio_bad_uploads(client, monkeypatch, files, data, status, needle):
-    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
-    r = client.post("/predict/audio", files=files or None, data=data)
+def test_predict_audio_bad_uploads(audio_client, files, data, status, needle):
+    r = audio_client.post("/predict/audio", files=files or None, data=data)
     assert r.status_code == status, r.text
     assert needle in r.json()["error"]
 
 
-def test_predict_audio_limits(db, monkeypatch):
-    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
-    with make_client(db, max_files=1, max_upload_mb=0.01) as c:
+def test_predict_audio_limits(db):
+    with make_client(db, max_files=1, max_upload_mb=0.01, audio_analyser=fake_extract) as c:
         files = [("files", (f"{i}.wav", wav_bytes(0.01), "audio/wav")) for i in range(2)]
         r = c.post("/predict/audio", files=files)
         assert r.status_code == 413 and "2 files" in r.json()["error"]
         r = c.post("/predict/audio", files=[("files", ("big.wav", wav_bytes(1.0), "audio/wav"))])
-        assert r.status_code == 413 and "big.wav" in r.json()["error"]
+        assert r.status_code == 413
 
 
-def test_predict_audio_unavailable(client, monkeypatch):
-    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", None)  # import fails
-    r = client.post("/predict/audio", files=[("files", ("a.wav", wav_bytes(0.1), "audio/wav"))])
+def test_predict_audio_unavailable(audio_client, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trackmood.audio.parallel", None)  # import fails
+    r = audio_client.post(
+        "/predict/audio", files=[("files", ("a.wav", wav_bytes(0.1), "audio/wav"))]
+    )
     assert r.status_code == 503 and "not available" in r.json()["error"]
 
 
@@ -401,7 +423,7 @@ def test_predict_audio_real(client):
     assert r.status_code == 200, r.text
     p = r.json()["predictions"][0]
     assert p["name"] == "tone.wav"
-    assert (p["mood"] in ("Calm", "Energetic", "Happy", "Sad")) or p["error"]
+    assert (p["mood"] in ("Calm", "Energetic", "Happy", "Sad")) or p["reason"]
 
 
 # ------------------------------------------------------------------------------- POST /predict/spotify
@@ -465,7 +487,9 @@ def test_spotify_contract(client, monkeypatch):
     body = r.json()
     assert body["count"] == 2 and body["errors"] == 1 and body["messages"] == ["terms notice"]
     assert body["predictions"][0]["mood"] == "Happy"
-    assert body["predictions"][1]["error"] == "no features found"
+    assert body["predictions"][1]["reason"] == "no features found"
+    assert body["predictions"][1]["status"] == "failed"
+    assert body["model"] == "default" and body["predictions"][0]["model"] == "default"
     assert body["predictions"][1]["p_calm"] is None
 
     def limited(*a, **k):
@@ -481,6 +505,22 @@ def test_spotify_contract(client, monkeypatch):
     monkeypatch.setattr(spotify, "predict_refs", broken)
     r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
     assert r.status_code == 503 and "ReccoBeats is down" in r.json()["error"]
+
+
+def test_spotify_response_names_the_model_that_predicted(client, monkeypatch):
+    from trackmood.sources import spotify
+
+    def fake(refs, *, model=None, notify=None, store=None, **kw):
+        row = {"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "No length", "mood": "Calm"}
+        row.update({"p_calm": 0.7, "p_energetic": 0.1, "p_happy": 0.1, "p_sad": 0.1})
+        store.put_predictions("default-noduration", [row])  # as the source does
+        return pd.DataFrame([{**row, "quadrant": quadrant("Calm"), "reason": None}])
+
+    monkeypatch.setattr(spotify, "predict_refs", fake)
+    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "default-noduration"
+    assert r.json()["predictions"][0]["model"] == "default-noduration"
 
 
 @pytest.mark.parametrize(
@@ -521,6 +561,9 @@ def test_tracks_list_filter_get_delete(client):
     only = client.get("/tracks", params={"mood": mood.lower()}).json()
     assert only["tracks"] and all(x["mood"] == mood for x in only["tracks"])
     assert client.get("/tracks", params={"source": "file:"}).json()["total"] == 1
+    # LIKE's wildcards in the prefix are literal characters
+    for wild in ("%", "_", "web_api", "file%"):
+        assert client.get("/tracks", params={"source": wild}).json()["total"] == 0, wild
     second = client.get("/tracks", params={"limit": 1, "offset": 1}).json()
     assert second["total"] == 3 and second["tracks"][0]["id"] == page["tracks"][1]["id"]
 
@@ -532,6 +575,17 @@ def test_tracks_list_filter_get_delete(client):
     r = client.get("/tracks/quiet")
     assert r.status_code == 404 and "quiet" in r.json()["error"]
     assert client.delete("/tracks/quiet").status_code == 404
+
+
+def test_tracks_source_prefix_is_literal(client):
+    upload(client, "50%_off.csv", csv_bytes([{"id": "a", **FEATURES}]))
+    upload(client, "500 off.csv", csv_bytes([{"id": "b", **LOUD}]))
+
+    def total(prefix):
+        return client.get("/tracks", params={"source": prefix}).json()["total"]
+
+    assert total("file:") == 2 and total("file:50%_") == 1 and total("file:50%_off.csv") == 1
+    assert total("file:5") == 2 and total("file:50%") == 1 and total("file:5_") == 0
 
 
 @pytest.mark.parametrize(
@@ -595,9 +649,9 @@ def test_page_docs_and_headers(client):
 
 
 def test_docs_without_swagger_ui_is_a_local_page(db, monkeypatch):
-    from trackmood.web import app as web_app
+    from trackmood.web.routes import pages
 
-    monkeypatch.setattr(web_app, "_swagger_dir", lambda: None)
+    monkeypatch.setattr(pages, "swagger_dir", lambda: None)
     with make_client(db) as c:
         r = c.get("/docs")
         assert r.status_code == 200 and "/openapi.json" in r.text and "<script" not in r.text

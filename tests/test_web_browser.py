@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import shutil
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .test_web_api import fake_audio_module, wav_bytes
+from .test_web_api import fake_extract, wav_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +45,6 @@ def serve(tmp_path, monkeypatch):
     uvicorn = pytest.importorskip("uvicorn")
     from trackmood.web import create_app
 
-    # the page's audio path is exercised with a stand-in analyser (the UI is what is tested here)
-    monkeypatch.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
     servers = []
 
     def start(model=None) -> str:
@@ -56,6 +53,8 @@ def serve(tmp_path, monkeypatch):
             model=model,
             store_path=tmp_path / "browser.sqlite",
             allowed_hosts=["127.0.0.1", "localhost"],
+            # the page's audio path runs a stand-in analyser in the worker (the UI is tested here)
+            audio_analyser=fake_extract,
         )
         config = uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"

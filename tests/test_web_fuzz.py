@@ -5,8 +5,6 @@ status codes and content type. Bounded: a few examples per operation.
 
 from __future__ import annotations
 
-import sys
-
 import pandas as pd
 import pytest
 
@@ -20,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .test_web_api import fake_audio_module
+from .test_web_api import fake_extract
 
 CHECKS = [
     not_a_server_error,
@@ -61,7 +59,6 @@ def api_schema(tmp_path_factory):
 
     mp = pytest.MonkeyPatch()
     # remote and heavy sources stand in with their contract: the web layer is what is fuzzed
-    mp.setitem(sys.modules, "trackmood.sources.audio", fake_audio_module([]))
     mp.setattr(spotify, "predict_refs", fake_predict_refs)
     mp.setattr(spotify, "token_cache_path", lambda kind: tmp_path_factory.mktemp("tok") / "t")
     app = create_app(
@@ -69,6 +66,7 @@ def api_schema(tmp_path_factory):
         max_upload_mb=1,
         max_rows=200,
         max_files=3,
+        audio_analyser=fake_extract,
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.generation.update(modes=["positive", "negative"])

@@ -200,9 +200,10 @@ class Store:
             args.append(mood)
         if source:
             where.append(
-                "EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id AND f.source LIKE ?)"
-            )
-            args.append(source + "%")
+                "EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id "
+                "AND f.source LIKE ? ESCAPE '\\')"
+            )  # a prefix: LIKE's wildcards in it are literal
+            args.append(source.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if model:
             where.append("(p.model = ? OR p.model IS NULL)")
             args.append(model)

@@ -100,7 +100,7 @@ function addRows(rows) {
 function visibleRows() {
   const q = state.search.trim().toLowerCase();
   let rows = Array.from(state.tracks.values());
-  if (state.mood === "!error") rows = rows.filter((r) => r.error);
+  if (state.mood === "!error") rows = rows.filter((r) => r.reason);
   else if (state.mood) rows = rows.filter((r) => r.mood === state.mood);
   if (q) rows = rows.filter((r) => [r.name, r.artist, r.album, r.id].some((v) => v && String(v).toLowerCase().includes(q)));
   if (state.sortKey) {
@@ -135,8 +135,8 @@ function tableRow(r) {
   const title = el("div", { class: "t-name", text: r.name || r.id || `row ${r.row}` });
   const sub = el("div", { class: "t-sub", text: [r.artist, r.album].filter(Boolean).join(" — ") });
   const cells = [el("td", { class: "track" }, title, sub)];
-  if (r.error) {
-    cells.push(el("td", { colspan: 7, class: "row-error" }, el("span", { class: "badge error-badge", text: "error" }), " ", r.error));
+  if (r.reason) {
+    cells.push(el("td", { colspan: 7, class: "row-error" }, el("span", { class: "badge error-badge", text: "error" }), " ", r.reason));
   } else {
     cells.push(el("td", {}, el("span", { class: `badge ${moodClass(r.mood)}`, text: r.mood || "—" })));
     for (const p of PROBS) {
@@ -153,14 +153,14 @@ function tableRow(r) {
   }
   cells.push(el("td", { class: "source", text: r.source || "" }));
   const actions = el("td", {});
-  if (r.id && !r.error) {
+  if (r.id && !r.reason) {
     actions.append(el("button", {
       type: "button", class: "icon", text: "✕", title: "Remove from the library",
       "aria-label": `Remove ${r.name || r.id} from the library`, onclick: () => removeTrack(r),
     }));
   }
   cells.push(actions);
-  return el("tr", { "data-mood": r.mood || "", class: r.error ? "has-error" : "" }, ...cells);
+  return el("tr", { "data-mood": r.mood || "", class: r.reason ? "has-error" : "" }, ...cells);
 }
 
 async function removeTrack(r) {
@@ -207,7 +207,7 @@ function csvCell(v) {
 }
 
 function downloadCSV() {
-  const cols = ["id", "name", "artist", "album", "mood", ...PROBS, "quadrant", "valence", "energy", "source", "error"];
+  const cols = ["id", "name", "artist", "album", "mood", ...PROBS, "quadrant", "valence", "energy", "confidence", "model", "status", "source", "reason"];
   const rows = visibleRows();
   const lines = [cols.join(",")].concat(rows.map((r) => cols.map((c) => csvCell(r[c])).join(",")));
   const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
@@ -268,7 +268,7 @@ function drawPoints(rows) {
   g.replaceChildren();
   let shown = 0, missing = 0;
   for (const r of rows) {
-    if (r.error || !r.mood) continue;
+    if (r.reason || !r.mood) continue;
     if (r.valence === null || r.valence === undefined || r.energy === null || r.energy === undefined) { missing++; continue; }
     const label = `${r.name || r.id || "track"}${r.artist ? " by " + r.artist : ""}: ${r.mood}` +
       ` (${pct(r[`p_${r.mood.toLowerCase()}`])}), valence ${num(r.valence)}, energy ${num(r.energy)}`;

@@ -1,0 +1,124 @@
+"""What the app holds while it runs, handed to the routes as dependencies.
+
+The lifespan (see :mod:`.app`) builds one :class:`WebState`: the settings, the model (loaded
+once at start-up, never per request), the library and the audio worker pool. Routes ask for it
+with ``state: State`` (or for the model with ``model: Model``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ..errors import DataError
+from .util import MiB
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's configuration (see :func:`trackmood.web.create_app`)."""
+
+    model: Any = None
+    store_path: Any = None
+    max_upload_bytes: int = 50 * MiB
+    max_request_bytes: int = 256 * MiB
+    max_rows: int = 100_000
+    max_files: int = 20
+    audio_workers: int = 1
+    audio_analyser: Any = None
+
+    def body_limit(self, path: str) -> int:
+        """The largest request body for ``path``: one file for tables, the request cap for
+        audio, one JSON document elsewhere.
+        """
+        if path == "/predict/file":
+            return self.max_upload_bytes + MiB  # one file and its multipart envelope
+        if path == "/predict/audio":
+            return min(self.max_upload_bytes * self.max_files, self.max_request_bytes) + MiB
+        return self.max_upload_bytes
+
+
+class WebState:
+    """The running app's state: settings, loaded models, the library (behind a lock) and the
+    audio worker pool.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = None
+        self.store = None
+        self.pool = None
+        self.lock = threading.RLock()  # one SQLite connection, shared by the worker threads
+        self._audio_model = None
+        self._audio_lock = threading.Lock()
+        self._alternates: dict[tuple, Any] = {}
+        self.regions: dict[tuple, dict] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def open(self) -> None:
+        from ..model.persistence import TrainedModel, load_model
+        from ..store import Store
+        from .workers import AudioPool
+
+        ref = self.settings.model
+        self.model = ref if isinstance(ref, TrainedModel) else load_model(ref)
+        self.store = Store(self.settings.store_path)
+        self.pool = AudioPool(
+            workers=self.settings.audio_workers, analyser=self.settings.audio_analyser
+        )
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- models -----------------------------------------------------------------------------
+    @property
+    def max_rows(self) -> int:
+        return self.settings.max_rows
+
+    def audio_model(self):
+        """The audio model, loaded on the first audio request and kept."""
+        with self._audio_lock:
+            if self._audio_model is None:
+                from ..model.persistence import load_model
+
+                self._audio_model = load_model("audio")
+            return self._audio_model
+
+    def model_for(self, columns, *, file=None):
+        """The loaded model, or a bundled one that does without features the input lacks."""
+        from ..model.persistence import TrainedModel
+        from ..predict import choose_model
+
+        columns = set(columns)
+        missing = tuple(f for f in self.model.features if f not in columns)
+        if not missing:
+            return self.model
+        if missing not in self._alternates:
+            if isinstance(self.settings.model, TrainedModel):
+                raise DataError(
+                    f"missing feature column(s) for model {self.model.name!r}: "
+                    f"{', '.join(missing)}",
+                    file=file,
+                )
+            self._alternates[missing] = choose_model(columns, self.settings.model, file=file)
+        return self._alternates[missing]
+
+
+async def get_state(request: Request) -> WebState:
+    return request.app.state.trackmood
+
+
+async def get_model(request: Request):
+    return request.app.state.trackmood.model
+
+
+State = Annotated[WebState, Depends(get_state)]
+Model = Annotated[Any, Depends(get_model)]

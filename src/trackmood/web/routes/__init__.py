@@ -1,0 +1,1 @@
+"""The API's routers, one per concern: predictions, the library, the model, the page and docs."""
