@@ -270,9 +270,9 @@ def info(
 
 def _register_extensions() -> None:
     """Commands that live with their concern: training/evaluation, Spotify, audio, web."""
-    from . import cli_audio, cli_model, cli_spotify, cli_web
+    from . import cli_audio, cli_library, cli_model, cli_spotify, cli_web
 
-    for module in (cli_model, cli_spotify, cli_audio, cli_web):
+    for module in (cli_model, cli_spotify, cli_audio, cli_web, cli_library):
         module.register(app)
 
 
