@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
+from ..moods import MOODS, PROBA_COLUMNS
 from . import catalog
 from .analyse import analyse_iter, load
 
@@ -31,6 +32,7 @@ class ScanReport:
     unchanged: int = 0
     analysed: int = 0
     reused: int = 0
+    repredicted: int = 0
     moved: list[tuple[str, str]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -39,7 +41,8 @@ class ScanReport:
     def lines(self) -> list[str]:
         out = [
             f"{self.found} audio file(s): {self.unchanged} unchanged, {self.analysed} analysed, "
-            f"{self.reused} known by content ({len(self.moved)} moved), {len(self.failed)} failed, "
+            + (f"{self.repredicted} predicted again by a new model, " if self.repredicted else "")
+            + f"{self.reused} known by content ({len(self.moved)} moved), {len(self.failed)} failed, "
             f"{len(self.missing)} missing ({self.seconds:.1f} s)"
         ]
         out += [f"moved: {a} -> {b}" for a, b in self.moved[:20]]
@@ -122,7 +125,7 @@ def scan(
     found, roots = walk(paths)
     known = catalog.files_under(store, roots)
     rep = ScanReport(found=len(found))
-    todo = []
+    todo, repredict = [], []
     for p, st in found.items():
         row = known.get(p)
         if (
@@ -130,11 +133,20 @@ def scan(
             and row is not None
             and row["size"] == st.st_size
             and row["mtime_ns"] == st.st_mtime_ns
+            and row["status"] != "missing"
             and (row["status"] == "error" or row["model"] == m.name)
         ):
             rep.unchanged += 1
             continue
-        todo.append(p)
+        if (
+            row is not None
+            and not force
+            and (row["size"], row["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
+        ):
+            repredict.append(row)  # same file, another model: predict from cached features
+        else:
+            todo.append(p)
+    rep.repredicted = _repredict(store, m, repredict, todo)
     gone = [p for p, r in known.items() if p not in found and r["status"] != "missing"]
 
     # content hashes of new and changed files: known contents reuse their prediction
@@ -218,3 +230,47 @@ def scan(
     rep.missing = missing
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
+    """Predict unchanged files again with ``model`` from the features cached by content hash;
+    files without cached features go to ``todo`` (analysed). Returns how many were predicted.
+    """
+    import json
+
+    from ..audio.parallel import CACHE_NAMESPACE, cache_key
+    from .analyse import predict_features
+
+    ready, feats = [], []
+    for row in rows:
+        raw = store.kv_get(CACHE_NAMESPACE, cache_key(row["sha"])) if row["sha"] else None
+        if raw is None:
+            todo.append(row["path"])
+            continue
+        ready.append(row)
+        feats.append(json.loads(raw)["features"])
+    if not ready:
+        return 0
+    proba = predict_features(model, feats)
+    now = time.time()
+    with store.transaction() as c:
+        for row, p in zip(ready, proba, strict=True):
+            best = int(p.argmax())
+            c.execute(
+                "UPDATE lib_files SET status='ok', model=?, mood=?, p_calm=?, p_energetic=?, p_happy=?, "
+                "p_sad=?, confidence=?, analysed_at=? WHERE path=?",
+                (model.name, MOODS[best], *map(float, p), float(p[best]), now, row["path"]),
+            )
+    store.put_predictions(
+        model.name,
+        [
+            {
+                "id": r["track_id"],
+                "mood": MOODS[int(p.argmax())],
+                **dict(zip(PROBA_COLUMNS, map(float, p), strict=True)),
+            }
+            for r, p in zip(ready, proba, strict=True)
+            if r["track_id"]
+        ],
+    )
+    return len(ready)
