@@ -21,12 +21,15 @@ TRACKS = (
     ("Björk/Jóga.flac", "flac", "Björk", "Jóga", "pad"),
     ("misc/quiet – song.ogg", "ogg", None, None, "sine"),
     ("日本/曲.m4a", "m4a", "アーティスト", "曲", "pad2"),
+    ("misc/opus track.opus", "opus", "Opus Artist", "Opus Title", "clicks2"),
 )
 
 
 def _signal(kind: str) -> np.ndarray:
     if kind == "clicks":
         return click_track(160, SECONDS, SR)
+    if kind == "clicks2":
+        return click_track(90, SECONDS, SR, seed=3)
     if kind == "pad":
         return music_like(SECONDS, SR, seed=1)
     if kind == "pad2":
@@ -43,6 +46,8 @@ def write_track(path: Path, fmt: str, y: np.ndarray, artist: str | None, title: 
         write_pyav(path, y, SR, "libmp3lame")
     elif fmt == "m4a":
         write_pyav(path, y, SR, "aac")
+    elif fmt == "opus":
+        write_pyav(path, y, SR, "libopus", rate=48000)
     elif fmt == "flac":
         write_soundfile(path, y, SR, "FLAC")
     else:
@@ -110,7 +115,7 @@ def scanned_library(tmp_path_factory) -> tuple[Path, Path]:
         db = root / "library.sqlite"
         store = Store(db)
         try:
-            rep = scan(store, [music], workers=2)
+            rep = scan(store, [music], workers=1)
         finally:
             store.close()
         assert rep.analysed == len(TRACKS), rep.lines()

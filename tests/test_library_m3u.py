@@ -73,7 +73,9 @@ def test_export_four_playlists_every_path_resolves(library, tmp_path):
 def test_min_confidence_and_limit(library, tmp_path):
     music, store = library
     rows = catalog.analysed(store)
-    # make two tracks share a mood with known confidences
+    # only two Sad tracks, with known confidences
+    for r in rows:
+        catalog.update_file(store, r["path"], mood="Calm", p_calm=1.0, p_sad=0.0)
     a, b = rows[0]["path"], rows[1]["path"]
     catalog.update_file(store, a, mood="Sad", p_sad=0.9, confidence=0.9)
     catalog.update_file(store, b, mood="Sad", p_sad=0.6, confidence=0.6)

@@ -26,6 +26,7 @@ MOOD_KEYS = {
     "mp3": "TMOO",
     "flac": "mood",
     "ogg": "mood",
+    "opus": "mood",
     "m4a": "----:com.apple.iTunes:MOOD",
 }
 
@@ -144,9 +145,9 @@ def test_read_only_and_broken_files_are_per_file_errors(library):
     assert len(errs) == 2, run.stderr
     assert "trackmood: error: 2 file(s) failed" in run.stderr
     assert raw_mood(ro) is None  # untouched
-    for fmt in ("mp3", "flac", "m4a"):
+    for fmt in ("mp3", "flac", "m4a", "opus"):
         assert raw_mood(files[fmt]) is not None  # the others were tagged
-    assert run.stdout.count("written: ") == 3
+    assert run.stdout.count("written: ") == len(TRACKS) - 1
     # and the CLI's undo restores them
     undo = subprocess.run(
         [sys.executable, "-m", "trackmood", "tag", "--undo"],
@@ -155,4 +156,4 @@ def test_read_only_and_broken_files_are_per_file_errors(library):
         env=env,
     )
     assert undo.returncode == 0, undo.stderr
-    assert all(raw_mood(files[f]) is None for f in ("mp3", "flac", "m4a"))
+    assert all(raw_mood(files[f]) is None for f in ("mp3", "flac", "m4a", "opus"))
