@@ -134,3 +134,44 @@ def test_cli_scan_and_missing_folder(tmp_path, library):
     assert bad.stderr.strip().splitlines() == [
         f"trackmood: error: {tmp_path / 'nope'}: no such file or folder"
     ]
+
+
+def test_killed_scan_keeps_finished_files(tmp_path):
+    """SIGKILL in the middle of a scan: every committed file counts as done on the next run."""
+    import signal
+    import sqlite3
+    import time
+
+    from tests.library_fixtures import make_library
+
+    music = tmp_path / "m"
+    make_library(music)
+    db = tmp_path / "lib.sqlite"
+    env = {**os.environ, "TRACKMOOD_DB": str(db)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trackmood", "scan", "--workers", "1", str(music)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def done() -> int:
+        try:
+            with sqlite3.connect(str(db), timeout=5) as c:
+                return c.execute(
+                    "SELECT count(*) FROM lib_files WHERE mood IS NOT NULL"
+                ).fetchone()[0]
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+    deadline = time.monotonic() + 240
+    while done() < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = done()
+    assert 1 <= kept < len(TRACKS), "the kill came too late to test resuming"
+    store = Store(db)
+    rep = scan(store, [music], workers=1)
+    store.close()
+    assert (rep.unchanged, rep.analysed) == (kept, len(TRACKS) - kept)

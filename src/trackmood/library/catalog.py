@@ -164,6 +164,15 @@ def files_by_sha(store, shas: Iterable[str]) -> dict[str, list[dict]]:
     return out
 
 
+def analysed_sizes(store) -> set[int]:
+    """Sizes of the files that have a prediction (a moved file must have one of them)."""
+    ensure(store)
+    return {
+        r[0]
+        for r in store.conn.execute("SELECT DISTINCT size FROM lib_files WHERE mood IS NOT NULL")
+    }
+
+
 def analysed(store, *, statuses=("ok",)) -> list[dict]:
     """Every file row with one of ``statuses`` and a prediction, by path."""
     ensure(store)

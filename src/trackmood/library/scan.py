@@ -149,15 +149,19 @@ def scan(
     rep.repredicted = _repredict(store, m, repredict, todo)
     gone = [p for p, r in known.items() if p not in found and r["status"] != "missing"]
 
-    # content hashes of new and changed files: known contents reuse their prediction
+    # content hashes of new and changed files: known contents reuse their prediction. Only a
+    # file as large as some analysed file can be one of them: the others are left to the
+    # analysis, which hashes what it reads anyway.
+    sizes = catalog.analysed_sizes(store) if todo and not force else set()
+    candidates = [p for p in todo if found[p].st_size in sizes]
     shas: dict[str, str] = {}
-    for i, p in enumerate(todo):
+    for i, p in enumerate(candidates):
         try:
             shas[p] = file_hash(p)
         except OSError:
             pass  # analysis reports it
         if progress:
-            progress("hashing new or changed files", i + 1, len(todo))
+            progress("hashing new or changed files", i + 1, len(candidates))
     same = {} if force else catalog.files_by_sha(store, set(shas.values()))
     reuse, analyse = [], []
     gone_set = set(gone)
