@@ -5,7 +5,9 @@ Today it extracts with :func:`trackmood.audio.parallel.extract_many` (all cores,
 in the store, every finished file committed at once, so a killed scan resumes where it stopped)
 and predicts each file with the audio model as soon as its features arrive, with the columns of
 the pipeline's predictions frame (``reason`` where the audio source says ``error``). It yields per
-file rather than returning one frame so a caller can commit each result and show one progress bar.
+file rather than returning one frame so a caller can commit each result and show one progress bar
+(``sources.audio.predict_audio`` returns one frame at the end and opens a progress display of its
+own, which cannot run inside the scan's).
 """
 
 from __future__ import annotations

@@ -153,8 +153,11 @@ class FileResult:
 
     def line(self) -> str:
         parts = [
-            f"{k}: {_show(o)} -> {_show(n)}" for k, (o, n) in self.changes.items() if k in FIELDS
+            f"{k}: {_show(o)} -> {_show(n)}" for k, (o, n) in self.changes.items() if k == MOOD
         ]
+        ours = [k for k in self.changes if k in FIELDS and k != MOOD]
+        if ours:
+            parts.append(f"{len(ours)} trackmood field(s)")
         tail = f" ({self.message})" if self.message else ""
         return f"{self.status}: {self.path}" + (": " + "; ".join(parts) if parts else "") + tail
 
