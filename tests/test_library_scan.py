@@ -175,3 +175,13 @@ def test_killed_scan_keeps_finished_files(tmp_path):
     rep = scan(store, [music], workers=1)
     store.close()
     assert (rep.unchanged, rep.analysed) == (kept, len(TRACKS) - kept)
+
+
+def test_undecodable_file_name_is_reported_not_a_crash(library):
+    music, store = library
+    raw = os.fsencode(str(music)) + b"/bad\xff name.mp3"
+    with open(raw, "wb") as f:
+        f.write(b"\x00" * 100)
+    rep = scan(store, [music], workers=1)
+    assert rep.unchanged == len(TRACKS) and rep.analysed == 0
+    assert len(rep.failed) == 1 and "not valid UTF-8" in rep.failed[0]

@@ -22,6 +22,7 @@ default model lives in the store's key-value table (namespace :data:`KV`).
 from __future__ import annotations
 
 import json
+import os
 import time
 import weakref
 from collections.abc import Iterable
@@ -136,9 +137,10 @@ def files_under(store, roots: Iterable[str] | None = None) -> dict[str, dict]:
         "SELECT path, size, mtime_ns, sha, track_id, status, model FROM lib_files"
     )
     roots = None if roots is None else [r.rstrip("/\\") for r in roots]
+    sep = os.sep
     for r in cur:
         p = r[0]
-        if roots is None or any(p == root or p.startswith(root + "/") for root in roots):
+        if roots is None or any(p == root or p.startswith(root + sep) for root in roots):
             out[p] = {
                 "path": p,
                 "size": r[1],

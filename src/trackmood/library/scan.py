@@ -53,10 +53,22 @@ class ScanReport:
         return out
 
 
-def walk(paths: Iterable[str | Path]) -> tuple[dict[str, os.stat_result], list[str]]:
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in a file name (surrogate escapes)
+        return False
+    return True
+
+
+def walk(
+    paths: Iterable[str | Path], bad: list[str] | None = None
+) -> tuple[dict[str, os.stat_result], list[str]]:
     """``({path: stat}, roots)``: audio files under the folders (recursive, hidden names
     skipped) and files named directly; ``roots`` are the absolute folders and files given.
+    Paths whose names are not valid UTF-8 are left out (and appended to ``bad``).
     """
+    bad = [] if bad is None else bad
     from ..audio.decode import AUDIO_SUFFIXES
 
     found: dict[str, os.stat_result] = {}
@@ -74,6 +86,9 @@ def walk(paths: Iterable[str | Path]) -> tuple[dict[str, os.stat_result], list[s
                     ):
                         continue
                     p = os.path.join(d, name)
+                    if not _utf8(p):
+                        bad.append(p)
+                        continue
                     try:
                         found[p] = os.stat(p)
                     except OSError:
@@ -122,9 +137,11 @@ def scan(
     t0 = time.perf_counter()
     catalog.ensure(store)
     m = load(model, store=store)
-    found, roots = walk(paths)
+    bad: list[str] = []
+    found, roots = walk(paths, bad)
     known = catalog.files_under(store, roots)
     rep = ScanReport(found=len(found))
+    rep.failed += [f"{p!r}: the file name is not valid UTF-8; rename the file" for p in bad]
     todo, repredict = [], []
     for p, st in found.items():
         row = known.get(p)
