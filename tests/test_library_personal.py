@@ -144,9 +144,10 @@ def test_personal_model_not_adopted_when_the_bundled_one_is_right(library, tmp_p
     # base data as a table (e.g. the bundled model's training descriptors)
     base = tmp_path / "base.parquet"
     rows = [{**f, "mood": MOODS[i % 4]} for i, f in enumerate(_clusters(store, seed=2))]
-    pd.DataFrame(rows).to_parquet(base)
+    pd.DataFrame([*rows, {**feats[0], "mood": "Sad"}]).to_parquet(base)  # + one of the user's
     rep = train_personal(store, base=base, folds=3)
-    assert rep.bundled_accuracy == 1.0 and rep.base_rows == len(rows)
+    assert rep.bundled_accuracy == 1.0 and rep.base_rows == len(rows) and rep.base_overlap == 1
+    assert "1 of your labeled tracks left out of it" in rep.lines()[1]
     assert not rep.adopted and catalog.default_model(store) is None
     assert not (store.path.parent / "personal-model").exists()
 
@@ -158,3 +159,19 @@ def test_too_few_labels_is_one_clear_error(library):
         DataError, match="at least 4 labeled tracks with audio features; the library has 1"
     ):
         train_personal(store)
+
+
+def test_train_personal_cli_reports_one_line_error(library):
+    music, store = library
+    env = {**os.environ, "TRACKMOOD_DB": str(store.path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "trackmood", "library", "train-personal"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "trackmood: error: a personal model needs at least 4 labeled tracks with audio "
+        "features; the library has 0"
+    ]

@@ -43,6 +43,7 @@ class PersonalReport:
     skipped: int
     base: str
     base_rows: int
+    base_overlap: int
     folds: int
     personal_accuracy: float
     bundled_accuracy: float
@@ -60,7 +61,13 @@ class PersonalReport:
                 if self.skipped
                 else ""
             ),
-            f"base data: {self.base} ({self.base_rows} rows)",
+            f"base data: {self.base} ({self.base_rows} rows"
+            + (
+                f"; {self.base_overlap} of your labeled tracks left out of it"
+                if self.base_overlap
+                else ""
+            )
+            + ")",
             f"bundled audio model on your labels: accuracy {self.bundled_accuracy:.3f}",
             f"personal model, {self.folds}-fold cross-validated on your labels: accuracy "
             f"{self.personal_accuracy:.3f}",
@@ -202,6 +209,11 @@ def train_personal(
             + (f" ({skipped} labeled but not analysed)" if skipped else "")
         )
     Xb, yb, base_text = base_descriptors(base, store=store, notify=notify)
+    # a labeled track that is also in the base data would be scored on what it was trained on
+    mine = {tuple(np.round(r, 6)) for r in Xu}
+    keep = np.array([tuple(np.round(r, 6)) not in mine for r in Xb], dtype=bool)
+    overlap = int((~keep).sum())
+    Xb, yb = Xb[keep], yb[keep]
     if len(set(yu) | set(yb)) < 2:
         raise DataError("a personal model needs labels of at least two moods")
     bundled = load_model("audio")
@@ -219,6 +231,7 @@ def train_personal(
         skipped=skipped,
         base=base_text,
         base_rows=len(yb),
+        base_overlap=overlap,
         folds=k,
         personal_accuracy=acc,
         bundled_accuracy=bundled_acc,
