@@ -12,7 +12,8 @@ import pytest
 
 pytest.importorskip("beets")
 
-from tests.library_fixtures import TRACKS, make_library  # noqa: E402
+from tests.audio_fixtures import click_track  # noqa: E402
+from tests.library_fixtures import TRACKS, make_library, write_track  # noqa: E402
 from trackmood.moods import MOODS  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -101,6 +102,14 @@ def test_beet_mood_fills_flexible_attributes_query_and_write(beets_env):
     # a second run has nothing to do unless forced
     again = beet("-v", "mood")
     assert "no items to analyse" in again.stderr + again.stdout
+    # with auto: yes, importing analyses the new items
+    extra = music.parent / "extra"
+    write_track(extra / "new.flac", "flac", click_track(120, 3.0), "Auto", "Imported")
+    auto = music.parent / "auto.yaml"
+    auto.write_text("mood:\n  auto: yes\n", encoding="utf-8")
+    beet("-c", str(auto), "import", "-A", "-q", str(extra))
+    got = beet("ls", "-f", "$mood|$mood_p_sad", f"path:{extra}").stdout.split("|")
+    assert got[0] in MOODS and 0.0 <= float(got[1]) <= 1.0
 
 
 def test_plugin_module_is_found_in_the_namespace_package():

@@ -10,7 +10,7 @@ namespace package, so nothing else is needed once trackmood is installed next to
 Options (``mood:`` section): ``workers`` (analysis processes, 0 = all cores), ``db`` (trackmood's
 library file; default ``$TRACKMOOD_DB`` or its user data folder), ``model`` (an audio model
 folder or bundled name; default the trackmood library's default), ``write`` (write tags at once,
-default: beets' ``import.write``).
+default: beets' ``import.write``), ``auto`` (analyse while importing, default no).
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ class MoodPlugin(BeetsPlugin):
 
     def __init__(self) -> None:
         super().__init__()
-        self.config.add({"workers": 0, "db": "", "model": "", "write": None})
+        self.config.add({"workers": 0, "db": "", "model": "", "write": None, "auto": False})
+        if self.config["auto"].get(bool):
+            self.import_stages = [self.imported]
         known = set(mediafile.MediaFile.fields())
         for name, field in media_fields().items():
             if name not in known:
@@ -109,6 +111,14 @@ class MoodPlugin(BeetsPlugin):
             return
         write = opts.write if opts.write is not None else self.config["write"].get()
         self.analyse_items(items, workers=opts.workers, write=ui.should_write(write))
+
+    def imported(self, session, task) -> None:
+        """Import stage (``auto: yes``): analyse the imported items that have no mood yet; the
+        importer writes the tags afterwards if ``import.write`` is on.
+        """
+        items = [i for i in task.imported_items() if not i.get("mood")]
+        if items:
+            self.analyse_items(items, write=False)
 
     def analyse_items(self, items, *, workers=None, write=False) -> int:
         """Predict the mood of ``items``, store it as flexible attributes (and write tags if
