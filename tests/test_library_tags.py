@@ -96,24 +96,30 @@ def test_tag_writes_mood_keeps_audio_and_undo_restores(library):
 def test_existing_mood_is_kept_unless_overwrite_and_undo_brings_it_back(library):
     files, store, _ = library
     flac, mp3 = files["flac"], files["mp3"]
-    for p in (flac, mp3):
-        t = T.Tagged(str(p))
-        t.set(T.MOOD, ["Dreamy"])
-        t.save()
+    t = T.Tagged(str(flac))
+    t.set(T.MOOD, ["Dreamy"])
+    t.save()
+    from mutagen.id3 import TXXX
+
+    id3 = mutagen.File(str(mp3))
+    id3.tags.add(TXXX(encoding=3, desc="MOOD", text=["Dreamy"]))  # where foobar2000 keeps it
+    id3.save()
     scan(store, [flac.parent.parent], workers=1)  # the files changed: the library catches up
     rep = T.tag_files(store, [str(flac), str(mp3)])
     assert [f.status for f in rep.files] == ["written", "written"]  # probabilities only
-    assert raw_mood(flac) == ["Dreamy"] and raw_mood(mp3) == ["Dreamy"]
-    assert "kept its own MOOD Dreamy" in rep.files[0].line()
+    assert raw_mood(flac) == ["Dreamy"] and raw_mood(mp3) is None
+    assert all("kept its own MOOD Dreamy" in f.line() for f in rep.files)
     over = T.tag_files(store, [str(flac), str(mp3)], overwrite=True)
     assert [f.status for f in over.files] == ["written", "written"]
-    assert raw_mood(flac) == [catalog.get_file(store, str(flac))["mood"]]
+    for p in (flac, mp3):
+        assert raw_mood(p) == [catalog.get_file(store, str(p))["mood"]]
+    assert T.Tagged(str(mp3)).other_mood() == ["Dreamy"]  # never touched
     # once trackmood wrote MOOD itself, a later run may replace it without --overwrite
     assert T.plan(
         T.Tagged(str(flac)), {**catalog.get_file(store, str(flac)), "mood": "Sad"}, overwrite=False
     )[0][T.MOOD][1] == ["Sad"]
     T.undo(store)
-    assert raw_mood(flac) == ["Dreamy"] and raw_mood(mp3) == ["Dreamy"]
+    assert raw_mood(flac) == ["Dreamy"] and raw_mood(mp3) is None
 
 
 def test_dry_run_changes_no_byte(library):

@@ -82,6 +82,12 @@ class Tagged:
             vals = [bytes(v).decode("utf-8", "replace") for v in t.get(MP4_PREFIX + name, [])]
         return vals or None
 
+    def other_mood(self) -> list[str] | None:
+        """A mood some taggers keep elsewhere (ID3 ``TXXX:MOOD``, e.g. foobar2000's); never written."""
+        if self.kind != "id3":
+            return None
+        return [str(v) for fr in self.file.tags.getall("TXXX:MOOD") for v in fr.text] or None
+
     def set(self, name: str, values: list[str] | None) -> None:
         t = self.file.tags
         if self.kind == "id3":
@@ -196,9 +202,10 @@ def plan(t: Tagged, row: dict, *, overwrite: bool) -> tuple[dict, str]:
     want = desired_values(row)
     current = {k: t.get(k) for k in FIELDS}
     note = ""
-    ours = current[MOOD] is None or current[MOOD] == current[OURS]
+    theirs = current[MOOD] or t.other_mood()
+    ours = theirs is None or (current[MOOD] is not None and current[MOOD] == current[OURS])
     if not ours and not overwrite:
-        note = f"kept its own MOOD {_show(current[MOOD])}"
+        note = f"kept its own MOOD {_show(theirs)}"
         del want[MOOD], want[OURS]
     return {k: (current[k], v) for k, v in want.items() if current[k] != v}, note
 
