@@ -44,8 +44,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Analyse a music library: only new or changed files, in parallel.
 
-        Moved or renamed files are recognised by content, removed ones reported. Safe to stop and
-        run again: finished files are kept.
+        Moved or renamed files are recognised by content, removed ones reported. Safe to stop and run again: finished files are kept.
         """
         from .cli import StageProgress, err, fail
         from .errors import TrackmoodError
@@ -90,9 +89,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Write predicted moods into the files' own tags.
 
-        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's
-        probabilities and model (TRACKMOOD_*). New files are analysed first. Audio data is never
-        rewritten; every change is recorded, so --undo restores the old values.
+        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's probabilities and model (TRACKMOOD_*). New files are analysed first. Audio data is never rewritten; every change is recorded, so --undo restores the old values.
         """
         from .cli import StageProgress, err, fail
         from .errors import DataError, TrackmoodError
@@ -177,8 +174,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Fit a personal model on your labels (with the bundled model's training data).
 
-        It becomes this library's default only if its cross-validated accuracy on your labels
-        beats the bundled model's accuracy on the same labels.
+        It becomes this library's default only if its cross-validated accuracy on your labels beats the bundled model's accuracy on the same labels.
         """
         from .cli import err, fail
         from .errors import TrackmoodError
@@ -219,8 +215,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Write one M3U8 playlist per mood from the scanned library.
 
-        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the
-        playlist: Navidrome, Jellyfin, MPD and foobar2000 import them.
+        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the playlist: Navidrome, Jellyfin, MPD and foobar2000 import them.
         """
         from .cli import err, fail
         from .errors import TrackmoodError
