@@ -135,7 +135,10 @@ def register(app: typer.Typer) -> None:
         except TrackmoodError as e:
             fail(e)
 
-    playlists = typer.Typer(help="Work on your Spotify playlists.", no_args_is_help=True)
+    playlists = typer.Typer(
+        help="Mood playlists: split a Spotify playlist by mood, or export M3U8 playlists of your library.",
+        no_args_is_help=True,
+    )
     app.add_typer(playlists, name="playlists")
 
     @playlists.command("split")

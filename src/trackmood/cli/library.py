@@ -1,0 +1,235 @@
+"""CLI commands for the music library: ``scan``, ``tag``, ``playlists export``, ``label`` and
+``library train-personal`` (registered on the main app by :mod:`trackmood.cli`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DB_HELP = "Library file (default: $TRACKMOOD_DB or the user data folder)."
+WORKERS_HELP = "Analysis processes (default: all cores)."
+
+
+def _store(db: Path | None):
+    from ..store import Store
+
+    return Store(db) if db else Store()
+
+
+def _interrupted() -> None:
+    from .common import err
+
+    err("interrupted; every finished file is kept in the library, run the same command to resume")
+    raise typer.Exit(130)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the library commands to ``app`` (``export`` joins the ``playlists`` group if one is
+    registered already).
+    """
+
+    @app.command()
+    def scan(
+        paths: Annotated[list[str], typer.Argument(help="Music folders (recursive) and files.")],
+        workers: Annotated[
+            int | None, typer.Option("--workers", "-w", min=1, help=WORKERS_HELP)
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Analyse every file again, changed or not.")
+        ] = False,
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """Analyse a music library: only new or changed files, in parallel.
+
+        Moved or renamed files are recognised by content, removed ones reported. Safe to stop and run again: finished files are kept.
+        """
+        from ..errors import TrackmoodError
+        from ..library.scan import scan as run_scan
+        from .common import StageProgress, err, fail
+
+        try:
+            store = _store(db)
+            try:
+                with StageProgress() as progress:
+                    rep = run_scan(store, paths, workers=workers, progress=progress, force=force)
+            finally:
+                store.close()
+            for line in rep.lines():
+                err(line)
+            if rep.failed:
+                raise typer.Exit(4)
+        except KeyboardInterrupt:
+            _interrupted()
+        except TrackmoodError as e:
+            fail(e)
+
+    @app.command()
+    def tag(
+        paths: Annotated[
+            list[str] | None, typer.Argument(help="Music folders (recursive) and files.")
+        ] = None,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Replace MOOD tags that trackmood did not write."),
+        ] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Show what would change, write nothing.")
+        ] = False,
+        undo: Annotated[
+            bool,
+            typer.Option("--undo", help="Restore the tags the last tagging run replaced."),
+        ] = False,
+        workers: Annotated[
+            int | None, typer.Option("--workers", "-w", min=1, help=WORKERS_HELP)
+        ] = None,
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """Write predicted moods into the files' own tags.
+
+        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's probabilities and model (TRACKMOOD_*). New files are analysed first. Audio data is never rewritten; every change is recorded, so --undo restores the old values.
+        """
+        from ..errors import DataError, TrackmoodError
+        from ..library import tags as T
+        from ..library.scan import scan as run_scan
+        from ..library.scan import walk
+        from .common import StageProgress, err, fail
+
+        try:
+            store = _store(db)
+            try:
+                if undo:
+                    if paths:
+                        raise DataError("--undo takes no files: it undoes the last tagging run")
+                    rep = T.undo(store, dry_run=dry_run)
+                    if not rep.run:
+                        err("nothing to undo")
+                        return
+                else:
+                    if not paths:
+                        raise DataError("nothing to tag: give music folders or files")
+                    with StageProgress() as progress:
+                        scanned = run_scan(store, paths, workers=workers, progress=progress)
+                        files = list(walk(paths)[0])
+                        rep = T.tag_files(
+                            store, files, overwrite=overwrite, dry_run=dry_run, progress=progress
+                        )
+                    if scanned.analysed:
+                        err(f"analysed {scanned.analysed} new or changed file(s) first")
+            finally:
+                store.close()
+            for f in rep.files:
+                if f.status == "error":
+                    err(f"{f.path}: {f.message}")
+                elif f.changes or f.message:
+                    typer.echo(f.line())
+            err(rep.summary())
+            if rep.errors:
+                err(f"error: {len(rep.errors)} file(s) failed (see above)")
+                raise typer.Exit(1)
+        except KeyboardInterrupt:
+            _interrupted()
+        except TrackmoodError as e:
+            fail(e)
+
+    @app.command()
+    def label(
+        track: Annotated[str, typer.Argument(help="A scanned audio file, or a track id.")],
+        mood: Annotated[str, typer.Argument(help="Calm, Energetic, Happy or Sad.")],
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """Give a track your own mood (used by 'trackmood library train-personal')."""
+        from ..errors import TrackmoodError
+        from ..library.labels import set_label
+        from .common import fail
+
+        try:
+            store = _store(db)
+            try:
+                done = set_label(store, track, mood)
+            finally:
+                store.close()
+            typer.echo(f"{done['path'] or done['track_id']}: {done['mood']}")
+        except TrackmoodError as e:
+            fail(e)
+
+    library = typer.Typer(help="Your music library's own model.", no_args_is_help=True)
+    app.add_typer(library, name="library")
+
+    @library.command("train-personal")
+    def train_personal(
+        base: Annotated[
+            Path | None,
+            typer.Option(
+                "--base",
+                help="The bundled audio model's training data to learn with: its labeled "
+                "folder (e.g. ../shared/data/audio_4q) or a descriptor table (.parquet/.csv "
+                "with mood and a_* columns). Without it the model learns from your labels alone.",
+            ),
+        ] = None,
+        folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """Fit a personal model on your labels (with the bundled model's training data).
+
+        It becomes this library's default only if its cross-validated accuracy on your labels beats the bundled model's accuracy on the same labels.
+        """
+        from ..errors import TrackmoodError
+        from ..library.personal import train_personal as run
+        from .common import err, fail
+
+        try:
+            store = _store(db)
+            try:
+                rep = run(store, base=base, folds=folds, notify=err)
+            finally:
+                store.close()
+            for line in rep.lines():
+                typer.echo(line)
+        except TrackmoodError as e:
+            fail(e)
+
+    playlists = next(
+        (g.typer_instance for g in app.registered_groups if g.name == "playlists"), None
+    )
+    if playlists is None:
+        playlists = typer.Typer(help="Mood playlists.", no_args_is_help=True)
+        app.add_typer(playlists, name="playlists")
+
+    @playlists.command("export")
+    def export(
+        out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the playlists.")],
+        fmt: Annotated[str, typer.Option("--format", "-f", help="Playlist format: m3u8.")] = "m3u8",
+        min_confidence: Annotated[
+            float,
+            typer.Option(
+                "--min-confidence", help="Leave out tracks whose mood probability is lower (0-1)."
+            ),
+        ] = 0.0,
+        limit: Annotated[
+            int | None, typer.Option("--limit", help="At most this many tracks per playlist.")
+        ] = None,
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """Write one M3U8 playlist per mood from the scanned library.
+
+        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the playlist: Navidrome, Jellyfin, MPD and foobar2000 import them.
+        """
+        from ..errors import TrackmoodError
+        from ..library.m3u import export as run
+        from .common import err, fail
+
+        try:
+            store = _store(db)
+            try:
+                made = run(store, out, min_confidence=min_confidence, limit=limit, fmt=fmt)
+            finally:
+                store.close()
+            for p in made:
+                typer.echo(f"{p.path}\t{p.tracks}")
+            if not any(p.tracks for p in made):
+                err("the playlists are empty: scan a music folder first (trackmood scan DIR)")
+        except TrackmoodError as e:
+            fail(e)

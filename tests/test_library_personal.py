@@ -1,0 +1,177 @@
+"""Personal moods: ``trackmood label`` and the personal model that is adopted only when better."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.library_fixtures import copy_library, scanned_library
+from trackmood.audio.extract import DESCRIPTORS
+from trackmood.audio.parallel import CACHE_NAMESPACE, cache_key
+from trackmood.errors import DataError
+from trackmood.library import catalog
+from trackmood.library.analyse import predict_features
+from trackmood.library.labels import set_label, user_labels
+from trackmood.library.personal import train_personal
+from trackmood.library.scan import scan
+from trackmood.model.persistence import load_model
+from trackmood.moods import MOODS
+from trackmood.store import Store
+
+
+@pytest.fixture
+def library(tmp_path_factory, tmp_path):
+    music, db = copy_library(*scanned_library(tmp_path_factory), tmp_path)
+    store = Store(db)
+    scan(store, [music], workers=1)
+    yield music, store
+    store.close()
+
+
+def test_label_by_path_and_by_id_and_errors(library):
+    music, store = library
+    mp3 = next(music.rglob("*.mp3"))
+    got = set_label(store, str(mp3), "sad")
+    row = catalog.get_file(store, str(mp3))
+    assert got == {"track_id": row["track_id"], "path": str(mp3), "mood": "Sad"}
+    set_label(store, row["track_id"], "Happy")  # by id: replaces the label
+    assert user_labels(store) == {row["track_id"]: "Happy"}
+    with pytest.raises(DataError, match="unknown mood label 'Dreamy'"):
+        set_label(store, str(mp3), "Dreamy")
+    with pytest.raises(DataError, match="neither a scanned file nor a track id"):
+        set_label(store, "audio:ffffffffffffffff", "Sad")
+    stray = music.parent / "new.mp3"
+    stray.write_bytes(mp3.read_bytes())
+    with pytest.raises(DataError, match="not in the library yet"):
+        set_label(store, str(stray), "Sad")
+
+
+def test_label_cli(library):
+    music, store = library
+    flac = next(music.rglob("*.flac"))
+    env = {**os.environ, "TRACKMOOD_DB": str(store.path)}
+    ok = subprocess.run(
+        [sys.executable, "-m", "trackmood", "label", str(flac), "calm"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == f"{flac}: Calm"
+    bad = subprocess.run(
+        [sys.executable, "-m", "trackmood", "label", str(flac), "Dreamy"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode != 0
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("trackmood: error: unknown mood label 'Dreamy'")
+
+
+def _add_labeled(store, feats: dict, mood: str, i: int) -> None:
+    """A labeled track whose cached features are ``feats`` (as a scan leaves them)."""
+    sha = hashlib.sha256(f"labeled {i}".encode()).hexdigest()
+    tid = f"audio:{sha[:16]}"
+    store.kv_put(CACHE_NAMESPACE, cache_key(sha), json.dumps({"features": feats}))
+    store.upsert_tracks([{"id": tid, "name": f"t{i}"}])
+    catalog.upsert_files(
+        store, [{"path": f"/labeled/{i}.mp3", "sha": sha, "track_id": tid, "status": "ok"}]
+    )
+    set_label(store, tid, mood)
+
+
+def _clusters(store, n_per: int = 6, seed: int = 0) -> list[dict]:
+    """Two tight groups of descriptor vectors around two real scanned files' features."""
+    rng = np.random.default_rng(seed)
+    centers = []
+    for r in catalog.analysed(store)[:2]:
+        raw = json.loads(store.kv_get(CACHE_NAMESPACE, cache_key(r["sha"])))["features"]
+        centers.append(np.array([raw[k] for k in DESCRIPTORS], dtype=float))
+    out = []
+    for c in centers:
+        for _ in range(n_per):
+            v = c * (1 + 0.01 * rng.standard_normal(len(c)))
+            out.append(dict(zip(DESCRIPTORS, v.tolist(), strict=True)))
+    return out
+
+
+def _bundled_moods(feats: list[dict]) -> list[str]:
+    proba = predict_features(load_model("audio"), feats)
+    return [MOODS[i] for i in proba.argmax(axis=1)]
+
+
+def test_personal_model_adopted_when_it_beats_the_bundled_one(library, tmp_path):
+    music, store = library
+    feats = _clusters(store)
+    bundled = _bundled_moods(feats)
+    # labels the bundled model gets wrong: one mood per group, never the bundled answer
+    labels = []
+    for g in (0, 1):
+        group = bundled[g * 6 : (g + 1) * 6]
+        labels += [next(m for m in MOODS[g * 2 :] + MOODS if m not in group)] * 6
+    for i, (f, m) in enumerate(zip(feats, labels, strict=True)):
+        _add_labeled(store, f, m, i)
+    assert len(set(labels)) == 2
+    rep = train_personal(store, folds=3)
+    assert rep.labels == 12 and rep.folds == 3 and rep.base == "none"
+    assert rep.bundled_accuracy == 0.0
+    assert rep.personal_accuracy == 1.0
+    assert rep.adopted and catalog.default_model(store) == str(
+        (store.path.parent / "personal-model").resolve()
+    )
+    assert any("is now this library's default" in line for line in rep.lines())
+    # the next scan predicts the unchanged files again with the personal model (no analysis)
+    again = scan(store, [music], workers=1)
+    assert again.analysed == 0 and again.repredicted == again.found
+    assert {r["model"] for r in catalog.analysed(store) if r["path"].startswith(str(music))} == {
+        rep.model_name
+    }
+
+
+def test_personal_model_not_adopted_when_the_bundled_one_is_right(library, tmp_path):
+    music, store = library
+    feats = _clusters(store, seed=1)
+    for i, (f, m) in enumerate(zip(feats, _bundled_moods(feats), strict=True)):
+        _add_labeled(store, f, m, i)
+    # base data as a table (e.g. the bundled model's training descriptors)
+    base = tmp_path / "base.parquet"
+    rows = [{**f, "mood": MOODS[i % 4]} for i, f in enumerate(_clusters(store, seed=2))]
+    pd.DataFrame([*rows, {**feats[0], "mood": "Sad"}]).to_parquet(base)  # + one of the user's
+    rep = train_personal(store, base=base, folds=3)
+    assert rep.bundled_accuracy == 1.0 and rep.base_rows == len(rows) and rep.base_overlap == 1
+    assert "1 of your labeled tracks left out of it" in rep.lines()[1]
+    assert not rep.adopted and catalog.default_model(store) is None
+    assert not (store.path.parent / "personal-model").exists()
+
+
+def test_too_few_labels_is_one_clear_error(library):
+    music, store = library
+    set_label(store, str(next(music.rglob("*.mp3"))), "Sad")
+    with pytest.raises(
+        DataError, match="at least 4 labeled tracks with audio features; the library has 1"
+    ):
+        train_personal(store)
+
+
+def test_train_personal_cli_reports_one_line_error(library):
+    music, store = library
+    env = {**os.environ, "TRACKMOOD_DB": str(store.path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "trackmood", "library", "train-personal"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "trackmood: error: a personal model needs at least 4 labeled tracks with audio "
+        "features; the library has 0"
+    ]
