@@ -182,3 +182,22 @@ def test_conflicting_duplicates_are_reported_and_dropped(tmp_path):
     assert load_model(tmp_path / "m").card["pool"]["rows_out"] == len(df) - 1
     r = run("evaluate", a, b, "--folds", 3, "--repeats", 1, "-o", tmp_path / "rep")
     assert r.exit_code == 0 and f"dropped id {df.loc[0, 'id']}" in r.stderr
+
+
+def test_evaluate_leave_one_table_out_prints_each_table(tmp_path):
+    a, b = toy_table(tmp_path / "a.csv", seed=0), toy_table(tmp_path / "b.csv", seed=1)
+    c = toy_table(tmp_path / "c.csv", seed=2)
+    args = ("evaluate", a, f"{b}:Sad=", c, "--leave-one-table-out", "--folds", 3, "--repeats", 1)
+    r = run(*args, "-o", tmp_path / "rep")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines if ln.startswith("leave-one-table-out ")][:3] == [
+        "leave-one-table-out a",
+        "leave-one-table-out b",
+        "leave-one-table-out c",
+    ]
+    assert any(ln.startswith("leave-one-table-out mean accuracy") for ln in lines)
+    assert any(ln.startswith("ECE leave-one-table-out") for ln in lines)
+    assert "label map dropped 30 rows of b.csv (Sad 30)" in r.stderr
+    r = run("evaluate", a, "--leave-one-table-out", "-o", tmp_path / "r2")
+    assert r.exit_code != 0 and "at least two labelled tables" in r.stderr.strip().splitlines()[-1]
