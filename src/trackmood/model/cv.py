@@ -47,6 +47,12 @@ def scores(y_true, proba: np.ndarray, classes) -> dict:
     }
 
 
+def _mean_present(folds: list[dict], mood: str) -> float | None:
+    """Mean recall of ``mood`` over the folds that hold it; ``None`` (n/a) if none does."""
+    values = [f["recall"][mood] for f in folds if mood in f["recall"]]
+    return float(np.mean(values)) if values else None
+
+
 @dataclass
 class CVResult:
     """Per-fold scores, summary, pooled out-of-fold confusion matrix, out-of-fold probabilities.
@@ -74,10 +80,7 @@ class CVResult:
             "accuracy_std": float(acc.std()),
             "macro_f1_mean": float(np.mean([f["macro_f1"] for f in self.folds])),
             "log_loss_mean": float(np.mean([f["log_loss"] for f in self.folds])),
-            "recall_mean": {
-                c: float(np.mean([f["recall"].get(c, np.nan) for f in self.folds]))
-                for c in self.classes
-            },
+            "recall_mean": {c: _mean_present(self.folds, c) for c in self.classes},
             "folds": self.n_splits,
             "repeats": self.n_repeats,
             "fits": len(self.folds),
@@ -170,7 +173,6 @@ def cross_validate(
     features = list(features)
     X = df[features].to_numpy(dtype=float)
     y = df["mood"].to_numpy().astype(str)
-    classes = mood_order(y)
     counts = pd.Series(y).value_counts()
     if counts.min() < folds:
         raise DataError(
@@ -184,6 +186,8 @@ def cross_validate(
             keep = extra[~extra["id"].isin(set(df["id"].dropna()))]
         X_ex = keep[features].to_numpy(dtype=float)
         y_ex = keep["mood"].to_numpy().astype(str)
+    # every mood the model can answer (extra rows may bring one the scored table lacks)
+    classes = mood_order(set(y) | (set() if y_ex is None else set(y_ex)))
     pairs = splits(
         y,
         folds=folds,
