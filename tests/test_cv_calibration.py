@@ -144,3 +144,28 @@ def test_pool_tags_each_row_with_its_table(tmp_path):
     a, b = toy_table(tmp_path / "a.csv", seed=0), toy_table(tmp_path / "b.csv", seed=1)
     df, _ = pool([LabeledSource(a, table="one"), LabeledSource(b)])
     assert df["_table"].value_counts().to_dict() == {"one": 120, "b": 120}
+
+
+def test_runtime_temperature_round_trips_and_keeps_the_mood(tmp_path):
+    from trackmood.model.persistence import load_model, save_model
+
+    m = train_model([str(toy_table(tmp_path / "a.csv"))], features=["energy", "valence"])
+    X = np.random.default_rng(0).uniform(0, 1, (50, 2))
+    raw = m.predict_proba(X)
+    m.runtime.temperature = 2.0
+    soft = m.predict_proba(X)
+    np.testing.assert_allclose(soft, apply_temperature(raw, 2.0), atol=1e-9)
+    assert (soft.max(1) < raw.max(1) + 1e-12).all() and (soft.argmax(1) == raw.argmax(1)).all()
+    back = load_model(save_model(m, tmp_path / "m"))
+    assert back.runtime.temperature == 2.0
+    np.testing.assert_allclose(back.predict_proba(X), soft)
+    doc = (
+        (tmp_path / "m" / "model.json")
+        .read_text()
+        .replace('"temperature": 2.0', '"temperature": -1')
+    )
+    (tmp_path / "m" / "model.json").write_text(doc)
+    from trackmood.errors import ModelError
+
+    with pytest.raises(ModelError, match="temperature must be a positive number"):
+        load_model(tmp_path / "m")
