@@ -268,7 +268,7 @@ def _evaluate(df, srcs, kind, features, seed, folds, repeats, cv_table, epochs, 
         t = choose_threshold(pc, y_idx)
         cal = {
             "method": "temperature scaling fitted on out-of-fold CV probabilities (one table: "
-            "no held-out table to calibrate on)",
+            "no held-out table to calibrate on; the calibrated ECE is measured on the same rows)",
             "temperature": T,
             "uncertain_below": t,
             "in_domain": {
