@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 from trackmood import report as R
 from trackmood.datasets import LabeledSource
 from trackmood.errors import DataError, LabelError, ModelError
-from trackmood.model.evaluate import PUBLISHED, cross_validate, evaluate, evaluate_model
 from trackmood.model.cards import USER_TERMS_NOTE, card_markdown
+from trackmood.model.evaluate import PUBLISHED, cross_validate, evaluate, evaluate_model
 from trackmood.model.persistence import TERMS_NOTE, load_model, save_model
 from trackmood.model.train import train_model
 
