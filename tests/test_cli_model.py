@@ -15,6 +15,8 @@ from trackmood.model.persistence import TrainedModel, load_model
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 from test_train_evaluate import toy_table
 
+from trackmood.model.train import train_model
+
 runner = CliRunner()
 
 
@@ -126,12 +128,15 @@ def test_bad_label_names_file_and_row(tmp_path):
 def test_train_audio_delegates(tmp_path, monkeypatch):
     calls = {}
 
-    def train_from_folder(directory, *, label_map, out, seed, notify):
-        calls.update(directory=directory, label_map=label_map, out=out, seed=seed)
-        return TrainedModel(runtime=None, card={"name": "audio"})
+    def recipe(directory, *, label_map, seed, notify):
+        calls.update(directory=directory, label_map=label_map, seed=seed)
+        rt = train_model([str(toy_table(tmp_path / "t.csv"))], features=["energy", "valence"])
+        return TrainedModel(runtime=rt.runtime, card={"name": "audio", "kind": "audio"})
 
     fake = types.ModuleType("trackmood.audio.model")
-    fake.train_from_folder = train_from_folder
+    fake.recipe = (
+        recipe  # the audio recipe is found by its dotted path, trackmood.audio.model:recipe
+    )
     monkeypatch.setitem(sys.modules, "trackmood.audio.model", fake)
     if "trackmood.audio" not in sys.modules:
         monkeypatch.setitem(sys.modules, "trackmood.audio", types.ModuleType("trackmood.audio"))
@@ -140,8 +145,17 @@ def test_train_audio_delegates(tmp_path, monkeypatch):
         "train", "--audio", tmp_path, "--label-map", "Q1=Happy", "--seed", 2, "-o", tmp_path / "a"
     )
     assert r.exit_code == 0, r.output
-    assert calls["directory"] == tmp_path and calls["seed"] == 2 and calls["out"] == tmp_path / "a"
+    assert calls["directory"] == tmp_path and calls["seed"] == 2
     assert calls["label_map"].apply("q1") == "Happy"
+    card = load_model(tmp_path / "a").card  # saved by the same train path as feature models
+    assert (
+        card["recipe"] == "audio"
+        and card["name"] == "a"
+        and card["command"].startswith("trackmood")
+    )
+    r = run("train", "--recipe", "audio", tmp_path, "-o", tmp_path / "b", "--seed", 3)
+    assert r.exit_code == 0, r.output
+    assert calls["seed"] == 3 and (tmp_path / "b" / "model.json").exists()
     r = run("train", "--audio", tmp_path, toy_table(tmp_path / "x.csv"))
     assert r.exit_code != 0 and "not both" in r.stderr
 
@@ -168,3 +182,22 @@ def test_conflicting_duplicates_are_reported_and_dropped(tmp_path):
     assert load_model(tmp_path / "m").card["pool"]["rows_out"] == len(df) - 1
     r = run("evaluate", a, b, "--folds", 3, "--repeats", 1, "-o", tmp_path / "rep")
     assert r.exit_code == 0 and f"dropped id {df.loc[0, 'id']}" in r.stderr
+
+
+def test_evaluate_leave_one_table_out_prints_each_table(tmp_path):
+    a, b = toy_table(tmp_path / "a.csv", seed=0), toy_table(tmp_path / "b.csv", seed=1)
+    c = toy_table(tmp_path / "c.csv", seed=2)
+    args = ("evaluate", a, f"{b}:Sad=", c, "--leave-one-table-out", "--folds", 3, "--repeats", 1)
+    r = run(*args, "-o", tmp_path / "rep")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines if ln.startswith("leave-one-table-out ")][:3] == [
+        "leave-one-table-out a",
+        "leave-one-table-out b",
+        "leave-one-table-out c",
+    ]
+    assert any(ln.startswith("leave-one-table-out mean accuracy") for ln in lines)
+    assert any(ln.startswith("ECE leave-one-table-out") for ln in lines)
+    assert "label map dropped 30 rows of b.csv (Sad 30)" in r.stderr
+    r = run("evaluate", a, "--leave-one-table-out", "-o", tmp_path / "r2")
+    assert r.exit_code != 0 and "at least two labelled tables" in r.stderr.strip().splitlines()[-1]

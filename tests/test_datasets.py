@@ -168,3 +168,80 @@ def test_jdruii_has_bom_duplicates_and_conflicts(shared_data):
     assert (
         sum(len(v) for v in report.incomplete.values()) > 0
     )  # rows without features are skipped, counted
+
+
+def _parquet(path, n, row_group_size):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    energy = (np.arange(n) % 1000) / 1000.0
+    table = pa.table({"energy": energy, "valence": energy[::-1].copy(), "mood": ["Calm"] * n})
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return energy
+
+
+def test_parquet_of_many_row_groups_keeps_every_row(tmp_path):
+    p = tmp_path / "many.parquet"
+    energy = _parquet(p, 2_500, row_group_size=100)  # 25 row groups
+    df = read_table(p)
+    assert len(df) == 2_500 and df["_row"].tolist() == list(range(1, 2_501))
+    assert df["energy"].tolist() == energy.tolist()
+    chunks = list(read_table(p, chunksize=300))
+    assert len(chunks) >= 9 and sum(map(len, chunks)) == 2_500
+    assert chunks[-1]["_row"].iloc[-1] == 2_500
+    assert len(load_labeled(p, features=["energy", "valence"])) == 2_500
+
+
+def test_parquet_past_the_reader_batch_size_keeps_every_row(tmp_path):
+    n = (1 << 20) + 7  # one row group just past the first 1,048,576-row batch
+    p = tmp_path / "big.parquet"
+    energy = _parquet(p, n, row_group_size=n)
+    df = read_table(p)
+    assert len(df) == n and df["_row"].iloc[-1] == n
+    assert df["energy"].iloc[-1] == energy[-1] and df["valence"].iloc[-1] == energy[0]
+
+
+@pytest.mark.parametrize(
+    "header,names",
+    [
+        ("energy,energy", ("'energy' appears twice",)),
+        ("length,duration_ms", ("'length'", "'duration_ms'", "both mean 'duration_ms'")),
+        ("Energy , energy", ("Energy", "both mean 'energy'")),
+    ],
+)
+def test_duplicate_feature_columns_are_refused(tmp_path, header, names):
+    p = write(tmp_path, "dup.csv", f"id,{header},mood\nx,0.5,0.6,Calm\n")
+    with pytest.raises(DataError) as e:
+        read_table(p)
+    msg = str(e.value)
+    assert "dup.csv" in msg and "duplicate column" in msg
+    assert all(n in msg for n in names)
+
+
+def test_duplicate_columns_in_parquet_and_json(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.Table.from_arrays([pa.array([0.1]), pa.array([0.2])], names=["valence", "valence"])
+    pq.write_table(t, tmp_path / "d.parquet")
+    with pytest.raises(DataError, match=r"d\.parquet, column 'valence': duplicate column"):
+        read_table(tmp_path / "d.parquet")
+    (tmp_path / "d.json").write_text('[{"length": 1000, "duration_ms": 2000}]')
+    with pytest.raises(DataError, match="both mean 'duration_ms'"):
+        read_table(tmp_path / "d.json")
+    # identity columns may repeat (the first one wins): jdruii has both id and uri
+    ok = write(tmp_path, "ids.csv", "id,uri,energy,mood\nabc,spotify:track:abc,0.5,Calm\n")
+    assert read_table(ok)["id"].tolist() == ["abc"]
+
+
+def test_label_map_drops_are_counted(tmp_path):
+    p = write(
+        tmp_path,
+        "m.csv",
+        HEADER + row("a" * 22, "Anger") + row("b" * 22, "Happy") + row("c" * 22, "anger"),
+    )
+    df, report = pool([LabeledSource(p, LabelMap.parse(["Anger="]))])
+    assert len(df) == 1 and report.label_dropped[str(p)] == {"Anger": 1, "anger": 1}
+    assert "after 2 dropped by label maps" in report.summary()
+    assert report.label_lines() == ["label map dropped 2 rows of m.csv (Anger 1, anger 1)"]

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from trackmood import report as R
 from trackmood.datasets import LabeledSource
 from trackmood.errors import DataError, LabelError, ModelError
+from trackmood.model.cards import USER_TERMS_NOTE, card_markdown
 from trackmood.model.evaluate import PUBLISHED, cross_validate, evaluate, evaluate_model
 from trackmood.model.persistence import TERMS_NOTE, load_model, save_model
 from trackmood.model.train import train_model
@@ -71,7 +72,18 @@ def test_train_card_is_complete(tmp_path):
     assert (
         card["training_files"][0]["rows"] == 120 and len(card["training_files"][0]["sha256"]) == 64
     )
-    assert card["pool"]["rows_out"] == 120 and card["terms"] == TERMS_NOTE
+    assert card["pool"]["rows_out"] == 120 and card["terms"] == USER_TERMS_NOTE
+    # a model the user trains has its own title and no paragraph about the bundled models' data
+    assert card["name"] == "custom-default" and not card["bundled"]
+    text = card_markdown(card)
+    assert text.startswith("# Model card: custom-default") and "bundled feature models" not in text
+    assert TERMS_NOTE not in text
+    # the moods are defined by the training data: Happy tracks have the highest mean valence here
+    defs = card["mood_definitions"]
+    assert max(defs, key=lambda m: defs[m]["valence"]) == "Happy" and defs["Calm"]["rows"] == 30
+    # calibration and the uncertain threshold were chosen on out-of-fold rows
+    assert 0.3 <= card["uncertain_below"] <= 0.9
+    assert card["calibration"]["temperature"] > 0 and "in_domain" in card["calibration"]
     assert card["metrics"]["cv"]["fits"] == 3 and card["metrics"]["cv"]["accuracy_mean"] > 0.8
     cm = np.asarray(
         card["metrics"]["cv"]["confusion"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, LabelError
-from .features import MODEL_FEATURE_NAMES, normalize_columns, validate
+from .features import MODEL_FEATURE_NAMES, SCHEMA, canonical_column, normalize_columns, validate
 from .moods import MOODS, LabelMap
 
 TABLE_SUFFIXES = {
@@ -78,7 +78,32 @@ def read_table(path: str | Path, *, chunksize: int | None = None):
     if chunksize is not None:
         return _iter_chunks(path, fmt, chunksize)
     frames = list(_iter_chunks(path, fmt, None))
-    return frames[0]
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)  # every batch / row group, not only the first
+
+
+def check_duplicate_columns(names, *, file=None) -> None:
+    """Refuse two raw headers that name the same feature or label column once aliases are
+    applied (``energy`` twice, or ``length`` beside ``duration_ms``): which one to use is a guess.
+
+    Identity columns (``id`` and ``uri``, ``title`` and ``name``) may repeat: the first one wins.
+    """
+    seen: dict[str, str] = {}
+    for raw in names:
+        canon = canonical_column(raw)
+        if canon not in SCHEMA and canon != "mood":
+            continue
+        if canon in seen:
+            same = str(raw) == seen[canon]
+            raise DataError(
+                f"duplicate column: {seen[canon]!r} "
+                + ("appears twice" if same else f"and {str(raw)!r} both mean {canon!r}")
+                + "; keep one of them",
+                file=file,
+                column=canon,
+            )
+        seen[canon] = str(raw)
 
 
 def _finish(df: pd.DataFrame, path: Path, start: int) -> pd.DataFrame:
@@ -87,11 +112,23 @@ def _finish(df: pd.DataFrame, path: Path, start: int) -> pd.DataFrame:
     return df
 
 
+def _check_csv_header(path: Path, sep: str) -> None:
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh, delimiter=sep, skipinitialspace=True), [])
+    except (UnicodeDecodeError, csv.Error):
+        return  # pandas reports these with its own message
+    check_duplicate_columns(header, file=path)
+
+
 def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.DataFrame]:
     if fmt == "csv":
         if _looks_binary(path):
             raise DataError("not a text table (binary data); expected CSV", file=path)
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        _check_csv_header(path, sep)
         try:
             reader = pd.read_csv(
                 path,
@@ -131,6 +168,7 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
             raise DataError(
                 f"not a readable Parquet file ({type(e).__name__})", file=path
             ) from None
+        check_duplicate_columns(pf.schema_arrow.names, file=path)
         if pf.metadata.num_rows == 0:
             raise DataError("no data rows", file=path)
         start = 0
@@ -163,6 +201,10 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
             raise DataError("JSON must be a list of objects (one per track)", file=path)
         if not records:
             raise DataError("no data rows", file=path)
+        keys: dict = {}
+        for r in records[:1000]:
+            keys.update(dict.fromkeys(r))
+        check_duplicate_columns(list(keys), file=path)
         df = pd.DataFrame.from_records(records)
         if chunksize:
             for s in range(0, len(df), chunksize):
@@ -178,6 +220,12 @@ class LabeledSource:
     path: Path
     label_map: LabelMap = field(default_factory=LabelMap)
     label_column: str = "mood"
+    #: Which data set the file belongs to (for leave-one-table-out); default: the file's stem.
+    table: str | None = None
+
+    @property
+    def table_name(self) -> str:
+        return self.table or Path(self.path).stem
 
     @classmethod
     def parse(cls, spec: str) -> LabeledSource:
@@ -211,17 +259,29 @@ def load_labeled(
             file=path,
         )
     moods = []
+    dropped: dict[str, int] = {}
     for raw, row in zip(df[label_column], df["_row"], strict=False):
         if pd.isna(raw):
             raise LabelError("empty mood label", file=path, row=int(row), column=label_column)
         try:
-            moods.append(label_map.apply(raw))
+            mood = label_map.apply(raw)
         except LabelError as e:
             raise LabelError(str(e), file=path, row=int(row), column=label_column) from None
+        moods.append(mood)
+        if mood is None:
+            dropped[str(raw).strip()] = dropped.get(str(raw).strip(), 0) + 1
     df["mood"] = moods
     df = df[df["mood"].notna()].reset_index(drop=True)
     if df.empty:
-        raise DataError("no rows left after the label map", file=path)
+        raise DataError(
+            "no rows left after the label map"
+            + (
+                f" (it dropped {', '.join(f'{k} {v}' for k, v in dropped.items())})"
+                if dropped
+                else ""
+            ),
+            file=path,
+        )
     present = [f for f in features if f in df.columns]
     incomplete = []
     if drop_incomplete and present:
@@ -230,6 +290,7 @@ def load_labeled(
         df = df[~empty].reset_index(drop=True)
     df = validate(df, present, file=path)
     df.attrs["incomplete_rows"] = incomplete
+    df.attrs["label_map_dropped"] = dropped
     df["_file"] = str(path)
     df["_sha256"] = file_sha256(path)
     if "source" not in df.columns:
@@ -248,6 +309,18 @@ class PoolReport:
     incomplete: dict[str, list[int]] = field(
         default_factory=dict
     )  # file -> rows skipped (empty cells)
+    label_dropped: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # file -> {label: rows the label map dropped}
+
+    def label_lines(self) -> list[str]:
+        """One line per file whose label map dropped rows, with the count per label."""
+        return [
+            f"label map dropped {sum(d.values())} rows of {Path(f).name} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(d.items()))})"
+            for f, d in self.label_dropped.items()
+            if d
+        ]
 
     def conflict_lines(self, limit: int = 10) -> list[str]:
         """One line per dropped id with conflicting moods (at most ``limit``, then a count)."""
@@ -264,13 +337,15 @@ class PoolReport:
         """Report what pooling did (summary, conflicting ids) through ``notify``."""
         if notify:
             notify(self.summary())
-            for line in self.conflict_lines():
+            for line in self.label_lines() + self.conflict_lines():
                 notify(line)
 
     def summary(self) -> str:
         skipped = sum(len(v) for v in self.incomplete.values())
+        by_map = sum(sum(d.values()) for d in self.label_dropped.values())
         return (
-            f"{sum(self.rows_in.values())} rows from {len(self.rows_in)} file(s); "
+            f"{sum(self.rows_in.values())} rows from {len(self.rows_in)} file(s) "
+            f"(after {by_map} dropped by label maps); "
             f"{skipped} rows with empty feature cells skipped; "
             f"{self.duplicates_merged} duplicate rows merged; "
             f"{len(self.conflicts)} ids with conflicting moods dropped; {self.rows_out} rows kept"
@@ -305,7 +380,7 @@ def pool(
     >>> from trackmood.datasets import pool  # doctest: +SKIP
     >>> df, report = pool(["../shared/data/data_moods.csv"])  # doctest: +SKIP
     """
-    frames, rows_in, incomplete = [], {}, {}
+    frames, rows_in, incomplete, label_dropped = [], {}, {}, {}
     for src in sources:
         if not isinstance(src, LabeledSource):
             src = LabeledSource.parse(str(src))
@@ -315,10 +390,12 @@ def pool(
         rows_in[str(src.path)] = len(df)
         if df.attrs.get("incomplete_rows"):
             incomplete[str(src.path)] = df.attrs["incomplete_rows"]
+        label_dropped[str(src.path)] = df.attrs.get("label_map_dropped", {})
+        df["_table"] = src.table_name
         frames.append(df)
     all_rows = pd.concat(frames, ignore_index=True)
     out, merged, conflicts = deduplicate(all_rows)
-    return out, PoolReport(rows_in, merged, conflicts, len(out), incomplete)
+    return out, PoolReport(rows_in, merged, conflicts, len(out), incomplete, label_dropped)
 
 
 def class_counts(df: pd.DataFrame) -> dict[str, int]:

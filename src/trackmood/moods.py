@@ -1,11 +1,19 @@
-"""The four moods, their aliases, label maps for other datasets, and valence/energy quadrants.
+"""The four moods, their aliases, label maps for other datasets, their colours, and the
+valence/energy quadrant of a track.
+
+A mood is what the playlists behind a model's training data called it; it is *not* a fixed
+region of valence and energy (data_moods' Calm tracks have the lowest mean valence of all four
+moods). Each model card says what its moods mean (mean features per mood). The quadrant is
+computed from a track's own valence and energy, when it has them.
 
 >>> normalize_label("  happy ")
 'Happy'
 >>> LabelMap.parse(["Melancholic=Sad", "Romantic="]).apply("melancholic")
 'Sad'
->>> quadrant("Calm")
+>>> quadrant_of(0.8, 0.3)
 'positive valence, low energy'
+>>> quadrant_of(0.2, None)
+''
 """
 
 from __future__ import annotations
@@ -20,7 +28,18 @@ MOODS: tuple[str, ...] = ("Calm", "Energetic", "Happy", "Sad")
 #: Column names for the probability of each mood in prediction output.
 PROBA_COLUMNS: tuple[str, ...] = tuple(f"p_{m.lower()}" for m in MOODS)
 
-#: Russell's circumplex: (valence sign, energy sign) for each mood.
+#: One colour per mood for every plot, the timeline, the map and badges: Calm green and Sad
+#: indigo stay clearly apart (also in lightness, for colour-blind readers), as do Happy yellow
+#: and Energetic vermilion.
+MOOD_COLORS: dict[str, str] = {
+    "Calm": "#009E73",
+    "Energetic": "#D55E00",
+    "Happy": "#F0C000",
+    "Sad": "#5E3C99",
+}
+
+#: Russell's circumplex as the 4Q audio data set labels it (Q1 Happy, Q2 Energetic, Q3 Sad,
+#: Q4 Calm). Deprecated: only the audio labels follow it; use :func:`quadrant_of`.
 QUADRANTS: dict[str, tuple[str, str]] = {
     "Happy": ("positive", "high"),
     "Energetic": ("negative", "high"),
@@ -41,8 +60,25 @@ ALIASES: dict[str, str] = {
 }
 
 
+def quadrant_of(valence, energy) -> str:
+    """The quadrant of a track's own ``valence`` and ``energy`` (0-1, split at 0.5) as words,
+    e.g. ``'negative valence, high energy'``; ``''`` when either is missing or not a number.
+    """
+    try:
+        v, e = float(valence), float(energy)
+    except (TypeError, ValueError):
+        return ""
+    if v != v or e != e:  # NaN
+        return ""
+    return (
+        f"{'positive' if v >= 0.5 else 'negative'} valence, {'high' if e >= 0.5 else 'low'} energy"
+    )
+
+
 def quadrant(mood: str) -> str:
-    """The valence/energy quadrant of ``mood`` as words, e.g. ``'negative valence, high energy'``."""
+    """Deprecated: the 4Q data set's quadrant for ``mood``. A mood is not a fixed quadrant; use
+    :func:`quadrant_of` with the track's valence and energy.
+    """
     valence, energy = QUADRANTS[normalize_label(mood)]
     return f"{valence} valence, {energy} energy"
 

@@ -207,16 +207,10 @@ def quadrants(valence: np.ndarray, energy: np.ndarray) -> np.ndarray:
     >>> quadrants(np.array([0.9, 0.2, np.nan]), np.array([0.6, 0.1, 0.5])).tolist()
     ['positive valence, high energy', 'negative valence, low energy', '']
     """
-    labels = np.array(
-        [
-            "negative valence, low energy",
-            "negative valence, high energy",
-            "positive valence, low energy",
-            "positive valence, high energy",
-            "",
-        ],
-        dtype=object,
-    )
+    from .moods import quadrant_of
+
+    corners = [quadrant_of(v, e) for v in (0.0, 1.0) for e in (0.0, 1.0)]
+    labels = np.array([*corners, ""], dtype=object)
     with np.errstate(invalid="ignore"):
         known = np.isfinite(valence) & np.isfinite(energy)
         known &= (valence >= 0) & (valence <= 1) & (energy >= 0) & (energy <= 1)

@@ -13,7 +13,14 @@ def _progress():
     """A rich progress bar on stderr plus a ``(stage, done, total)`` callback driving it."""
     from .common import StageProgress
 
-    progress = StageProgress({"cv": "cross-validating", "fit": "fitting"})
+    progress = StageProgress(
+        {
+            "extract": "analysing audio",
+            "cv": "cross-validating",
+            "loto": "leave-one-table-out",
+            "fit": "fitting",
+        }
+    )
     return progress, progress
 
 
@@ -31,6 +38,23 @@ def labeled_sources(specs, label_map):
     return sources
 
 
+def _train_personal(data: list[str] | None) -> None:
+    from ..errors import DataError, TrackmoodError
+    from ..library.personal import train_personal
+    from ..store import Store
+    from .common import err, fail
+
+    try:
+        if data and len(data) > 1:
+            raise DataError("--personal takes at most one base folder or table")
+        with Store() as store:
+            rep = train_personal(store, base=Path(data[0]) if data else None, notify=err)
+        for line in rep.lines():
+            typer.echo(line)
+    except TrackmoodError as e:
+        fail(e)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``train`` and ``evaluate`` to ``app``."""
 
@@ -42,10 +66,17 @@ def register(app: typer.Typer) -> None:
             "column); PATH:Old=New,Drop= maps that file's labels.",
         ),
         kind: str = typer.Option(
-            "default", "--kind", "-k", help="default or original (the seed network)."
+            "default",
+            "--recipe",
+            "--kind",
+            "-k",
+            help="Recipe: default, original (the seed network) or audio (a folder of clips).",
         ),
         label_map: list[str] = typer.Option(
             None, "--label-map", "-l", help="Old=New (or Old= to drop) for every file; repeatable."
+        ),
+        name: str | None = typer.Option(
+            None, "--name", help="The model's title (default: the output folder's name)."
         ),
         features: list[str] = typer.Option(
             None,
@@ -61,12 +92,20 @@ def register(app: typer.Typer) -> None:
         cv: bool = typer.Option(
             True,
             "--cv/--no-cv",
-            help="Run 5x10 stratified CV and put the figures in the model card.",
+            help="Run 5x10 stratified CV (and leave-one-table-out with several tables) and put "
+            "the figures, calibration and the uncertain threshold in the model card.",
         ),
         audio: Path | None = typer.Option(
             None,
             "--audio",
-            help="Train an audio model from a folder of clips in one sub-folder per mood instead.",
+            help="Train the audio recipe from a folder of clips in one sub-folder per mood.",
+        ),
+        personal: bool = typer.Option(
+            False,
+            "--personal",
+            help="Fit a model on your own labels ('trackmood label') with the bundled model's "
+            "training data (DATA: its labeled audio folder); it becomes your library's default "
+            "only if it beats the bundled model on your labels.",
         ),
     ):
         """Train a model and save it as a folder (model.json + weights.npz + MODEL_CARD.md)."""
@@ -74,26 +113,32 @@ def register(app: typer.Typer) -> None:
         from ..moods import LabelMap
         from .common import err, fail
 
+        if personal:
+            return _train_personal(data)
         command = "trackmood " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         try:
             lm = LabelMap.parse(label_map)
             if audio is not None:
                 if data:
                     raise DataError("give either --audio DIR or labeled tables, not both")
-                from ..audio.model import train_from_folder
-
-                model = train_from_folder(audio, label_map=lm, out=out, seed=seed, notify=err)
-                err(f"trained audio model {model.name!r}" + (f" -> {out}" if out else ""))
-                return
+                kind, data = "audio", [str(audio)]
             if not data:
                 raise DataError("no training data: give labeled tables (or --audio DIR)")
             from ..model.persistence import save_model
+            from ..model.recipes import get_recipe
             from ..model.train import train_model
 
-            sources = labeled_sources(data, lm)
+            recipe = get_recipe(kind)
+            if recipe.kind == "audio":
+                from ..datasets import LabeledSource
+
+                sources = [LabeledSource(Path(d), lm) for d in data]
+            else:
+                sources = labeled_sources(data, lm)
             feats = [
                 f.strip() for item in (features or []) for f in item.split(",") if f.strip()
             ] or None
+            target = out or Path(f"model-{kind}")
             bar, update = _progress()
             with bar:
                 model = train_model(
@@ -102,11 +147,11 @@ def register(app: typer.Typer) -> None:
                     features=feats,
                     seed=seed,
                     cv=cv,
+                    name=name or target.name,
                     notify=err,
                     command=command,
                     progress=update,
                 )
-            target = out or Path(f"model-{kind}")
             save_model(model, target)
         except TrackmoodError as e:
             fail(e)
@@ -117,7 +162,16 @@ def register(app: typer.Typer) -> None:
                 f"{cvm['accuracy_std']:.3f}, macro-F1 {cvm['macro_f1_mean']:.3f}, "
                 f"log-loss {cvm['log_loss_mean']:.3f}"
             )
-        err(f"saved {model.card['recipe']} model to {target}")
+        loto = model.card.get("metrics", {}).get("leave_one_table_out")
+        if loto:
+            err(
+                f"leave-one-table-out accuracy {loto['accuracy_mean']:.3f} (mean over tables: "
+                + ", ".join(f"{t['table']} {t['accuracy']:.3f}" for t in loto["tables"])
+                + ")"
+            )
+        if "uncertain_below" in model.card:
+            err(f"confidence below {model.card['uncertain_below']:.2f} is marked uncertain")
+        err(f"saved {model.card.get('recipe', kind)} model {model.name!r} to {target}")
 
     @app.command()
     def evaluate(
@@ -146,6 +200,12 @@ def register(app: typer.Typer) -> None:
             "--extra-train",
             help="Labeled tables added to every training fold only (de-duplicated by id).",
         ),
+        loto: bool = typer.Option(
+            False,
+            "--leave-one-table-out",
+            help="Also train on all tables but one and score the one left out, once per table "
+            "(give two or more tables); the CV then scores the first table.",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print metrics.json to stdout."),
     ):
         """Measure accuracy honestly and write a report folder (report.md, PNG figures, metrics.json).
@@ -173,6 +233,7 @@ def register(app: typer.Typer) -> None:
                     seed=seed,
                     notify=err,
                     extra_train=extra_train or None,
+                    loto=loto,
                     out=out,
                     progress=lambda d, t: update("cv", d, t),
                 )
@@ -187,6 +248,20 @@ def register(app: typer.Typer) -> None:
                     f"{cv['repeats']}x{cv['folds']} CV accuracy {cv['accuracy_mean']:.4f} "
                     f"± {cv['accuracy_std']:.4f}  macro-F1 {cv['macro_f1_mean']:.4f}  "
                     f"log-loss {cv['log_loss_mean']:.4f}"
+                )
+            lo = metrics.get("leave_one_table_out")
+            if lo:
+                for t in lo["tables"]:
+                    typer.echo(
+                        f"leave-one-table-out {t['table']}: accuracy {t['accuracy']:.4f}  "
+                        f"macro-F1 {t['macro_f1']:.4f}  ({t['rows']} rows; trained on "
+                        f"{t['train_rows']}, {t['overlap_removed']} shared ids removed)"
+                    )
+                typer.echo(f"leave-one-table-out mean accuracy {lo['accuracy_mean']:.4f}")
+                cal = metrics["calibration"]["loto"]
+                typer.echo(
+                    f"ECE leave-one-table-out {cal['ece_raw']:.4f} raw, "
+                    f"{cal['ece_calibrated_nested']:.4f} calibrated (nested)"
                 )
             if metrics.get("holdout"):
                 typer.echo(f"80/20 split accuracy {metrics['holdout']['accuracy']:.4f}")

@@ -8,6 +8,7 @@ A saved model is a folder: ``model.json`` (the network's structure and its card,
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,18 +17,18 @@ import numpy as np
 
 from .._fs import atomic_dir, json_default
 from ..errors import ModelError
+from .cards import TERMS_NOTE, card_markdown, clean
 from .runtime import NetRuntime
+
+__all__ = ["BUNDLED", "TERMS_NOTE", "TrainedModel", "card_markdown", "load_model", "save_model"]
 
 #: Names of the models shipped inside the package, in order of preference for feature tables.
 BUNDLED = ("default", "default-noduration", "original", "audio")
 
-TERMS_NOTE = (
-    "Spotify Developer Terms §IV.2.a.i forbid using Spotify Content (including audio features "
-    "obtained from the Spotify API) to train or feed machine-learning models. The bundled feature "
-    "models were trained on public research tables that carry Spotify-derived features; they are "
-    "shipped for research and education. Feed them features you measured yourself (trackmood "
-    "extract) or obtained under terms that allow it."
-)
+#: Largest total size of the arrays a model folder may declare (the bundled ones are < 1 MB).
+MAX_WEIGHT_BYTES = 64 << 20
+#: Most arrays a weights file may hold.
+MAX_ARRAYS = 10_000
 
 
 @dataclass
@@ -117,50 +118,43 @@ def load_model(name_or_path: str | Path | None = None) -> TrainedModel:
     path = resolve_model_path(name_or_path)
     try:
         doc = json.loads((path / "model.json").read_text())
+        check_weights(path / "weights.npz")
         with np.load(path / "weights.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         runtime = NetRuntime.from_spec(doc["network"], arrays)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ModelError(f"{path}: not a valid trackmood model ({type(e).__name__}: {e})") from None
-    return TrainedModel(runtime, doc.get("card", {}), path)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+        raise ModelError(
+            clean(f"{path}: not a valid trackmood model ({type(e).__name__}: {e})")
+        ) from None
+    return TrainedModel(runtime, clean(doc.get("card", {})), path)
 
 
-def card_markdown(card: dict) -> str:
-    """The model card as Markdown, for people."""
-    lines = [f"# Model card: {card.get('name', 'model')}", ""]
-    if card.get("description"):
-        lines += [card["description"], ""]
-    lines += [
-        "## Inputs",
-        "",
-        ", ".join(card.get("features", [])) or "(see model.json)",
-        "",
-        "## Classes",
-        "",
-        ", ".join(card.get("classes", [])),
-        "",
-    ]
-    if card.get("training_files"):
-        lines += ["## Training data", "", "| file | sha256 | rows |", "|---|---|---|"]
-        for f in card["training_files"]:
-            lines.append(
-                f"| {f.get('file')} | {str(f.get('sha256', ''))[:16]}… | {f.get('rows', '')} |"
-            )
-        lines.append("")
-    if card.get("metrics"):
-        lines += [
-            "## Metrics",
-            "",
-            "```json",
-            json.dumps(card["metrics"], indent=1, default=json_default),
-            "```",
-            "",
-        ]
-    if card.get("versions"):
-        lines += (
-            ["## Library versions", ""] + [f"- {k} {v}" for k, v in card["versions"].items()] + [""]
-        )
-    if card.get("command"):
-        lines += ["## Reproduce", "", f"```\n{card['command']}\n```", ""]
-    lines += ["## Data and terms", "", card.get("terms", TERMS_NOTE), ""]
-    return "\n".join(lines)
+def check_weights(path: Path, *, limit: int = MAX_WEIGHT_BYTES) -> None:
+    """Refuse a weights file whose arrays declare more than ``limit`` bytes in all, before any is
+    read: only the ``.npy`` headers inside the zip are parsed (shape x dtype).
+
+    Raises :class:`ValueError` (reported by :func:`load_model` as a :class:`ModelError`).
+    """
+    from numpy.lib import format as npy
+
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        if len(names) > MAX_ARRAYS:
+            raise ValueError(f"{len(names)} arrays in the weights file (at most {MAX_ARRAYS})")
+        for name in names:
+            with zf.open(name) as fh:
+                version = npy.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = npy.read_array_header_1_0(fh, max_header_size=10_000)
+                else:
+                    shape, _, dtype = npy.read_array_header_2_0(fh, max_header_size=10_000)
+            if dtype.hasobject:
+                raise ValueError(f"array {name!r} holds Python objects")
+            size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            total += size
+            if total > limit:
+                raise ValueError(
+                    f"array {name!r} declares shape {tuple(shape)} of {dtype}: the weights would "
+                    f"take more than {limit >> 20} MB (refused before reading them)"
+                )

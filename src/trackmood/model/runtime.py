@@ -66,6 +66,7 @@ class NetRuntime:
     log_offset: float = 1.0
     weights: np.ndarray | None = None  # per-member weight for the average
     meta: dict = field(default_factory=dict)
+    temperature: float = 1.0  # calibration: softmax(log(p) / temperature) of the averaged p
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64, copy=True)
@@ -112,6 +113,9 @@ class NetRuntime:
             if logits.shape[1] == 1:  # binary logistic output
                 logits = np.hstack([np.zeros_like(logits), logits])
             total += weight * softmax(logits)
+        if self.temperature != 1.0:
+            total = np.log(np.maximum(total, 1e-12)) / self.temperature
+            total = softmax(total)
         return total
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -143,6 +147,8 @@ class NetRuntime:
             "log_offset": self.log_offset,
             "meta": self.meta,
         }
+        if self.temperature != 1.0:
+            spec["temperature"] = float(self.temperature)
         return spec, arrays
 
     @classmethod
@@ -160,6 +166,9 @@ class NetRuntime:
             ]
             for m in spec["members"]
         ]
+        temperature = float(spec.get("temperature", 1.0))
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature!r}")
         for m in members:
             for layer in m:
                 if layer.activation not in ACTIVATIONS:
@@ -175,4 +184,5 @@ class NetRuntime:
             log_offset=float(spec.get("log_offset", 1.0)),
             weights=np.asarray(arrays["member_weights"]) if "member_weights" in arrays else None,
             meta=spec.get("meta", {}),
+            temperature=temperature,
         )

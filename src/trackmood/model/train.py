@@ -1,4 +1,9 @@
-"""Train a feature model from labeled tables and wrap it with its model card.
+"""Train any registered recipe and wrap it with its model card.
+
+Feature recipes: pool the labelled tables (each with its label map; de-duplicated by id, conflicting
+ids dropped), optionally cross-validate, score leave-one-table-out when several tables are given,
+calibrate on the held-out predictions, fit on all rows and export to the numpy runtime. Audio
+recipes hand the folder to their trainer (see :mod:`trackmood.model.recipes`).
 
 >>> from trackmood.model.train import train_model  # doctest: +SKIP
 >>> model = train_model(["../shared/data/data_moods.csv"], kind="default", seed=0)  # doctest: +SKIP
@@ -8,80 +13,85 @@
 
 from __future__ import annotations
 
-import platform
+import inspect
 import shlex
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
-from ..datasets import LabeledSource, PoolReport, class_counts, pool
+import numpy as np
+import pandas as pd
+
+from ..datasets import LabeledSource, class_counts, deduplicate, pool
 from ..errors import DataError
-from ..features import MODEL_FEATURE_NAMES, SCHEMA
-from .persistence import TERMS_NOTE, TrainedModel
+from .cards import TERMS_NOTE, USER_TERMS_NOTE, library_versions, mood_definitions, pool_card
+from .persistence import TrainedModel
+from .recipes import check_features, get_recipe, make_estimator, parse_sources
 
-DESCRIPTIONS = {
-    "default": (
-        "Default feature model: log(duration) and standardisation, then a soft vote of three "
-        "small MLPs (16 ReLU units, L2 alpha=3, L-BFGS, 200 iterations) and a logistic "
-        "regression; "
-        "exported to a numpy runtime."
-    ),
-    "original": (
-        "The seed project's network: MinMaxScaler -> Dense(8, relu) -> Dense(4, softmax), "
-        "Adam, categorical cross-entropy, 300 epochs, batch 200 (Keras 3 on TensorFlow); "
-        "weights exported to a numpy runtime."
-    ),
-}
+__all__ = ["check_features", "library_versions", "parse_sources", "train_model"]
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a model depends on (for the card)."""
-    out = {"python": platform.python_version()}
-    for name in ("trackmood", "numpy", "scikit-learn", "pandas", "tensorflow-cpu", "keras"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+def _audio(recipe, sources, *, seed, notify, progress, command, name) -> TrainedModel:
+    from ..moods import LabelMap
+    from .recipes import audio_source
 
-
-def parse_sources(sources: Sequence[LabeledSource | str | Path]) -> list[LabeledSource]:
-    """``LabeledSource`` objects from sources or ``"PATH[:Old=New,...]"`` strings."""
-    out = [s if isinstance(s, LabeledSource) else LabeledSource.parse(str(s)) for s in sources]
-    if not out:
-        raise DataError("no training data given: pass at least one labeled table")
-    return out
-
-
-def check_features(features) -> list[str]:
-    """Validate a user's feature list against the schema."""
-    features = list(features) if features else list(MODEL_FEATURE_NAMES)
-    unknown = [f for f in features if f not in SCHEMA]
-    if unknown:
-        raise DataError(
-            f"unknown feature(s) {', '.join(unknown)}; choose from {', '.join(MODEL_FEATURE_NAMES)}"
-        )
-    if len(set(features)) != len(features):
-        raise DataError(f"feature list has duplicates: {', '.join(features)}")
-    if "duration_ms" in features and features[0] != "duration_ms":
-        features.remove("duration_ms")
-        features.insert(0, "duration_ms")  # the log step works on column 0
-    return features
-
-
-def _pool_card(report: PoolReport) -> dict:
-    return {
-        "rows_in": report.rows_in,
-        "duplicates_merged": report.duplicates_merged,
-        "conflicting_ids_dropped": len(report.conflicts),
-        "rows_out": report.rows_out,
-        "incomplete_rows_skipped": {k: len(v) for k, v in report.incomplete.items()},
-        "summary": report.summary(),
+    src = sources[0] if sources else None
+    directory = audio_source(sources)
+    trainer = recipe.builder()
+    accepted = inspect.signature(trainer).parameters
+    kwargs = {
+        "label_map": getattr(src, "label_map", None) or LabelMap({}),
+        "seed": seed,
+        "notify": notify,
+        "progress": (lambda d, t: progress("extract", d, t)) if progress else None,
     }
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    model = trainer(directory, **kwargs)
+    model.card.setdefault("recipe", recipe.name)
+    if name:
+        model.card["name"] = name
+    if command:
+        model.card["command"] = command
+    return model
+
+
+def _cv_metrics(cvr) -> dict:
+    return {**cvr.summary, "confusion": cvr.confusion.tolist(), "confusion_labels": cvr.classes}
+
+
+def loto_summary(classes, results) -> dict:
+    """The card's ``leave_one_table_out`` block from :func:`~trackmood.model.cv.leave_one_table_out`."""
+    tables = [
+        {
+            "table": r.table,
+            "rows": len(r.y),
+            "train_rows": r.train_rows,
+            "overlap_removed": r.overlap_removed,
+            "accuracy": r.scores["accuracy"],
+            "macro_f1": r.scores["macro_f1"],
+            "recall": {c: r.scores["recall"].get(c) for c in classes},
+        }
+        for r in results
+    ]
+    return {
+        "protocol": "train on all tables but one (ids of the held-out table removed from the "
+        "training side), score the held-out table; once per table",
+        "tables": tables,
+        "accuracy_mean": float(np.mean([t["accuracy"] for t in tables])),
+        "macro_f1_mean": float(np.mean([t["macro_f1"] for t in tables])),
+    }
+
+
+def table_frames(srcs, features) -> dict:
+    """Each table's own rows (its files pooled, de-duplicated within the table only)."""
+    by_table: dict[str, list] = {}
+    for s in srcs:
+        by_table.setdefault(s.table_name, []).append(s)
+    return {name: pool(group, features=features)[0] for name, group in by_table.items()}
 
 
 def train_model(
@@ -93,66 +103,67 @@ def train_model(
     cv: bool = False,
     folds: int = 10,
     repeats: int = 5,
+    cv_table: str | None = None,
     name: str | None = None,
+    bundled: bool = False,
     command: str | None = None,
     epochs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> TrainedModel:
-    """Pool ``sources``, fit a ``kind`` pipeline on all rows, export it to the numpy runtime.
+    """Train recipe ``kind`` on ``sources`` and return it with its card (not yet saved).
 
     Parameters
     ----------
     sources : sequence of LabeledSource or str
         Labeled tables; strings may carry a label map, ``"PATH:Melancholic=Sad,Romantic="``.
-    kind : {'default', 'original'}
-        The recipe (see :mod:`trackmood.model.estimators`).
+        For an audio recipe: one folder of labelled audio.
+    kind : str
+        A recipe of :data:`trackmood.model.recipes.RECIPES`.
     features : sequence of str, optional
-        Model features (default: the 10 original ones).
+        Model features (default: the recipe's list).
     seed : int
         Makes training (and the CV folds) deterministic.
     cv : bool
-        Also run ``repeats`` x ``folds`` stratified CV on the pooled rows and put it in the card.
+        Run ``repeats`` x ``folds`` stratified CV; with two or more tables also leave-one-table-out.
+        Calibration (temperature, ``uncertain_below``) is chosen on these out-of-fold rows.
+    cv_table : str, optional
+        Score CV folds on this table's rows only, the other tables joining every training fold
+        (ids shared with it removed); default: CV on all pooled rows.
+    name : str, optional
+        The model's title (default ``custom-KIND``; bundled models pass their own name).
+    bundled : bool
+        The card carries the bundled models' data-and-terms paragraph.
     progress : callable, optional
         ``progress(stage, done, total)``.
     notify : callable, optional
-        Told what pooling did: duplicates merged, ids with conflicting moods dropped.
-
-    Returns
-    -------
-    TrainedModel
-        The runtime plus its card (not yet saved; use :func:`~trackmood.model.persistence.save_model`).
+        Told what pooling did: rows each label map dropped, duplicates merged, conflicts dropped.
     """
-    from .evaluate import KINDS, cross_validate, make_estimator
-    from .export import to_runtime
-
-    if kind not in KINDS:
-        raise DataError(f"unknown model kind {kind!r}; use one of {', '.join(KINDS)}")
-    features = check_features(features)
+    recipe = get_recipe(kind)
     srcs = parse_sources(sources)
+    if recipe.kind == "audio":
+        return _audio(
+            recipe, srcs, seed=seed, notify=notify, progress=progress, command=command, name=name
+        )
+    features = check_features(features, kind)
     df, report = pool(srcs, features=features)
     report.tell(notify)
+    missing = [f for f in features if f not in df.columns or df[f].isna().any()]
+    if missing:
+        raise DataError(
+            f"feature(s) {', '.join(missing)} missing from some training table; "
+            "train without them or leave those tables out"
+        )
     counts = class_counts(df)
     if sum(1 for v in counts.values() if v) < 2:
         raise DataError(f"need at least two moods to train; got {counts}")
-    metrics = {}
+    metrics: dict = {}
+    card_extra: dict = {}
     start = time.perf_counter()
     if cv:
-        cvr = cross_validate(
-            df,
-            kind=kind,
-            features=features,
-            folds=folds,
-            repeats=repeats,
-            seed=seed,
-            epochs=epochs,
-            progress=(lambda d, t: progress("cv", d, t)) if progress else None,
+        card_extra = _evaluate(
+            df, srcs, kind, features, seed, folds, repeats, cv_table, epochs, progress, metrics
         )
-        metrics["cv"] = {
-            **cvr.summary,
-            "confusion": cvr.confusion.tolist(),
-            "confusion_labels": cvr.classes,
-        }
     if progress:
         progress("fit", 0, 1)
     est = make_estimator(kind, features=features, seed=seed, epochs=epochs)
@@ -162,36 +173,124 @@ def train_model(
     if progress:
         progress("fit", 1, 1)
     seconds = time.perf_counter() - start
+    from .export import to_runtime
+
     runtime = to_runtime(est, features=features, meta={"kind": kind, "seed": seed})
+    if "calibration" in card_extra:
+        runtime.temperature = card_extra["calibration"]["temperature"]
     files = []
     for s in srcs:
         sub = df[df["_file"] == str(s.path)]
         files.append(
             {
                 "file": Path(s.path).name,
+                "table": s.table_name,
                 "sha256": sub["_sha256"].iloc[0] if len(sub) else None,
                 "rows": len(sub),
                 "label_map": s.label_map.to_dict(),
+                "label_map_dropped": report.label_dropped.get(str(s.path), {}),
             }
         )
     card = {
-        "name": name or kind,
+        "name": name or f"custom-{kind}",
         "kind": "features",
         "recipe": kind,
-        "description": DESCRIPTIONS[kind],
+        "bundled": bundled,
+        "description": recipe.description,
         "features": features,
         "classes": list(runtime.classes),
         "class_counts": counts,
+        "mood_definitions": mood_definitions(df, features),
         "training_files": files,
-        "pool": _pool_card(report),
+        "pool": pool_card(report),
         "metrics": metrics,
+        **card_extra,
         "seed": seed,
         "train_seconds": round(seconds, 2),
         "versions": library_versions(),
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": command or "trackmood " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        "terms": TERMS_NOTE,
+        "terms": TERMS_NOTE if bundled else USER_TERMS_NOTE,
     }
     if kind == "original" and epochs:
         card["epochs"] = epochs
     return TrainedModel(runtime, card)
+
+
+def _evaluate(df, srcs, kind, features, seed, folds, repeats, cv_table, epochs, progress, metrics):
+    """Fill ``metrics`` with CV (and leave-one-table-out); return the calibration card keys."""
+    from .calibration import calibrate_tables
+    from .cv import cross_validate, leave_one_table_out
+
+    tables = table_frames(srcs, features)
+    cv_progress = (lambda d, t: progress("cv", d, t)) if progress else None
+    if cv_table is not None and len(tables) > 1:
+        if cv_table not in tables:
+            raise DataError(f"no table {cv_table!r} among {', '.join(tables)}")
+        scored = tables[cv_table]
+        extra = deduplicate(
+            pd.concat([t for n, t in tables.items() if n != cv_table], ignore_index=True)
+        )[0]
+        cvr = cross_validate(
+            scored,
+            kind=kind,
+            features=features,
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            extra=extra,
+            epochs=epochs,
+            progress=cv_progress,
+        )
+        protocol = f"{repeats}×{folds} stratified CV scored on {cv_table} (other tables in every training fold)"
+    else:
+        scored = df
+        cvr = cross_validate(
+            df,
+            kind=kind,
+            features=features,
+            folds=folds,
+            repeats=repeats,
+            seed=seed,
+            epochs=epochs,
+            progress=cv_progress,
+        )
+        protocol = f"{repeats}×{folds} stratified CV on the pooled rows"
+    metrics["cv"] = {**_cv_metrics(cvr), "protocol": protocol}
+    if len(tables) < 2:
+        y_idx = np.array([cvr.classes.index(m) for m in scored["mood"].astype(str)])
+        in_domain = (cvr.oof[0], y_idx)
+        from .calibration import apply_temperature, choose_threshold, ece, fit_temperature
+        from .calibration import split_accuracy as split
+
+        T = fit_temperature(*in_domain)
+        pc = apply_temperature(in_domain[0], T)
+        t = choose_threshold(pc, y_idx)
+        cal = {
+            "method": "temperature scaling fitted on out-of-fold CV probabilities (one table: "
+            "no held-out table to calibrate on; the calibrated ECE is measured on the same rows)",
+            "temperature": T,
+            "uncertain_below": t,
+            "in_domain": {
+                "ece_raw": ece(*in_domain),
+                "ece_calibrated": ece(pc, y_idx),
+                **split(pc, y_idx, t),
+            },
+        }
+        return {"calibration": cal, "uncertain_below": t}
+    classes, results = leave_one_table_out(
+        tables,
+        kind=kind,
+        features=features,
+        seed=seed,
+        epochs=epochs,
+        progress=(lambda d, t: progress("loto", d, t)) if progress else None,
+    )
+    metrics["leave_one_table_out"] = loto_summary(classes, results)
+    oof = np.zeros((len(scored), len(classes)))
+    for j, c in enumerate(cvr.classes):
+        oof[:, classes.index(c)] = cvr.oof[0][:, j]
+    in_domain = (oof, np.array([classes.index(m) for m in scored["mood"].astype(str)]))
+    parts = {r.table: (r.proba, np.array([classes.index(m) for m in r.y])) for r in results}
+    cal = calibrate_tables(parts, in_domain=in_domain)
+    return {"calibration": cal, "uncertain_below": cal["uncertain_below"]}
