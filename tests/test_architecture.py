@@ -152,9 +152,7 @@ def test_no_import_circles():
 
 #: Circles through late (in-function) imports that other branches of the issue remove; the test
 #: fails on any other one, and once one of these is gone (so the entry is removed).
-PENDING_LATE_CYCLES = [
-    {"trackmood.model.evaluate", "trackmood.model.train"},  # "models" branch
-]
+PENDING_LATE_CYCLES = []
 
 
 def test_no_circles_even_through_late_imports():

@@ -7,11 +7,17 @@ import time
 
 import requests
 
-r = requests.get(sys.argv[1], allow_redirects=False, timeout=5)
-location = r.headers["Location"]
-for _ in range(100):  # the listener may not be up yet
-    try:
-        requests.get(location, timeout=5)
-        break
-    except requests.ConnectionError:
-        time.sleep(0.05)
+
+def main(url: str) -> None:
+    r = requests.get(url, allow_redirects=False, timeout=5)
+    location = r.headers["Location"]
+    for _ in range(100):  # the listener may not be up yet
+        try:
+            requests.get(location, timeout=5)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
