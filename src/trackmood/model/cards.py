@@ -14,11 +14,13 @@ import json
 import platform
 import re
 from importlib import metadata
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .._fs import json_default
 from ..moods import MOODS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TERMS_NOTE = (
     "Spotify Developer Terms §IV.2.a.i forbid using Spotify Content (including audio features "
