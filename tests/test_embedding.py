@@ -149,3 +149,33 @@ def test_embed_file_errors(tmp_path):
     bad.write_text("not audio at all")
     with pytest.raises(SourceError, match="notes.mp3"):
         E.embed_file(bad)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_long_files_are_read_by_seeking(tmp_path, monkeypatch, fmt):
+    from .audio_fixtures import write_pyav
+
+    y = np.concatenate([music_like(30.0, sr=44100, seed=i) for i in range(3)])  # 90 s
+    path = (
+        write_wav(tmp_path / "long.wav", y, 44100, stereo=True)
+        if fmt == "wav"
+        else write_pyav(tmp_path / "long.mp3", y, 44100, "libmp3lame")
+    )
+    seek = E.embed_file(path, max_patches=5, per_patch=True)
+    monkeypatch.setattr(E, "SEEK_ABOVE_S", 1e9)
+    whole = E.embed_file(path, max_patches=5, per_patch=True)
+    assert (seek["read"], whole["read"]) == ("seek", "decoded")
+    assert seek["starts"] == whole["starts"] and seek["starts"][-1] > 80.0
+    assert abs(seek["duration"] - whole["duration"]) < 0.05
+    np.testing.assert_allclose(seek["patch_embeddings"], whole["patch_embeddings"], atol=0.02)
+
+
+def test_budget_holds_for_a_long_file(tmp_path):
+    y = np.tile(music_like(20.0, sr=16000, seed=8), 30)  # 10 minutes
+    path = write_wav(tmp_path / "ten.wav", y, 16000)
+    E.session()
+    t = time.process_time()
+    out = E.embed_file(path, max_patches=8)
+    cpu = time.process_time() - t
+    assert out["read"] == "seek" and out["patches"] == 8 and abs(out["duration"] - 600) < 0.01
+    assert cpu < 1.0, f"{cpu:.2f} CPU-s for a 10-min file"

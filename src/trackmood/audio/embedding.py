@@ -12,7 +12,7 @@ Song Dataset) and a 200-d penultimate layer.
 non-overlapping patches when there are that few, otherwise ``max_patches`` patches spread evenly
 from the start to the end. Only the samples under those patches are transformed, so the network
 and the front end cost the same for a 30-s clip and a 10-minute track (decoding a file still
-reads it all: the decoder cannot seek).
+reads only the patches' windows when it is long, by seeking; short files are decoded whole).
 
 >>> import numpy as np
 >>> y = np.sin(2 * np.pi * 440 * np.arange(16000 * 4) / 16000).astype(np.float32)
@@ -261,17 +261,135 @@ def embed_signal(
     return res
 
 
+#: Files longer than this (seconds, as their header declares) are read window by window with
+#: seeking; shorter ones, and files whose length or seeking is unknown, are decoded whole.
+SEEK_ABOVE_S = 75.0
+_MARGIN_S = 0.05
+
+
+def _windows(length16: int, max_patches: int):
+    """Patch starts (frames) and the time span (s) each reads, with a resampling margin."""
+    starts = patch_starts(n_frames(max(length16, (PATCH_FRAMES - 1) * HOP)), max_patches)
+    spans = [
+        (
+            max(0.0, (s * HOP - N_FFT // 2) / SR - _MARGIN_S),
+            ((s + PATCH_FRAMES - 1) * HOP + N_FFT // 2) / SR + _MARGIN_S,
+        )
+        for s in starts
+    ]
+    return starts, spans
+
+
+def _read_soundfile(path: Path, max_patches: int):
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        rate, frames = f.samplerate, f.frames
+        if not f.seekable() or frames <= 0 or frames / rate < SEEK_ABOVE_S:
+            return None
+        length16 = int(round(frames * SR / rate))
+        starts, spans = _windows(length16, max_patches)
+        pieces = []
+        for s, (t0, t1) in zip(starts, spans, strict=True):
+            a = int(t0 * rate)
+            f.seek(a)
+            block = f.read(int(np.ceil(t1 * rate)) - a, dtype="float32", always_2d=True)
+            seg = _resample(block.mean(axis=1), rate)
+            pieces.append(log_mel(seg, s, PATCH_FRAMES, offset=a * SR // rate, length=length16))
+    return np.stack(pieces), starts, frames / rate
+
+
+def _read_pyav(path: Path, max_patches: int):
+    import av
+
+    av.logging.set_level(av.logging.PANIC)
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / 1e6
+        else:
+            return None
+        if rate <= 0 or duration < SEEK_ABOVE_S:
+            return None
+        channels = min(int(stream.channels or 1), 2)
+        layout = "stereo" if channels == 2 else "mono"
+        length16 = int(round(duration * SR))
+        starts, spans = _windows(length16, max_patches)
+        pieces = []
+        # times below are from the first decoded sample (the stream's start time: an MP3's
+        # encoder delay is skipped by the decoder), as the whole-file decoder counts them
+        zero = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        for s, (t0, t1) in zip(starts, spans, strict=True):
+            # pre-roll: the first frames after a seek can decode wrong (MP3's bit reservoir)
+            container.seek(int(max(0.0, t0 + zero - 0.25) / stream.time_base), stream=stream)
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
+            parts, first, got = [], None, 0
+            for frame in container.decode(stream):
+                if first is None:
+                    if frame.time is None:
+                        return None
+                    first = float(frame.time) - zero
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray().reshape(-1, channels).mean(axis=1))
+                    got += len(parts[-1])
+                if first + got / rate >= t1:
+                    break
+            if first is None or first > t0 + 0.05 or not parts:
+                return None  # the seek landed far from the window: decode the whole file
+            y = np.concatenate(parts)
+            a = max(0, int(round((t0 - first) * rate)))
+            seg = _resample(y[a : a + int(np.ceil((t1 - t0) * rate))], rate)
+            off = int(round((first + a / rate) * SR))
+            pieces.append(log_mel(seg, s, PATCH_FRAMES, offset=off, length=length16))
+    return np.stack(pieces), starts, duration
+
+
+def _read_windows(path: Path, max_patches: int):
+    """``(patches, starts, duration)`` read by seeking, or ``None`` to decode the whole file."""
+    from .decode import SOUNDFILE_FIRST
+
+    try:
+        if path.suffix.lower() in SOUNDFILE_FIRST:
+            return _read_soundfile(path, max_patches)
+        return _read_pyav(path, max_patches)
+    except Exception:  # noqa: BLE001 - any trouble: the full decoder gives the proper error
+        return None
+
+
 def embed_file(
     path: str | Path, *, max_patches: int = MAX_PATCHES, per_patch: bool = False
 ) -> dict:
-    """:func:`embed_signal` of an audio file, decoded once to mono 16 kHz by
-    :func:`trackmood.audio.decode.decode`; raises its one-line ``SourceError`` for bad files.
+    """:func:`embed_signal` of an audio file. A long file (over :data:`SEEK_ABOVE_S` seconds) is
+    read only under its patches, by seeking; otherwise it is decoded once to mono 16 kHz by
+    :func:`trackmood.audio.decode.decode`, which raises its one-line ``SourceError`` for bad files.
     """
     from .decode import decode
 
-    d = decode(path, sr=SR, loudness=False)
-    res = embed_signal(d.y, SR, max_patches=max_patches, per_patch=per_patch)
-    res["duration"] = float(d.duration)
+    path = Path(path)
+    got = _read_windows(path, max_patches) if path.is_file() else None
+    if got is None:
+        d = decode(path, sr=SR, loudness=False)
+        res = embed_signal(d.y, SR, max_patches=max_patches, per_patch=per_patch)
+        res["duration"] = float(d.duration)
+        res["read"] = "decoded"
+        return res
+    batch, starts, duration = got
+    out = run_patches(batch)
+    res = {
+        "embedding": out["penultimate"].mean(axis=0).astype(np.float64),
+        "tags": out["tags"].mean(axis=0).astype(np.float64),
+        "duration": float(duration),
+        "patches": len(starts),
+        "starts": [s * HOP / SR for s in starts],
+        "provider": PROVIDER,
+        "read": "seek",
+    }
+    if per_patch:
+        res["patch_embeddings"] = out["penultimate"]
+        res["patch_tags"] = out["tags"]
     return res
 
 
