@@ -399,6 +399,16 @@ def _card(directory, data: dict, metrics: dict, *, choice: dict, seed: int) -> d
     block = "200-d penultimate layer" + (
         " and 50 tag probabilities" if choice["blocks"] == "pen+tags" else ""
     )
+    figures = ""
+    if metrics:
+        lo, hi = metrics["accuracy_ci95"]
+        auc = metrics["heads_roc_auc"]
+        figures = (
+            f" Out of sample ({metrics['cv']}): accuracy {metrics['accuracy_mean']:.1%} ± "
+            f"{metrics['accuracy_std']:.1%} over the outer folds (95 % bootstrap interval over "
+            f"artists {lo:.1%}-{hi:.1%}); ROC AUC of the energy head "
+            f"{auc['energy']['mean']:.3f}, of the valence head {auc['valence']['mean']:.3f}."
+        )
     return {
         "name": "audio",
         "kind": "audio",
@@ -409,7 +419,9 @@ def _card(directory, data: dict, metrics: dict, *, choice: dict, seed: int) -> d
             "and energy heads. Runs on onnxruntime + numpy. What the moods mean here: "
             + "; ".join(f"{m} = {MEANINGS[m]}" for m in sorted(set(data["mood"])) if m in MEANINGS)
             + ". Valence and energy (0-1) are the heads' probabilities of the positive side of "
-            "Russell's axes (energy: Happy + Energetic = Q1+Q2; valence: Happy + Calm = Q1+Q4). "
+            "Russell's axes (energy: Happy + Energetic = Q1+Q2; valence: Happy + Calm = Q1+Q4)."
+            + figures
+            + " "
             + MUSICNN_NOTE
         ),
         "features": emb.feature_names(tags=choice["blocks"] == "pen+tags"),
