@@ -58,7 +58,10 @@ def main(repeats: int = 5, folds: int = 5, cache: str | Path = CACHE) -> None:
         print(f"  {k:52s} {v:.3f}")
     print("  goal (issue 10)                                      0.750 on unseen artists")
     print("\nper-class F1:", ", ".join(f"{k} {v:.2f}" for k, v in m["f1_per_class"].items()))
-    print("confusion (rows true, cols predicted, summed over repeats):", m["confusion"]["labels"])
+    print(
+        "confusion (rows true, cols predicted, summed over repeats):",
+        [str(c) for c in m["confusion"]["labels"]],
+    )
     for row in m["confusion"]["matrix"]:
         print("   ", row)
     print("choices of the inner CV:", m["choices"])
