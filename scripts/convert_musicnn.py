@@ -3,10 +3,12 @@
 Runs in its OWN throwaway environment, never in trackmood's::
 
     python3.11 -m venv /work/tfenv
-    /work/tfenv/bin/pip install tensorflow-cpu==2.15.1 tf2onnx onnx numpy==1.26.4 \
+    /work/tfenv/bin/pip install tensorflow-cpu==2.15.1 tf2onnx onnx==1.16.2 numpy==1.26.4 \
         librosa==0.10.2.post1 soundfile
     /work/tfenv/bin/pip install --no-deps musicnn==0.1.0
     /work/tfenv/bin/python scripts/convert_musicnn.py src/trackmood/models/musicnn
+
+(onnx 1.19 needs a newer ml_dtypes than TensorFlow 2.15 allows; 1.16.2 works.)
 
 It builds the graph with ``musicnn.models.define_model(x, False, 'MSD_musicnn', 50)`` (inference
 mode: batch norm uses its moving averages, dropout is off), restores the checkpoint shipped in the
