@@ -1,10 +1,14 @@
-"""The bundled audio model, predict_audio's contract, timelines, and training from a folder."""
+"""The bundled audio model (musicnn embedding + logistic regression, valence and energy heads),
+its training from a folder, and the kept descriptor model through predict_audio's contract.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from trackmood.audio import embedding as E
 from trackmood.errors import DataError, ModelError
 from trackmood.model.persistence import load_model
 from trackmood.moods import MOODS, PROBA_COLUMNS, LabelMap
@@ -14,30 +18,137 @@ from trackmood.store import Store
 from .audio_fixtures import AUDIO_4Q, click_track, fourq_clips, music_like, text_as_mp3, write_wav
 
 needs_4q = pytest.mark.skipif(not AUDIO_4Q.exists(), reason="shared 4Q audio not present")
+#: The previous (descriptor) audio model, kept for the descriptor path and timelines.
+OLD = "audio-descriptors"
 
 
 def test_bundled_model_card():
     m = load_model("audio")
-    assert m.card["kind"] == "audio"
+    card = m.card
+    assert card["kind"] == "audio" and card["embedding"]["provider"] == "audio:musicnn"
     assert list(m.classes_) == list(MOODS)
-    assert "Panda" in m.card["dataset"] and "research" in m.card["dataset"]
-    metrics = m.card["metrics"]
-    assert "grouped by artist" in metrics["cv"]
-    assert 0.5 < metrics["accuracy_mean"] <= 1.0
+    assert m.features[:200] == [f"mn_pen{i:03d}" for i in range(200)]
+    assert len(m.features) in (200, 250)
+    assert "Panda" in card["dataset"] and "research" in card["dataset"]
+    assert "Pons" in card["terms"] and "ISC" in card["terms"]
+    assert set(card["moods"]) == set(MOODS) and "Q1" in card["moods"]["Happy"]
+    metrics = card["metrics"]
+    assert "nested" in metrics["cv"] and "grouped by artist" in metrics["cv"]
+    lo, hi = metrics["accuracy_ci95"]
+    assert 0.5 < lo < metrics["accuracy_pooled"] < hi <= 1.0
+    for head in ("valence", "energy"):
+        assert 0.6 < metrics["heads_roc_auc"][head]["mean"] <= 1.0
+        assert len(m.runtime.meta["heads"][head]["coef"]) == len(m.features)
+    assert 1 <= card["embedding"]["max_patches"] <= 9
+    assert (m.path / "MODEL_CARD.md").read_text().count("Q1") >= 1
+
+
+def _quadrant_clips(n):
+    return {q: sorted((AUDIO_4Q / q).glob("*.mp3"))[:n] for q in ("Q1", "Q2", "Q3", "Q4")}
+
+
+@needs_4q
+def test_bundled_model_on_4q_clips():
+    from trackmood.audio.model import max_patches, predict_embedding
+
+    m = load_model("audio")
+    clips = _quadrant_clips(4)
+    res = {q: [E.embed_file(p, max_patches=max_patches(m)) for p in ps] for q, ps in clips.items()}
+    out = {q: predict_embedding(r, m) for q, r in res.items()}
+    for o in out.values():
+        assert o["provider"] == "audio:musicnn" and o["proba"].shape == (4, 4)
+        np.testing.assert_allclose(o["proba"].sum(axis=1), 1.0)
+        assert np.all((o["valence"] > 0) & (o["valence"] < 1))
+    want = {"Q1": "Happy", "Q2": "Energetic", "Q3": "Sad", "Q4": "Calm"}
+    # training clips: the model should get most of them (not a generalisation figure)
+    right = sum(int((o["mood"] == want[q]).sum()) for q, o in out.items())
+    assert right >= 11, right
+    energy = {q: o["energy"].mean() for q, o in out.items()}
+    valence = {q: o["valence"].mean() for q, o in out.items()}
+    assert min(energy["Q1"], energy["Q2"]) > max(energy["Q3"], energy["Q4"])
+    assert min(valence["Q1"], valence["Q4"]) > max(valence["Q2"], valence["Q3"])
+    one = predict_embedding(res["Q2"][0], m)
+    assert set(one["proba"]) == set(MOODS) and isinstance(float(one["energy"]), float)
+
+
+def _labeled_folder(root):
+    for label, seed in (("Q2", 0), ("Q4", 10)):
+        sub = root / label
+        sub.mkdir(parents=True)
+        for i in range(3):
+            y = (
+                click_track(150 + 10 * i, 7.0, sr=22050, seed=seed + i)
+                if label == "Q2"
+                else music_like(7.0, seed=seed + i) * 0.3
+            )
+            write_wav(sub / f"{label}_{i}.wav", y, 22050)
+    return root
+
+
+def test_train_from_folder(tmp_path, monkeypatch):
+    from trackmood.audio import model as am
+
+    root = _labeled_folder(tmp_path / "data")
+    out = tmp_path / "model"
+    cache = tmp_path / "emb.npz"
+    notes = []
+    model = am.recipe(
+        root,
+        label_map=LabelMap.parse(None),
+        seed=0,
+        notify=notes.append,
+        out=out,
+        repeats=1,
+        folds=3,
+        cache=cache,
+    )
+    assert list(model.classes_) == ["Calm", "Energetic"]
+    again = load_model(out)
+    card = again.card
+    assert card["kind"] == "audio" and card["metrics"]["n"] == 6
+    assert card["embedding"]["max_patches"] in am.BUDGETS
+    assert any("nested CV" in n for n in notes)
+    res = [E.embed_file(p, max_patches=am.max_patches(again)) for p in sorted(root.rglob("*.wav"))]
+    pred = am.predict_embedding(res, again)
+    assert list(pred["mood"]) == ["Energetic"] * 3 + ["Calm"] * 3
+    assert pred["energy"][:3].min() > pred["energy"][3:].max()
+    # the second run is served from the cache: no file is analysed again
+    monkeypatch.setattr(am, "_clip_patches", lambda *a, **k: pytest.fail("not cached"))
+    data = am.load_embeddings(root, label_map=LabelMap({}), cache=cache)
+    assert len(data["mood"]) == 6 and set(data["X"]) == {
+        (k, b) for k in am.BUDGETS for b in am.BLOCKS
+    }
+
+
+def test_embeddings_pool_the_budget_patches(tmp_path):
+    import soundfile as sf
+
+    from trackmood.audio import model as am
+
+    root = tmp_path / "d"
+    (root / "Q1").mkdir(parents=True)
+    y = music_like(31.0, sr=16000, seed=2)
+    write_wav(root / "Q1" / "a.wav", y, 16000)
+    y = sf.read(root / "Q1" / "a.wav", dtype="float32")[0]  # as stored (16-bit)
+    data = am.load_embeddings(root, label_map=LabelMap({}), budgets=(3, 5))
+    for k in (3, 5):
+        direct = E.embed_signal(y, 16000, max_patches=k)
+        np.testing.assert_allclose(data["X"][(k, "pen")][0], direct["embedding"], atol=1e-4)
+        np.testing.assert_allclose(data["X"][(k, "pen+tags")][0, 200:], direct["tags"], atol=1e-5)
 
 
 @needs_4q
 def test_4q_clips_through_the_model(tmp_path):
     clips = fourq_clips(2)
     store = Store(tmp_path / "lib.sqlite")
-    df = predict_audio([str(p) for p in clips], store=store, workers=2)
+    df = predict_audio([str(p) for p in clips], model=OLD, store=store, workers=2)
     assert list(df.columns) == list(OUTPUT_COLUMNS)
     assert len(df) == 8 and df["error"].isna().all()
     assert df["id"].str.fullmatch(r"audio:[0-9a-f]{16}").all()
     assert df[list(PROBA_COLUMNS)].sum(axis=1).round(6).eq(1.0).all()
     assert set(df["mood"]) <= set(MOODS)
     assert (df["source"] == "audio:librosa").all()
-    rows, total = store.list_tracks(model="audio")
+    rows, total = store.list_tracks(model=OLD)
     assert total == 8 and all(r["mood"] in MOODS for r in rows)
 
 
@@ -47,7 +158,7 @@ def test_folder_with_a_bad_file(tmp_path):
     write_wav(d / "song.wav", music_like(12.0), 22050)
     text_as_mp3(d)
     notes = []
-    df = predict_audio([str(d)], store=False, notify=notes.append, workers=1)
+    df = predict_audio([str(d)], model=OLD, store=False, notify=notes.append, workers=1)
     assert len(df) == 2
     bad = df[df["name"] == "notes"].iloc[0]
     assert "not an audio file" in bad["error"] and pd.isna(bad["mood"])
@@ -59,7 +170,7 @@ def test_folder_with_a_bad_file(tmp_path):
 def test_timeline_rows_and_png(tmp_path):
     path = write_wav(tmp_path / "song.wav", music_like(40.0), 22050)
     out = tmp_path / "pred.csv"
-    df = predict_audio([str(path)], timeline=15, out=out, store=False, workers=1)
+    df = predict_audio([str(path)], model=OLD, timeline=15, out=out, store=False, workers=1)
     tl = df.loc[0, "timeline"]
     assert [(w["start"], w["end"]) for w in tl] == [(0.0, 15.0), (15.0, 30.0), (30.0, 40.0)]
     assert all(w["mood"] in MOODS and abs(sum(w[c] for c in PROBA_COLUMNS) - 1) < 1e-3 for w in tl)
@@ -79,44 +190,6 @@ def test_timeline_must_be_positive(tmp_path):
 def test_feature_model_refused_for_audio(tmp_path):
     with pytest.raises(ModelError, match="Spotify-style feature tables, not audio"):
         predict_audio([str(tmp_path)], model="default", store=False)
-
-
-def _labeled_folder(root):
-    for label, bpms, seed in (("Q2", (150, 160, 170), 0), ("Q4", (60, 65, 70), 10)):
-        sub = root / label
-        sub.mkdir(parents=True)
-        for i, bpm in enumerate(bpms):
-            y = (
-                click_track(bpm, 6.0, sr=22050, seed=seed + i)
-                if label == "Q2"
-                else music_like(6.0, seed=seed + i)
-            )
-            write_wav(sub / f"{label}_{i}.wav", y, 22050)
-    return root
-
-
-def test_train_from_folder(tmp_path):
-    from trackmood.audio.model import train_from_folder
-
-    root = _labeled_folder(tmp_path / "data")
-    out = tmp_path / "model"
-    notes = []
-    model = train_from_folder(
-        root,
-        label_map=LabelMap.parse(None),
-        out=out,
-        seed=0,
-        notify=notes.append,
-        repeats=1,
-        folds=3,
-        workers=1,
-    )
-    assert list(model.classes_) == ["Calm", "Energetic"]
-    again = load_model(out)
-    assert again.card["kind"] == "audio" and again.card["metrics"]["n"] == 6
-    df = predict_audio([str(root / "Q2"), str(root / "Q4")], model=again, store=False, workers=1)
-    assert (df["mood"] == ["Energetic"] * 3 + ["Calm"] * 3).all()
-    assert any("cross-validating" in n for n in notes)
 
 
 def test_train_label_map_drops_and_renames(tmp_path):
@@ -143,25 +216,23 @@ def test_train_errors(tmp_path):
         folder_labels(tmp_path / "odd", label_map=LabelMap({}))
 
 
-def test_training_crops_stay_with_their_clip(tmp_path):
-    import numpy as np
+def test_nested_cv_chooses_inside_and_reports_intervals():
+    from trackmood.audio.model_cv import cross_validate
 
-    from trackmood.audio.model import _with_crops, load_descriptors, split_rows
-
-    root = tmp_path / "data"
-    for label, seed in (("Q1", 0), ("Q3", 5)):
-        (root / label).mkdir(parents=True)
-        for i in range(2):
-            write_wav(root / label / f"{label}_{i}.wav", music_like(33.0, seed=seed + i), 22050)
-    cache = tmp_path / "d.parquet"
-    df = load_descriptors(root, label_map=LabelMap({}), cache=cache, workers=1)
-    # per clip: the whole clip and two 15 s slices (the last 3 s join the second one)
-    assert len(df) == 12 and df["start"].isna().sum() == 4
-    assert sorted(df["start"].dropna().unique()) == [0.0, 15.0]
-    again = load_descriptors(root, label_map=LabelMap({}), cache=cache, workers=1)
-    assert len(again) == 12  # served from the cache
-    X, y, _groups, (Xc, owner) = split_rows(df)
-    assert X.shape[0] == 4 and Xc.shape[0] == 8 and sorted(np.bincount(owner)) == [2, 2, 2, 2]
-    Xt, yt = _with_crops(X, y, np.array([0, 3]), (Xc, owner))
-    assert len(Xt) == 6 and list(yt[:2]) == [y[0], y[3]] and set(yt[2:]) == {y[0], y[3]}
-    assert all(any(np.array_equal(r, c) for c in Xc[np.isin(owner, [0, 3])]) for r in Xt[2:])
+    rng = np.random.default_rng(0)
+    moods = np.repeat(np.array(MOODS), 30)
+    groups = np.array([f"artist{i // 2}" for i in range(len(moods))])  # two clips per artist
+    centre = {m: rng.normal(0, 1, 12) for m in MOODS}
+    signal = np.array([centre[m] for m in moods])
+    # budget 9 carries the signal, budget 2 is noise: the inner loop must find budget 9
+    Xs = {
+        (2, "pen"): rng.normal(0, 1, (len(moods), 12)),
+        (9, "pen"): signal + rng.normal(0, 0.8, (len(moods), 12)),
+    }
+    m = cross_validate(Xs, moods, groups, repeats=1, folds=3, seed=0, n_jobs=1)
+    assert m["n"] == 120 and m["groups"] == 60
+    assert all(k.startswith("9 patches") for k in m["choices"])
+    lo, hi = m["accuracy_ci95"]
+    assert 0.6 < lo <= m["accuracy_pooled"] <= hi <= 1.0
+    assert m["heads_roc_auc"]["energy"]["mean"] > 0.8
+    assert np.array(m["confusion"]["matrix"]).sum() == 120

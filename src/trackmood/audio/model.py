@@ -1,20 +1,22 @@
 """Train and evaluate the audio mood model on labeled audio folders (subfolder = label).
 
-The model reads the descriptor vector of :mod:`trackmood.audio.extract` (``a_*`` columns) and is
-exported as a :class:`~trackmood.model.runtime.NetRuntime` (standardisation + a soft-vote ensemble
-of dense softmax networks), so predicting needs only numpy.
+The model reads the musicnn embedding of :mod:`trackmood.audio.embedding` (the mean over a fixed
+budget of 3-s patches of the MSD model's 200-d penultimate layer, optionally with its 50 tag
+probabilities): a standardised multinomial logistic regression, exported as a
+:class:`~trackmood.model.runtime.NetRuntime`, so predicting needs only onnxruntime and numpy.
+Two logistic heads on the same inputs estimate **valence** and **energy** (0-1), trained on
+Russell's axes (energy: Happy + Energetic vs Sad + Calm, i.e. Q1+Q2 vs Q3+Q4; valence:
+Happy + Calm vs Energetic + Sad, i.e. Q1+Q4 vs Q2+Q3).
 
-Evaluation is repeated stratified K-fold **grouped by artist** (scikit-learn's
-``StratifiedGroupKFold``; no artist is in both the training and the test part of a fold) when the
-folder has a ``metadata.csv`` with ``Song`` and ``Artist`` columns (the 4Q dataset's own metadata),
-else grouped by file. Hyper-parameters are chosen inside each training part by an inner grouped CV
-(nested CV), so the reported folds never take part in the choice.
+Evaluation is **nested**, repeated stratified K-fold **grouped by artist** (no artist on both
+sides; artists from the folder's ``metadata.csv``, else one group per file). Every choice --
+the input blocks, the patch budget and ``C`` -- is made by an inner grouped CV inside each outer
+training part. The outer folds give accuracy mean ± sd over folds and an artist-level bootstrap
+95 % interval; the heads' ROC AUC comes from the same outer folds.
 
 The bundled model ``src/trackmood/models/audio`` is made by one command::
 
     python -m trackmood.audio.model ../shared/data/audio_4q
-
-(equivalently ``trackmood train --audio ../shared/data/audio_4q -o src/trackmood/models/audio``).
 """
 
 from __future__ import annotations
@@ -31,10 +33,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..model.persistence import TrainedModel, bundled_dir, save_model
+from ..model.persistence import TrainedModel, bundled_dir, load_model, save_model
 from ..model.runtime import Dense, NetRuntime
 from ..moods import MOODS, LabelMap
-from .extract import DESCRIPTORS
+from . import embedding as emb
+from .model_cv import (
+    AXES,
+    BLOCKS,
+    BUDGETS,
+    C_GRID,
+    choose,
+    choose_head_C,
+    cross_validate,
+    fit_logistic,
+)
 
 DATASET_NOTE = (
     "Trained on the 4-quadrant audio emotion dataset of Panda, Malheiro & Paiva, 'Novel audio "
@@ -44,22 +56,23 @@ DATASET_NOTE = (
     "for research; its audio is not shipped with trackmood, only this model's weights. Use the "
     "model for research and education."
 )
+MUSICNN_NOTE = (
+    "Embedding: musicnn MSD_musicnn (Jordi Pons and Xavier Serra, 'musicnn: Pre-trained "
+    "convolutional neural networks for music audio tagging', ISMIR 2019 Late-Breaking/Demo), "
+    "ISC licence, converted to ONNX by scripts/convert_musicnn.py; see "
+    "trackmood/models/musicnn/LICENSE and CITATION.md."
+)
 PUBLISHED = {
     "F1 standard features (Panda et al. 2018, 900 clips, 20x10-fold CV)": 0.67,
     "F1 novel features (Panda et al. 2018)": 0.764,
 }
-
-#: Inverse regularisation strengths tried by the inner CV.
-C_GRID = (0.003, 0.01, 0.03)
-#: Training crops: every clip also contributes its ``WINDOW``-second slices (the same slices a
-#: ``--timeline 15`` reads) as extra training rows of the same label and artist group; slices
-#: shorter than ``MIN_CROP`` seconds are not used. Test folds always score whole clips.
-WINDOW = 15.0
-MIN_CROP = 8.0
-#: Ensemble members: (hidden units or None for logistic regression, L2 alpha or C).
-# Trained on whole clips alone the MLPs added nothing over the linear model (0.679 vs 0.680);
-# with the 15 s training crops (three times the rows) they add about two points.
-ENSEMBLE_MLP = {"hidden": (64,), "alpha": 10.0, "members": 3, "max_iter": 300}
+#: What the four moods mean for this model (Russell quadrants of AllMusic mood tags).
+MEANINGS = {
+    "Happy": "Q1: positive valence, high arousal (AllMusic tags such as happy, exuberant, cheerful)",
+    "Energetic": "Q2: negative valence, high arousal (angry, tense, aggressive, anxious)",
+    "Sad": "Q3: negative valence, low arousal (sad, melancholy, gloomy)",
+    "Calm": "Q4: positive valence, low arousal (calm, relaxed, serene, tender)",
+}
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -105,317 +118,148 @@ def artist_groups(directory: str | Path, files: list[Path]) -> np.ndarray:
     return np.array([mapping.get(f.stem, f"file:{f.stem}") for f in files])
 
 
-def load_descriptors(
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _clip_patches(path: Path, budgets) -> tuple[int, list[int], np.ndarray, np.ndarray]:
+    """Total frames, the union of the budgets' patch starts, and their network outputs."""
+    from .decode import decode
+
+    y = decode(path, sr=emb.SR, loudness=False).y
+    need = (emb.PATCH_FRAMES - 1) * emb.HOP
+    if len(y) < need:
+        y = np.concatenate([y, np.zeros(need - len(y), np.float32)])
+    total = emb.n_frames(len(y))
+    starts = sorted({s for k in budgets for s in emb.patch_starts(total, k)})
+    out = emb.run_patches(np.stack([emb.log_mel(y, s, emb.PATCH_FRAMES) for s in starts]))
+    return total, starts, out["penultimate"], out["tags"]
+
+
+def load_embeddings(
     directory: str | Path,
     *,
     label_map: LabelMap,
     cache: str | Path | None = None,
-    store=None,
-    workers: int | None = None,
-    window: float | None = WINDOW,
+    budgets=BUDGETS,
     notify: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> pd.DataFrame:
-    """Descriptor table of a labeled folder: ``path``, ``sha``, ``start``, ``mood``, ``group``, ``a_*``.
+) -> dict:
+    """Per-clip musicnn embeddings of a labeled folder for every patch budget in ``budgets``.
 
-    One row per file with ``start`` NaN (the whole clip), plus, when ``window`` is given, one row
-    per ``window``-second slice of at least :data:`MIN_CROP` seconds (``start`` = its offset): the
-    training crops of :func:`cross_validate` and :func:`train_from_folder`.
-    ``cache`` is a Parquet file reused for files whose content hash it already holds (and
-    rewritten with the union); ``store`` is the library store's cache.
+    Returns ``files``, ``mood``, ``group``, ``sha`` and ``X[(k, block)]`` (one row per clip: the
+    mean over the budget-``k`` patches of the penultimate layer, with the mean tag probabilities
+    appended for block ``pen+tags``). ``cache`` is an ``.npz`` of per-patch outputs keyed by the
+    files' content hashes, reused and rewritten with the union.
     """
-    from .parallel import extract_many, file_hash
+    from ..errors import SourceError
 
     pairs = folder_labels(directory, label_map=label_map)
     files = [p for p, _ in pairs]
-    moods = {p.resolve(): m for p, m in pairs}
-    groups = dict(zip([p.resolve() for p in files], artist_groups(directory, files), strict=False))
-    cols = ["sha", "start", *DESCRIPTORS]
-    cached = pd.DataFrame()
+    groups = artist_groups(directory, files)
+    known: dict[str, tuple] = {}
     if cache is not None and Path(cache).exists():
-        cached = pd.read_parquet(cache)
-        if not set(cols) <= set(cached.columns) or cached.attrs.get("window") not in (None, window):
-            cached = pd.DataFrame()
-    known = {} if cached.empty else {s: g for s, g in cached.groupby("sha", sort=False)}
-    rows, todo = [], []
-    for p in files:
-        sha = file_hash(p)
-        if sha in known:
-            for r in known[sha][["start", *DESCRIPTORS]].to_dict("records"):
-                rows.append({"path": str(p), "sha": sha, **r})
-        else:
-            todo.append(p)
-    errors = []
-    if todo:
-        if notify:
-            notify(
-                f"extracting descriptors of {len(todo)} file(s) ({len(files) - len(todo)} cached)"
-            )
-        for res in extract_many(
-            todo, workers=workers, store=store, progress=progress, window=window
-        ):
-            if "error" in res:
-                errors.append(res["error"])
+        with np.load(cache, allow_pickle=False) as z:
+            for i, s in enumerate(z["sha"]):
+                rows = z["owner"] == i
+                known[str(s)] = (
+                    int(z["total"][i]),
+                    z["start"][rows].tolist(),
+                    z["pen"][rows],
+                    z["tags"][rows],
+                )
+    clips, keep, errors = [], [], []
+    shas = [_sha(p) for p in files]
+    todo = sum(s not in known for s in shas)
+    if notify and todo:
+        notify(f"embedding {todo} file(s) with musicnn ({len(files) - todo} cached)")
+    for i, (p, sha) in enumerate(zip(files, shas, strict=True)):
+        entry = known.get(sha)
+        need = None
+        if entry is not None:
+            need = {s for k in budgets for s in emb.patch_starts(entry[0], k)}
+        if entry is None or not need <= set(entry[1]):
+            try:
+                entry = _clip_patches(p, budgets)
+            except SourceError as e:
+                errors.append(str(e))
                 continue
-            rows.append(
-                {
-                    "path": res["path"],
-                    "sha": res["sha"],
-                    "start": np.nan,
-                    **{k: res["features"][k] for k in DESCRIPTORS},
-                }
-            )
-            for w in res.get("windows") or []:
-                if w["end"] - w["start"] >= MIN_CROP and (
-                    w["start"] > 0 or w["end"] * 1000 < res["features"]["duration_ms"] - 1
-                ):
-                    rows.append(
-                        {
-                            "path": res["path"],
-                            "sha": res["sha"],
-                            "start": float(w["start"]),
-                            **{k: w[k] for k in DESCRIPTORS},
-                        }
-                    )
+            known[sha] = entry
+        clips.append((sha, entry))
+        keep.append(i)
+        if progress:
+            progress(i + 1, len(files))
     for e in errors[:5]:
         if notify:
             notify(f"skipped: {e}")
-    if not rows:
+    if not clips:
         raise DataError(f"{directory}: no file could be analysed ({len(errors)} failed)")
-    df = pd.DataFrame(rows)
-    df["mood"] = [moods[Path(p).resolve()] for p in df["path"]]
-    df["group"] = [groups[Path(p).resolve()] for p in df["path"]]
-    df = df.sort_values(["path", "start"], na_position="first").reset_index(drop=True)
     if cache is not None:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        keep = pd.concat([cached[cols] if not cached.empty else None, df[cols]])
-        keep = keep.drop_duplicates(["sha", "start"], keep="last")
-        keep.attrs["window"] = window
-        tmp = Path(str(cache) + ".part")
-        keep.to_parquet(tmp, index=False)
-        tmp.replace(cache)
-    return df
+        _write_cache(cache, known)
+    X = {}
+    for k in budgets:
+        pen, tags = [], []
+        for _, (total, starts, P, T) in clips:
+            rows = [starts.index(s) for s in emb.patch_starts(total, k)]
+            pen.append(P[rows].mean(axis=0))
+            tags.append(T[rows].mean(axis=0))
+        pen, tags = np.array(pen, float), np.array(tags, float)
+        X[(k, "pen")] = pen
+        X[(k, "pen+tags")] = np.hstack([pen, tags])
+    keep = np.array(keep)
+    return {
+        "files": [files[i] for i in keep],
+        "mood": np.array([pairs[i][1] for i in keep]),
+        "group": groups[keep],
+        "sha": [s for s, _ in clips],
+        "X": X,
+    }
 
 
-def split_rows(df: pd.DataFrame):
-    """``(X, y, groups, crops)`` of a :func:`load_descriptors` table: whole-clip rows, and
-    ``crops = (X_crop, clip_index)`` for the window rows (``None`` if there are none).
-    """
-    whole = df["start"].isna().to_numpy() if "start" in df else np.ones(len(df), bool)
-    full = df[whole].reset_index(drop=True)
-    X = full[list(DESCRIPTORS)].to_numpy(float)
-    crops = None
-    if (~whole).any():
-        part = df[~whole]
-        where = {p: i for i, p in enumerate(full["path"])}
-        keep = part["path"].map(where).notna().to_numpy()
-        crops = (
-            part[list(DESCRIPTORS)].to_numpy(float)[keep],
-            part["path"].map(where).to_numpy()[keep].astype(int),
-        )
-    return X, full["mood"].to_numpy(), full["group"].to_numpy(), crops
+def _write_cache(cache, known: dict) -> None:
+    shas = sorted(known)
+    owner, start, pen, tags, total = [], [], [], [], []
+    for i, s in enumerate(shas):
+        t, st, P, T = known[s]
+        total.append(t)
+        owner += [i] * len(st)
+        start += list(st)
+        pen.append(P)
+        tags.append(T)
+    Path(cache).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(cache) + ".part.npz")
+    np.savez(
+        tmp,
+        sha=np.array(shas),
+        total=np.array(total),
+        owner=np.array(owner),
+        start=np.array(start),
+        pen=np.vstack(pen).astype(np.float32),
+        tags=np.vstack(tags).astype(np.float32),
+    )
+    tmp.replace(cache)
 
 
-def _with_crops(X, y, idx, crops):
-    """Training rows of the clips ``idx``: their whole-clip rows plus their crop rows."""
-    if crops is None:
-        return X[idx], y[idx]
-    Xc, owner = crops
-    sel = np.isin(owner, idx)
-    return np.vstack([X[idx], Xc[sel]]), np.concatenate([y[idx], y[owner[sel]]])
-
-
-# -- estimators ---------------------------------------------------------------------------------
-def _standardize(X: np.ndarray):
-    mu = X.mean(axis=0)
-    sd = X.std(axis=0)
-    sd[sd < 1e-9] = 1.0
-    return mu, 1.0 / sd
-
-
-def fit_runtime(
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    C: float = 0.01,
-    seed: int = 0,
-    members: int = ENSEMBLE_MLP["members"],
-    hidden=ENSEMBLE_MLP["hidden"],
-    alpha: float = ENSEMBLE_MLP["alpha"],
-    features=DESCRIPTORS,
-) -> NetRuntime:
-    """Standardised multinomial logistic regression (strength ``C``) soft-voted with ``members``
-    small MLPs (``hidden`` ReLU units, L2 ``alpha``, different seeds); as a :class:`NetRuntime`.
-    """
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-
-    classes = sorted(set(y))
-    mu, scale = _standardize(X)
-    Z = (X - mu) * scale
-    nets: list[list[Dense]] = []
-    lr = LogisticRegression(C=C, max_iter=2000).fit(Z, y)
-    assert list(lr.classes_) == classes
-    nets.append([Dense(lr.coef_.T.copy(), lr.intercept_.copy(), "identity")])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for m in range(members):
-            mlp = MLPClassifier(
-                hidden_layer_sizes=hidden,
-                alpha=alpha,
-                max_iter=ENSEMBLE_MLP["max_iter"],
-                early_stopping=False,
-                random_state=seed * 1000 + m,
-            ).fit(Z, y)
-            layers = [
-                Dense(W.copy(), b.copy(), "relu")
-                for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1], strict=False)
-            ]
-            layers.append(Dense(mlp.coefs_[-1].copy(), mlp.intercepts_[-1].copy(), "identity"))
-            nets.append(layers)
-    # half the vote to the linear model, half shared by the MLPs
-    weights = np.array([0.5] + [0.5 / members] * members) if members else np.array([1.0])
-    return NetRuntime(
-        features=list(features),
+# -- the contract -------------------------------------------------------------------------------
+def _runtime(X, y, *, C: float, features: list[str], heads: dict) -> NetRuntime:
+    mu, scale, coef, icpt, classes = fit_logistic(X, y, C=C)
+    rt = NetRuntime(
+        features=features,
         classes=list(classes),
         log_mask=np.zeros(len(features), bool),
         shift=mu,
         scale=scale,
-        members=nets,
-        weights=weights,
+        members=[[Dense(coef.T.copy(), icpt.copy(), "identity")]],
     )
+    rt.meta["heads"] = heads
+    rt.meta["provider"] = emb.PROVIDER
+    return rt
 
 
-def _choose_C(X, y, groups, idx, *, crops=None, seed: int, folds: int = 5, grid=C_GRID) -> float:
-    """The ``C`` of the logistic part with the best grouped inner-CV accuracy over the clips
-    ``idx`` (trained with their crops, scored on whole clips; linear part only, which is what
-    ``C`` controls; the MLPs' settings are fixed).
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    idx = np.asarray(idx)
-    folds = _max_folds(y[idx], groups[idx], folds)
-    if folds < 2:
-        return grid[len(grid) // 2]
-    cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = np.zeros(len(grid))
-    for tr, te in cv.split(X[idx], y[idx], groups[idx]):
-        Xt, yt = _with_crops(X, y, idx[tr], crops)
-        mu, sc = _standardize(Xt)
-        for i, C in enumerate(grid):
-            m = LogisticRegression(C=C, max_iter=3000).fit((Xt - mu) * sc, yt)
-            scores[i] += (m.predict((X[idx[te]] - mu) * sc) == y[idx[te]]).mean()
-    return float(grid[int(scores.argmax())])
-
-
-def _max_folds(y, groups, folds: int) -> int:
-    counts = pd.Series(y).value_counts()
-    n_groups = len(set(groups))
-    return int(max(0, min(folds, counts.min(), n_groups)))
-
-
-def _fold(X, y, groups, tr, te, *, crops, seed: int, r: int, members: int):
-    C = _choose_C(X, y, groups, tr, crops=crops, seed=seed + 100 + r)
-    rt = fit_runtime(*_with_crops(X, y, tr, crops), C=C, seed=seed + r, members=members)
-    return te, rt.predict(X[te]), C
-
-
-def cross_validate(
-    X: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    *,
-    crops=None,
-    repeats: int = 5,
-    folds: int = 10,
-    seed: int = 0,
-    members: int = ENSEMBLE_MLP["members"],
-    n_jobs: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict:
-    """Repeated stratified K-fold grouped by ``groups`` with nested choice of ``C``.
-
-    ``X`` holds one row per clip; ``crops = (X_crop, clip_index)`` (see :func:`split_rows`) adds
-    each training clip's crops to the training part. Test folds score whole clips only, and no
-    artist's clips or crops are on both sides.
-
-    Returns accuracy and macro-F1 (mean ± std over the ``repeats × folds`` test folds, and over
-    repeats of the pooled predictions), per-class F1 and the confusion matrix summed over repeats.
-    Folds run on ``n_jobs`` processes (default all cores); the figures do not depend on it.
-    """
-    import os
-
-    from joblib import Parallel, delayed
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    folds = _max_folds(y, groups, folds)
-    if folds < 2:
-        raise DataError(
-            f"too little labeled audio to cross-validate ({len(y)} files, "
-            f"{len(set(groups))} artist groups); need at least 2 per label"
-        )
-    classes = sorted(set(y))
-    fold_acc, fold_f1, rep_acc, rep_f1, chosen = [], [], [], [], []
-    cm = np.zeros((len(classes), len(classes)), int)
-    total, step = repeats * folds, 0
-    splits = [
-        (r, tr, te)
-        for r in range(repeats)
-        for tr, te in StratifiedGroupKFold(
-            n_splits=folds, shuffle=True, random_state=seed + r
-        ).split(X, y, groups)
-    ]
-    n_jobs = n_jobs or os.cpu_count() or 1
-    runner = Parallel(n_jobs=n_jobs, return_as="generator") if n_jobs > 1 else None
-    jobs = (
-        delayed(_fold)(X, y, groups, tr, te, crops=crops, seed=seed, r=r, members=members)
-        for r, tr, te in splits
-    )
-    results = iter(runner(jobs) if runner else (f(*a, **k) for f, a, k in jobs))
-    for _r in range(repeats):
-        pred = np.empty(len(y), dtype=object)
-        for _ in range(folds):
-            te, p, C = next(results)
-            chosen.append(C)
-            pred[te] = p
-            fold_acc.append(accuracy_score(y[te], p))
-            fold_f1.append(f1_score(y[te], p, average="macro", labels=classes, zero_division=0))
-            step += 1
-            if progress:
-                progress(step, total)
-        rep_acc.append(accuracy_score(y, pred))
-        rep_f1.append(f1_score(y, pred, average="macro"))
-        cm += confusion_matrix(y, pred, labels=classes)
-    per_class = np.diag(cm) * 2 / (cm.sum(axis=0) + cm.sum(axis=1))
-    return {
-        "cv": f"{repeats}x{folds}-fold stratified, grouped by artist, nested choice of C"
-        + (f", trained with {WINDOW:g} s crops" if crops is not None else ""),
-        "n": len(y),
-        "groups": len(set(groups)),
-        "crops": 0 if crops is None else len(crops[1]),
-        "accuracy_mean": float(np.mean(fold_acc)),
-        "accuracy_std": float(np.std(fold_acc)),
-        "macro_f1_mean": float(np.mean(fold_f1)),
-        "macro_f1_std": float(np.std(fold_f1)),
-        "accuracy_pooled_mean": float(np.mean(rep_acc)),
-        "accuracy_pooled_std": float(np.std(rep_acc)),
-        "macro_f1_pooled_mean": float(np.mean(rep_f1)),
-        "macro_f1_pooled_std": float(np.std(rep_f1)),
-        "f1_per_class": {c: float(v) for c, v in zip(classes, per_class, strict=False)},
-        "confusion": {"labels": classes, "matrix": cm.tolist()},
-        "C_chosen": {
-            str(c): int(n) for c, n in zip(*np.unique(chosen, return_counts=True), strict=False)
-        },
-        "published_reference": PUBLISHED,
-    }
-
-
-# -- the contract -------------------------------------------------------------------------------
 def train_from_folder(
     directory: str | Path,
     *,
@@ -424,50 +268,22 @@ def train_from_folder(
     seed: int = 0,
     notify: Callable[[str], None] | None = None,
     repeats: int = 5,
-    folds: int = 10,
-    workers: int | None = None,
+    folds: int = 5,
     cache: str | Path | None = None,
-    store=None,
     progress: Callable[[int, int], None] | None = None,
+    **_ignored,
 ) -> TrainedModel:
     """Train the audio model on ``directory`` (one subfolder of audio per label), evaluate it with
-    ``repeats × folds`` stratified CV grouped by artist, and save it to ``out`` if given.
+    nested ``repeats x folds`` CV grouped by artist, and save it to ``out`` if given.
 
-    Parameters
-    ----------
-    directory : str or Path
-        Subfolders are labels, mapped by ``label_map`` (``Q1..Q4`` and mood names work as they are).
-    label_map : LabelMap
-        Extra label mapping; ``OLD=`` drops a subfolder.
-    out : Path, optional
-        Save the model folder here (``model.json``, ``weights.npz``, ``MODEL_CARD.md``).
-    seed : int, default 0
-    notify : callable(str), optional
-        Progress messages.
-    repeats, folds : int, default 5, 10
-        Cross-validation; ``repeats=0`` skips it.
-    workers : int, optional
-        Extraction processes (default all cores).
-    cache : str or Path, optional
-        Parquet cache of descriptors keyed by content hash.
-    store : Store, optional
-        Library store used as extraction cache.
-
-    Returns
-    -------
-    TrainedModel
+    ``cache`` is an ``.npz`` of per-patch embeddings (see :func:`load_embeddings`);
+    ``repeats=0`` skips the evaluation.
     """
     t0 = time.time()
-    df = load_descriptors(
-        directory,
-        label_map=label_map,
-        cache=cache,
-        store=store,
-        workers=workers,
-        notify=notify,
-        progress=progress,
+    data = load_embeddings(
+        directory, label_map=label_map, cache=cache, notify=notify, progress=progress
     )
-    X, y, groups, crops = split_rows(df)
+    y, groups = data["mood"], data["group"]
     labels = sorted(set(y))
     if len(labels) < 2:
         raise DataError(
@@ -476,22 +292,33 @@ def train_from_folder(
     metrics: dict = {}
     if repeats > 0:
         if notify:
-            notify(
-                f"cross-validating ({repeats}x{folds}-fold, grouped by artist) on {len(y)} clips"
-            )
-        metrics = cross_validate(X, y, groups, crops=crops, repeats=repeats, folds=folds, seed=seed)
+            notify(f"nested CV ({repeats}x{folds}-fold outer, grouped by artist) on {len(y)} clips")
+        metrics = cross_validate(data["X"], y, groups, repeats=repeats, folds=folds, seed=seed)
+        metrics["published_reference"] = PUBLISHED
         if notify:
             notify(
-                f"CV accuracy {metrics['accuracy_mean']:.3f} ± {metrics['accuracy_std']:.3f}, "
-                f"macro-F1 {metrics['macro_f1_mean']:.3f} ± {metrics['macro_f1_std']:.3f}"
+                f"outer accuracy {metrics['accuracy_mean']:.3f} ± {metrics['accuracy_std']:.3f} "
+                f"(95% bootstrap {metrics['accuracy_ci95'][0]:.3f}-{metrics['accuracy_ci95'][1]:.3f})"
             )
-    C = _choose_C(X, y, groups, np.arange(len(y)), crops=crops, seed=seed)
-    runtime = fit_runtime(*_with_crops(X, y, np.arange(len(y)), crops), C=C, seed=seed)
+    idx = np.arange(len(y))
+    k, block, C = choose(data["X"], y, groups, idx, seed=seed)
+    X = data["X"][(k, block)]
+    features = emb.feature_names(tags=block == "pen+tags")
+    heads = {}
+    for name, pos in AXES.items():
+        yb = np.isin(y, pos)
+        if yb.all() or not yb.any():
+            continue
+        hC = choose_head_C(X, yb.astype(int), groups, idx, seed=seed + 7)
+        _, _, hc, hi, _ = fit_logistic(X, yb.astype(int), C=hC)
+        heads[name] = {"coef": hc.ravel().tolist(), "intercept": float(hi.ravel()[0]), "C": hC}
+    runtime = _runtime(X, y, C=C, features=features, heads=heads)
     if list(runtime.classes) != [m for m in MOODS if m in labels]:
         raise DataError(f"labels {labels} do not map onto moods {MOODS}")
     card = _card(
-        directory, df[df["start"].isna()], metrics, C=C, seed=seed, seconds=time.time() - t0
+        directory, data, metrics, choice={"max_patches": k, "blocks": block, "C": C}, seed=seed
     )
+    card["train_seconds"] = round(time.time() - t0, 1)
     model = TrainedModel(runtime, card)
     if out is not None:
         save_model(model, out)
@@ -501,67 +328,137 @@ def train_from_folder(
     return model
 
 
-def _card(
-    directory, df: pd.DataFrame, metrics: dict, *, C: float, seed: int, seconds: float
-) -> dict:
+def recipe(directory, *, label_map, seed: int = 0, notify=None, progress=None, **kw):
+    """The ``audio`` recipe's trainer (registered as ``trackmood.audio.model:recipe``)."""
+    return train_from_folder(
+        directory, label_map=label_map, seed=seed, notify=notify, progress=progress, **kw
+    )
+
+
+# -- prediction ---------------------------------------------------------------------------------
+def predict_embedding(res, model: TrainedModel | str | None = None) -> dict:
+    """Mood probabilities, valence and energy (0-1) from :func:`~trackmood.audio.embedding.embed_file`
+    results (one dict, or a list of them), with the model's patch budget in ``max_patches``.
+
+    Returns ``proba`` ``(n, 4)``, ``classes``, ``mood``, ``valence``, ``energy`` (arrays, or
+    scalars for one dict; NaN when the model has no head) and ``provider`` ``"audio:musicnn"``.
+    """
+    m = model if isinstance(model, TrainedModel) else load_model(model or "audio")
+    one = isinstance(res, dict)
+    items = [res] if one else list(res)
+    n_pen = emb.EMBEDDING_DIM
+    want_tags = len(m.features) > n_pen
+    X = np.array(
+        [
+            np.concatenate([r["embedding"], r["tags"]]) if want_tags else r["embedding"]
+            for r in items
+        ],
+        dtype=float,
+    )
+    return predict_vectors(X, m, squeeze=one)
+
+
+def predict_vectors(X: np.ndarray, model: TrainedModel, *, squeeze: bool = False) -> dict:
+    """:func:`predict_embedding` on rows of embedding features (``model.features`` order)."""
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    rt = model.runtime
+    proba = rt.predict_proba(X)
+    Z = rt.transform(X)
+    out = {
+        "classes": list(rt.classes),
+        "proba": proba,
+        "mood": np.asarray(rt.classes)[proba.argmax(axis=1)],
+        "provider": rt.meta.get("provider", emb.PROVIDER),
+    }
+    for name in AXES:
+        h = rt.meta.get("heads", {}).get(name)
+        out[name] = (
+            1.0 / (1.0 + np.exp(-(Z @ np.asarray(h["coef"]) + h["intercept"])))
+            if h
+            else np.full(len(X), np.nan)
+        )
+    if squeeze:
+        for key in ("proba", "mood", *AXES):
+            out[key] = out[key][0]
+        out["proba"] = dict(zip(out["classes"], map(float, out["proba"]), strict=True))
+    return out
+
+
+def max_patches(model: TrainedModel | None = None) -> int:
+    """The patch budget the model was selected with (what :func:`embed_file` should use)."""
+    m = model or load_model("audio")
+    return int(m.card.get("embedding", {}).get("max_patches", emb.MAX_PATCHES))
+
+
+def _card(directory, data: dict, metrics: dict, *, choice: dict, seed: int) -> dict:
+    import onnxruntime
     import sklearn
 
-    from .. import __version__ as tm_version  # noqa: F401  (present in the package)
-
-    listing = hashlib.sha256("\n".join(sorted(df["sha"])).encode()).hexdigest()
-    counts = df["mood"].value_counts().sort_index().to_dict()
-    versions = {
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
-    try:
-        import librosa
-
-        versions["librosa"] = librosa.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    listing = hashlib.sha256("\n".join(sorted(data["sha"])).encode()).hexdigest()
+    counts = pd.Series(data["mood"]).value_counts().sort_index().to_dict()
+    block = "200-d penultimate layer" + (
+        " and 50 tag probabilities" if choice["blocks"] == "pen+tags" else ""
+    )
+    figures = ""
+    if metrics:
+        lo, hi = metrics["accuracy_ci95"]
+        auc = metrics["heads_roc_auc"]
+        figures = (
+            f" Out of sample ({metrics['cv']}): accuracy {metrics['accuracy_mean']:.1%} ± "
+            f"{metrics['accuracy_std']:.1%} over the outer folds (95 % bootstrap interval over "
+            f"artists {lo:.1%}-{hi:.1%}); ROC AUC of the energy head "
+            f"{auc['energy']['mean']:.3f}, of the valence head {auc['valence']['mean']:.3f}."
+        )
     return {
         "name": "audio",
         "kind": "audio",
         "description": (
-            "Mood from the audio itself: a standardised multinomial logistic regression"
-            + (
-                f" soft-voted with {ENSEMBLE_MLP['members']} small MLPs"
-                if ENSEMBLE_MLP["members"]
-                else ""
-            )
-            + f" on {len(DESCRIPTORS)} audio "
-            "descriptors (MFCC, log-mel, spectral contrast with its peak and valley levels, "
-            "spectral shape, chroma/tonnetz, key clarity and major/minor strength over "
-            "5 s windows, interval content, loudness dynamics, onset and rhythm "
-            "statistics) extracted by 'trackmood extract'; trained on whole clips "
-            f"plus their {WINDOW:g}-second slices."
+            "Mood from the audio itself: a standardised multinomial logistic regression "
+            f"(C={choice['C']:g}) on musicnn's MSD embedding ({block}, mean over "
+            f"{choice['max_patches']} 3-s patches spread over the track), with logistic valence "
+            "and energy heads. Runs on onnxruntime + numpy. What the moods mean here: "
+            + "; ".join(f"{m} = {MEANINGS[m]}" for m in sorted(set(data["mood"])) if m in MEANINGS)
+            + ". Valence and energy (0-1) are the heads' probabilities of the positive side of "
+            "Russell's axes (energy: Happy + Energetic = Q1+Q2; valence: Happy + Calm = Q1+Q4)."
+            + figures
+            + " "
+            + MUSICNN_NOTE
         ),
-        "features": list(DESCRIPTORS),
-        "classes": sorted(set(df["mood"])),
+        "features": emb.feature_names(tags=choice["blocks"] == "pen+tags"),
+        "classes": sorted(set(data["mood"])),
+        "moods": MEANINGS,
         "label_counts": {k: int(v) for k, v in counts.items()},
         "training_files": [
             {
-                "file": f"{Path(directory).name}/ ({len(df)} audio clips)",
+                "file": f"{Path(directory).name}/ ({len(data['sha'])} audio clips)",
                 "sha256": listing,
-                "rows": len(df),
+                "rows": len(data["sha"]),
             }
         ],
+        "embedding": {
+            "provider": emb.PROVIDER,
+            "onnx": f"models/musicnn/{emb.ONNX_FILE}",
+            "max_patches": choice["max_patches"],
+            "blocks": choice["blocks"],
+        },
         "hyperparameters": {
-            "C": C,
-            "mlp": ENSEMBLE_MLP,
+            **choice,
             "seed": seed,
             "C_grid": list(C_GRID),
-            "crop_window_s": WINDOW,
-            "min_crop_s": MIN_CROP,
+            "budgets": list(BUDGETS),
+            "blocks_tried": list(BLOCKS),
+            "heads": {k: f"{'+'.join(v)} vs rest" for k, v in AXES.items()},
         },
         "metrics": metrics,
         "dataset": DATASET_NOTE,
-        "terms": DATASET_NOTE,
-        "versions": versions,
+        "terms": DATASET_NOTE + " " + MUSICNN_NOTE,
+        "versions": {
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        },
         "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "train_seconds": round(seconds, 1),
         "command": "python -m trackmood.audio.model ../shared/data/audio_4q",
     }
 
@@ -573,9 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m trackmood.audio.model", description=main.__doc__)
     ap.add_argument("directory")
     ap.add_argument("out", nargs="?", default=str(bundled_dir() / "audio"))
-    ap.add_argument("--cache", default="artifacts/audio_4q_descriptors.parquet")
+    ap.add_argument("--cache", default="artifacts/audio_4q_musicnn.npz")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--folds", type=int, default=10)
+    ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -592,11 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         folds=args.folds,
         cache=args.cache,
     )
-    print(
-        json.dumps(
-            {k: v for k, v in model.card["metrics"].items() if k not in ("confusion",)}, indent=1
-        )
-    )
+    print(json.dumps(model.card["metrics"], indent=1))
     return 0
 
 
