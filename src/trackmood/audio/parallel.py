@@ -6,8 +6,10 @@ The unit of work is :func:`extract_one` (a plain function of a path, importable 
 never raises for a bad file, it returns ``{"error": "<one line>"}`` instead, so one damaged file
 does not stop a batch. The main process hashes files, answers cached ones from the store, hands
 the rest to the pool (or to ``Client(address)`` for ``--scheduler tcp://host:8786``) and commits
-each result to the store the moment it arrives. A worker that dies (a decoder crash) only costs the
-files it was working on: the pool is restarted and the rest of the batch goes on.
+each result to the store the moment it arrives. A worker that dies (a crash in native code) costs
+nothing but time: the files it may have been analysing are retried once, each alone in a fresh
+process (a file that crashes that one too is reported as a crash), and the rest of the batch goes on
+in a new pool.
 
 >>> track_id("ab" * 32)
 'audio:abababababababab'
@@ -28,10 +30,13 @@ from ..errors import SourceError
 from .decode import AUDIO_SUFFIXES
 
 #: Bump when extraction output changes: cache keys carry it, so old entries are ignored.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 CACHE_NAMESPACE = "audio"
-#: A window shorter than this (seconds) at the end of a track is folded into the one before.
-MIN_WINDOW = 3.0
+#: Files longer than this (seconds) are refused unless ``max_duration`` says otherwise (4 h).
+MAX_DURATION = 4 * 3600.0
+#: Test hook: a worker analysing a file whose name contains this text dies (``os._exit``, or a
+#: real SIGSEGV with the ``segv:`` prefix); with a ``:once=MARKER`` suffix only the first time.
+CRASH_HOOK = "TRACKMOOD_TEST_CRASH"
 
 
 def file_hash(path: str | Path, *, chunk: int = 1 << 20) -> str:
@@ -82,61 +87,53 @@ def find_audio(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _windows(duration: float, window: float) -> list[tuple[float, float]]:
-    edges = []
-    start = 0.0
-    while start < duration - 1e-9:
-        end = min(duration, start + window)
-        edges.append((start, end))
-        start = end
-    if len(edges) > 1 and edges[-1][1] - edges[-1][0] < MIN_WINDOW:
-        last = edges.pop()
-        edges[-1] = (edges[-1][0], last[1])
-    return edges
-
-
-def extract_one(path: str, *, window: float | None = None) -> dict:
-    """Decode and analyse one file. Never raises for a bad file.
+def extract_one(
+    path: str, *, window: float | None = None, max_duration: float | None = MAX_DURATION
+) -> dict:
+    """Decode and analyse one file as a stream (:func:`trackmood.audio.extract.extract_file`).
+    Never raises for a bad file.
 
     Returns
     -------
     dict
         ``{"path", "features": {column: value}, "decoder"}`` plus ``"windows"`` (a list of
         ``{"start", "end", descriptor columns...}``) when ``window`` is given; or
-        ``{"path", "error": "<one line>"}``.
+        ``{"path", "error": "<one line>"}``, with ``"skip"`` (``"too short"``, ``"silent"``,
+        ``"noise"``) when the file decoded but has no mood to find.
     """
-    from .decode import decode
-    from .extract import DESCRIPTORS, analyze
+    from .extract import extract_file
 
+    if os.environ.get(CRASH_HOOK):
+        _crash_hook(path, os.environ[CRASH_HOOK])
     try:
-        d = decode(path)
-        frames = analyze(d.y, d.sr, loudness=d.loudness)
-        feats = frames.summary()
-        feats["duration_ms"] = round(d.duration * 1000.0, 1)
-        result = {"path": str(path), "features": feats, "decoder": d.decoder}
-        if window:
-            wins = []
-            for start, end in _windows(d.duration, float(window)):
-                s = frames.summary(start, end)
-                wins.append(
-                    {
-                        "start": round(start, 3),
-                        "end": round(end, 3),
-                        **{k: s[k] for k in DESCRIPTORS},
-                    }
-                )
-            result["windows"] = wins
-        return result
+        return extract_file(path, window=window, max_duration=max_duration)
     except SourceError as e:
         return {"path": str(path), "error": str(e)}
     except MemoryError:
-        return {"path": str(path), "error": f"{path}: too long to analyse in memory"}
+        return {"path": str(path), "error": f"{path}: out of memory while analysing it"}
     except Exception as e:  # noqa: BLE001 - a bad file must not stop the batch
         return {
             "path": str(path),
             "error": f"{path}: analysis failed ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''})",
         }
+
+
+def _crash_hook(path: str, spec: str) -> None:
+    name, _, once = spec.partition(":once=")
+    segv = name.startswith("segv:")
+    name = name.removeprefix("segv:")
+    if not name or name not in Path(path).name:
+        return
+    if once:
+        try:
+            with open(once, "x"):
+                pass
+        except FileExistsError:
+            return
+    if segv:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    os._exit(70)
 
 
 def _worker_init() -> None:
@@ -175,6 +172,7 @@ def extract_many(
     window: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    max_duration: float | None = MAX_DURATION,
 ) -> Iterator[dict]:
     """Extract every audio file in ``paths``; yield one result per file as it finishes.
 
@@ -234,13 +232,16 @@ def extract_many(
     # Largest files first: the batch ends with small ones, which keeps all workers busy.
     todo.sort(key=lambda j: -j.size)
     if scheduler is not None:
-        runner = _run_dask(todo, scheduler, window)
+        runner = _run_dask(todo, scheduler, window, max_duration)
     else:
         n = workers if workers and workers > 0 else (os.cpu_count() or 1)
         runner = (
-            _run_local(todo, min(n, len(todo)), window, notify)
+            _run_local(todo, min(n, len(todo)), window, notify, max_duration)
             if n > 1 and len(todo) > 1
-            else ((j, extract_one(str(j.path), window=window)) for j in todo)
+            else (
+                (j, extract_one(str(j.path), window=window, max_duration=max_duration))
+                for j in todo
+            )
         )
     for job, out in runner:
         done += 1
@@ -268,7 +269,7 @@ def _result(path: Path, sha: str | None, out: dict, *, cached: bool) -> dict:
         "id": track_id(sha) if sha else None,
         "cached": cached,
     }
-    for k in ("features", "windows", "error", "decoder"):
+    for k in ("features", "windows", "error", "skip", "crash", "decoder"):
         if k in out:
             res[k] = out[k]
     return res
@@ -319,27 +320,49 @@ def _record(store, res: dict) -> None:
         store.put_features(res["id"], values, source=sources)
 
 
-def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job, dict]]:
+def _mp_context():
     import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
 
     # fork: workers start in milliseconds and need no ``if __name__ == "__main__"`` guard in the
     # caller's script (spawn/forkserver re-import it); they only run extract_one.
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def _run_local(
+    todo: list[_Job], n: int, window, notify, max_duration
+) -> Iterator[tuple[_Job, dict]]:
+    """Run ``todo`` on a pool of ``n`` processes. When a worker dies, the pool is broken and
+    every file then in flight is a suspect: each is retried once, alone, in a fresh process, which
+    finds the culprit; the rest of the batch goes on in a new pool.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = _mp_context()
     queue = list(todo)
-    while queue:
+    suspects: list[_Job] = []
+    while queue or suspects:
+        while suspects:
+            job = suspects.pop(0)
+            out, how = _run_alone(ctx, job, window, max_duration)
+            if how is not None:
+                out = {
+                    "error": f"{job.path}: the analysis crashed its worker process ({how}), "
+                    "again when retried alone in a fresh process",
+                    "crash": how,
+                }
+            yield job, out
+        if not queue:
+            break
         pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
         futures = {}
         try:
             # keep at most 2 tasks per worker in flight, so a crash loses little and Ctrl-C is quick
-            it = iter(queue)
+            rest = list(queue)
             queue = []
-            for job in it:
-                futures[pool.submit(extract_one, str(job.path), window=window)] = job
-                if len(futures) >= 2 * n:
-                    break
-            rest = list(it)
+            while rest and len(futures) < 2 * n:
+                job = rest.pop(0)
+                futures[_submit(pool, job, window, max_duration)] = job
             broken = False
             while futures:
                 finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
@@ -350,26 +373,58 @@ def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job,
                     except BrokenProcessPool:
                         broken = True
                         job.crashes += 1
-                        if job.crashes >= 2:
-                            yield (
-                                job,
-                                {"error": f"{job.path}: the decoder crashed its worker process"},
-                            )
-                        else:
-                            queue.append(job)
+                        suspects.append(job)
                         continue
                     yield job, out
                     if rest and not broken:
                         nxt = rest.pop(0)
-                        futures[pool.submit(extract_one, str(nxt.path), window=window)] = nxt
-            if broken:
-                queue.extend(rest)
-                if notify:
-                    notify(f"a worker process died; restarting the pool for {len(queue)} file(s)")
-            else:
-                queue = rest
+                        futures[_submit(pool, nxt, window, max_duration)] = nxt
+            queue = rest
+            if broken and notify:
+                notify(
+                    f"a worker process died; retrying the {len(suspects)} file(s) it may have "
+                    "been analysing one at a time in fresh processes"
+                )
         finally:
             _stop_pool(pool)
+
+
+def _submit(pool, job: _Job, window, max_duration):
+    return pool.submit(extract_one, str(job.path), window=window, max_duration=max_duration)
+
+
+def _alone_main(conn, path: str, window, max_duration) -> None:
+    _worker_init()
+    conn.send(extract_one(path, window=window, max_duration=max_duration))
+    conn.close()
+
+
+def _run_alone(ctx, job: _Job, window, max_duration) -> tuple[dict | None, str | None]:
+    """``extract_one`` in a fresh process: ``(result, None)``, or ``(None, how it died)``."""
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_alone_main, args=(send, str(job.path), window, max_duration))
+    proc.daemon = True
+    proc.start()
+    send.close()
+    out = None
+    try:
+        out = recv.recv()
+    except (EOFError, OSError):
+        pass
+    finally:
+        recv.close()
+        proc.join()
+    if out is not None:
+        return out, None
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            how = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit code {code}"
+    return None, how
 
 
 def _stop_pool(pool) -> None:
@@ -382,7 +437,7 @@ def _stop_pool(pool) -> None:
         p.join(timeout=5)
 
 
-def _run_dask(todo: list[_Job], scheduler, window) -> Iterator[tuple[_Job, dict]]:
+def _run_dask(todo: list[_Job], scheduler, window, max_duration) -> Iterator[tuple[_Job, dict]]:
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - distributed is a dependency
@@ -408,6 +463,7 @@ def _run_dask(todo: list[_Job], scheduler, window) -> Iterator[tuple[_Job, dict]
                 extract_one,
                 str(job.path.resolve()),
                 window=window,
+                max_duration=max_duration,
                 key=f"trackmood-extract-{EXTRACTOR_VERSION}-{job.sha}-{window or 0}",
                 pure=False,
             )
