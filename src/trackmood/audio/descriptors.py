@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .dsp import HOP, N_MELS, N_MFCC, tonnetz
+from .dsp import HOP, N_MELS, N_MFCC, moving_mean, tonnetz
 from .rhythm import mod4hz, onset_rate, pulse, tempo
 
 #: Spotify-style columns an extraction table carries, in order. Values measured or estimated are
@@ -280,8 +280,6 @@ def summarize(fr, a: int, b: int, start: float, end: float | None) -> dict[str, 
 
 def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
     """Tonal descriptors beyond the global key: see :func:`_descriptor_names`."""
-    from scipy.ndimage import uniform_filter1d
-
     fps = sr / HOP
     n = chroma.shape[1]
     w = max(1, int(5 * fps))
@@ -310,7 +308,7 @@ def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
     r = rel / (rel.sum() + 1e-9)
     out.update({"a_m3_vs_M3": r[3] - r[4], "a_m6_vs_M6": r[8] - r[9], "a_m7_vs_M7": r[10] - r[11]})
     if n > 2:
-        cs = uniform_filter1d(chroma, max(1, int(fps / 2)), axis=1)
+        cs = moving_mean(chroma, max(1, int(fps / 2)), axis=1)
         cs = cs / (np.linalg.norm(cs, axis=0, keepdims=True) + 1e-9)
         change = 1 - (cs[:, 1:] * cs[:, :-1]).sum(axis=0)
         out.update(

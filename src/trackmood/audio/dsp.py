@@ -1,6 +1,7 @@
-"""Filter banks and per-frame spectral measures, in plain numpy/scipy.
+"""Filter banks and per-frame spectral measures, in plain numpy.
 
-The mel (Slaney) and chroma filter banks reproduce ``librosa.filters.mel`` and
+Nothing on the extraction path imports scipy (``scipy.signal`` alone took seconds of start-up for
+one song on a loaded machine). The mel (Slaney) and chroma filter banks reproduce ``librosa.filters.mel`` and
 ``librosa.filters.chroma`` (ISC licence) with their default arguments, so the extractor does not
 import librosa: importing it loads numba, whose compiled-function cache can be left half-written by
 concurrent processes (numba issue 10128) and whose beat tracker recompiles at every start.
@@ -77,16 +78,42 @@ def chroma_filters(sr: int, n_fft: int = N_FFT, n_chroma: int = 12) -> np.ndarra
 
 @lru_cache(maxsize=4)
 def filters(sr: int):
-    """``(mel, chroma, dct, freqs)`` for ``sr``; mel and chroma as sparse CSR matrices."""
-    from scipy import sparse
-    from scipy.fft import dct
-
+    """``(mel, chroma, dct, freqs)`` for ``sr`` (dense float32 matrices)."""
     mel = mel_filters(sr)
     chroma = chroma_filters(sr)
-    chroma[chroma < 1e-3 * chroma.max()] = 0.0  # negligible tails: keeps the product sparse
-    dct_m = dct(np.eye(N_MELS), type=2, norm="ortho", axis=0)[:N_MFCC].astype(np.float32)
+    chroma[chroma < 1e-3 * chroma.max()] = 0.0  # negligible tails
+    dct_m = dct_matrix(N_MFCC, N_MELS).astype(np.float32)
     freqs = np.fft.rfftfreq(N_FFT, 1 / sr).astype(np.float32)
-    return sparse.csr_matrix(mel), sparse.csr_matrix(chroma), dct_m, freqs
+    return mel, chroma, dct_m, freqs
+
+
+def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """Orthonormal DCT-II (``scipy.fft.dct(np.eye(n_in), norm="ortho", axis=0)[:n_out]``)."""
+    k = np.arange(n_out)[:, None]
+    m = np.cos(np.pi * k * (2 * np.arange(n_in)[None, :] + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+@lru_cache(maxsize=8)
+def hann(n: int) -> np.ndarray:
+    """Periodic Hann window (``scipy.signal.get_window("hann", n)``), float64."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+
+
+def moving_mean(x: np.ndarray, size: int, axis: int = -1) -> np.ndarray:
+    """Mean over ``size`` neighbours along ``axis``, edges extended by their nearest value
+    (``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")``), float64.
+
+    >>> moving_mean(np.array([1.0, 2.0, 3.0, 10.0]), 3).tolist()
+    [1.3333333333333333, 2.0, 5.0, 7.666666666666667]
+    """
+    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
+    left, right = size // 2, size - 1 - size // 2
+    pad = [(0, 0)] * (x.ndim - 1) + [(left, right)]
+    c = np.cumsum(np.pad(x, pad, mode="edge"), axis=-1)
+    c = np.concatenate([np.zeros(c.shape[:-1] + (1,)), c], axis=-1)
+    return np.moveaxis((c[..., size:] - c[..., :-size]) / size, -1, axis)
 
 
 @lru_cache(maxsize=4)

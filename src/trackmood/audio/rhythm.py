@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .dsp import HOP
+from .dsp import HOP, hann, moving_mean
 
 SR = 22050
 _TEMPOGRAM_CHUNK = 4096  # frames per tempogram chunk (win x chunk floats at a time)
@@ -32,15 +32,14 @@ def tempogram_mean(onset: np.ndarray, sr: int = SR, *, chunk: int = _TEMPOGRAM_C
     """Mean over frames of librosa's autocorrelation tempogram (8 s Hann window, centred,
     linear-ramp padding, each column normalised by its maximum). Shape ``(win,)``.
     """
-    from scipy.fft import irfft, next_fast_len, rfft
-    from scipy.signal import get_window
+    from numpy.fft import irfft, rfft
 
     win = int(np.floor(8.0 * sr / HOP))
     n = len(onset)
     x = np.pad(np.asarray(onset, dtype=float), (win // 2, win // 2), mode="linear_ramp")
     frames = np.lib.stride_tricks.sliding_window_view(x, win)
-    window = get_window("hann", win, fftbins=True)
-    n_pad = next_fast_len(2 * win - 1, real=True)
+    window = hann(win)
+    n_pad = 1 << int(np.ceil(np.log2(2 * win - 1)))
     total = np.zeros(win)
     for a in range(0, n, chunk):
         block = frames[a : min(n, a + chunk)] * window
@@ -192,11 +191,9 @@ def onset_rate(onset: np.ndarray, sr: int = SR) -> float:
     """Number of onsets: local maxima above an adaptive threshold (mean + 1 std over ~1.5 s)."""
     if len(onset) < 3 or onset.max() <= 1e-6:
         return 0.0
-    from scipy.ndimage import uniform_filter1d
-
     w = max(3, int(1.5 * sr / HOP))
-    mean = uniform_filter1d(onset, w, mode="nearest")
-    sq = uniform_filter1d(onset * onset, w, mode="nearest")
+    mean = moving_mean(onset, w)
+    sq = moving_mean(onset * onset, w)
     thr = mean + np.sqrt(np.maximum(sq - mean * mean, 0)) + 0.05 * onset.max()
     peak = (onset[1:-1] > onset[:-2]) & (onset[1:-1] >= onset[2:]) & (onset[1:-1] > thr[1:-1])
     idx = np.flatnonzero(peak)  # at most one onset per 50 ms
