@@ -132,6 +132,9 @@ def _crash_hook(path: str, spec: str) -> None:
         except FileExistsError:
             return
     if segv:
+        import faulthandler
+
+        faulthandler.disable()  # die quietly, like a crash in native code
         os.kill(os.getpid(), signal.SIGSEGV)
     os._exit(70)
 

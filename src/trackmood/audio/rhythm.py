@@ -25,7 +25,7 @@ import numpy as np
 from .dsp import HOP, hann, moving_mean
 
 SR = 22050
-_TEMPOGRAM_CHUNK = 4096  # frames per tempogram chunk (win x chunk floats at a time)
+_TEMPOGRAM_CHUNK = 1024  # frames per tempogram chunk (~25 MB of FFT work at a time)
 
 
 def tempogram_mean(onset: np.ndarray, sr: int = SR, *, chunk: int = _TEMPOGRAM_CHUNK) -> np.ndarray:
