@@ -27,6 +27,7 @@ the blocks out one by one, so a file of any length decodes in the memory of one 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,9 @@ SOUNDFILE_FIRST = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"})
 #: The analysis rate: everything the extractor measures lives below 11 kHz.
 TARGET_SR = 22050
 _BLOCK = 1 << 16
+#: Up to this length (s) loudness is K-weighted by FFT convolution, which needs no scipy import
+#: (start-up of one song); longer files use the recursive filter (cheaper per sample).
+FFT_METER_SECONDS = 150.0
 
 
 @dataclass
@@ -118,21 +122,37 @@ class LoudnessMeter:
 
     Feed ``(n, channels)`` float blocks with :meth:`add`; read :meth:`integrated`. Memory is one
     float per channel per 100 ms, so a long file costs kilobytes, not the ~300 MB pyloudnorm needs.
-    The K-weighting filter runs as its (decayed, truncated) impulse response by overlap-save FFT
-    convolution: the same output as the recursive filter to ~1e-12.
+    The K-weighting filter runs either recursively (``scipy.signal.sosfilt``: cheapest per sample,
+    but importing ``scipy.signal`` costs about a CPU-second) or, for short input
+    (``recursive=False``), as its decayed, truncated impulse response by FFT convolution (no
+    scipy; ~0.4 CPU-s per audio-minute). Both give the same output to ~1e-12.
     """
 
-    def __init__(self, rate: int, channels: int):
+    def __init__(self, rate: int, channels: int, *, recursive: bool | None = None):
         self.rate, self.channels = rate, channels
-        self._h = _k_impulse(rate)
-        self._hist = np.zeros((len(self._h) - 1, channels))
-        self._spectra: dict[int, np.ndarray] = {}
+        if recursive is None:
+            recursive = "scipy.signal" in sys.modules
+        self.recursive = recursive
+        if recursive:
+            self._sos = np.array([[*b, *a] for b, a in k_weighting(rate)])
+            self._zi = np.zeros((len(self._sos), channels, 2))
+        else:
+            self._h = _k_impulse(rate)
+            self._hist = np.zeros((len(self._h) - 1, channels))
+            self._spectra: dict[int, np.ndarray] = {}
         self._seg = round(0.1 * rate)
         self._carry = np.zeros((0, channels))
         self._segments: list[np.ndarray] = []  # per 100 ms: sum of squares per channel
         self.gains = np.array([1.0, 1.0, 1.0, 1.41, 1.41][:channels] + [1.0] * max(0, channels - 5))
 
     def _filter(self, block: np.ndarray) -> np.ndarray:
+        if self.recursive:
+            from scipy.signal import sosfilt
+
+            y, self._zi = sosfilt(
+                self._sos, np.asarray(block, dtype=np.float64).T, axis=-1, zi=self._zi
+            )
+            return y.T
         from numpy.fft import irfft, rfft
 
         x = np.concatenate([self._hist, np.asarray(block, dtype=np.float64)])
@@ -141,10 +161,11 @@ class LoudnessMeter:
         n = 1 << int(math.ceil(math.log2(len(x))))
         H = self._spectra.get(n)
         if H is None:
-            H = self._spectra[n] = rfft(self._h, n)[:, None]
+            H = self._spectra[n] = rfft(self._h, n)
             if len(self._spectra) > 4:
                 self._spectra.pop(next(iter(self._spectra)))
-        return irfft(rfft(x, n, axis=0) * H, n, axis=0)[m - 1 : len(x)]
+        xt = np.ascontiguousarray(x.T)
+        return irfft(rfft(xt, n, axis=1) * H, n, axis=1)[:, m - 1 : len(x)].T
 
     def add(self, block: np.ndarray) -> None:
         if not len(block):
@@ -413,7 +434,9 @@ class DecodeStream:
         self.duration = math.nan
         self.loudness = math.nan
         self._blocks = blocks
-        self._meter = LoudnessMeter(rate, channels) if loudness else None
+        # short input: the FFT filter (no scipy import); long or unknown: the recursive one
+        short = declared is not None and declared / rate <= FFT_METER_SECONDS
+        self._meter = LoudnessMeter(rate, channels, recursive=not short) if loudness else None
         self._max_seconds, self._max_duration = max_seconds, max_duration
 
     @property
