@@ -141,14 +141,22 @@ def test_music_like_signal_still_gets_features(tmp_path):
     assert all(np.isfinite(out["features"][k]) for k in DESCRIPTORS)
 
 
-def test_skips_come_through_extract_many_unscored(tmp_path):
+def test_skips_come_through_extract_many_unscored_and_cached(tmp_path):
+    from trackmood.store import Store
+
     d = tmp_path / "in"
     d.mkdir()
     write_wav(d / "quiet.wav", np.zeros(22050 * 5, np.float32), 22050)
     write_wav(d / "song.wav", music_like(8.0), 22050)
-    out = {r["name"]: r for r in extract_many([d], workers=1)}
+    store = Store(tmp_path / "lib.sqlite")
+    out = {r["name"]: r for r in extract_many([d], workers=1, store=store)}
     assert out["quiet"]["skip"] == "silent" and "features" not in out["quiet"]
     assert "features" in out["song"] and "skip" not in out["song"]
+    (d / "quiet.wav").rename(d / "hush.wav")
+    again = {r["name"]: r for r in extract_many([d], workers=1, store=store, window=2.0)}
+    assert again["hush"]["cached"] and again["hush"]["skip"] == "silent"
+    assert again["hush"]["error"].startswith(f"{d / 'hush.wav'}: silent")
+    assert "features" not in again["hush"] and "windows" not in again["hush"]
 
 
 # -- issue 9.6: length limit and bounded memory ----------------------------------------------------

@@ -249,15 +249,15 @@ def extract_many(
     for job, out in runner:
         done += 1
         res = _result(job.path, job.sha, out, cached=False)
-        if "error" not in out:
-            _cache_put(store, job.sha, window, out)
+        if "error" not in out or "skip" in out:  # a skip is as final as features
+            _cache_put(store, job.sha, window, out, path=job.path)
         _record(store, res)
         yield res
         if progress:
             progress(done, total)
         for twin in twins.get(job.sha, []):
             done += 1
-            res = _result(twin, job.sha, out, cached="error" not in out)
+            res = _result(twin, job.sha, _renamed(out, job.path, twin), cached="error" not in out)
             _record(store, res)
             yield res
             if progress:
@@ -275,7 +275,17 @@ def _result(path: Path, sha: str | None, out: dict, *, cached: bool) -> dict:
     for k in ("features", "windows", "error", "skip", "crash", "decoder"):
         if k in out:
             res[k] = out[k]
+    if "reason" in out and "error" not in out:  # a cached skip: its reason, for this path
+        res["error"] = f"{path}: {out['reason']}"
     return res
+
+
+def _renamed(out: dict, old: Path, new: Path) -> dict:
+    """``out`` with its error message naming ``new`` instead of ``old`` (same content)."""
+    prefix = f"{old}: "
+    if "error" in out and out["error"].startswith(prefix):
+        return {**out, "error": f"{new}: {out['error'][len(prefix) :]}"}
+    return out
 
 
 def _cache_get(store, sha: str, window: float | None) -> dict | None:
@@ -285,7 +295,7 @@ def _cache_get(store, sha: str, window: float | None) -> dict | None:
     if base is None:
         return None
     out = json.loads(base)
-    if window:
+    if window and "skip" not in out:
         wins = store.kv_get(CACHE_NAMESPACE, cache_key(sha, window))
         if wins is None:
             return None
@@ -293,8 +303,16 @@ def _cache_get(store, sha: str, window: float | None) -> dict | None:
     return out
 
 
-def _cache_put(store, sha: str, window: float | None, out: dict) -> None:
+def _cache_put(store, sha: str, window: float | None, out: dict, *, path: Path) -> None:
     if store is None:
+        return
+    if "skip" in out:
+        reason = out["error"].removeprefix(f"{path}: ")
+        store.kv_put(
+            CACHE_NAMESPACE,
+            cache_key(sha),
+            _to_json({"skip": out["skip"], "reason": reason, "decoder": out.get("decoder")}),
+        )
         return
     with store.transaction():
         store.kv_put(
