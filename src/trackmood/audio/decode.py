@@ -59,7 +59,8 @@ SOUNDFILE_FIRST = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"})
 TARGET_SR = 22050
 _BLOCK = 1 << 16
 #: Up to this length (s) loudness is K-weighted by FFT convolution, which needs no scipy import
-#: (start-up of one song); longer files use the recursive filter (cheaper per sample).
+#: (start-up of one song); longer files, and any file once scipy.signal is loaded (batches), use
+#: the recursive filter (cheaper per sample).
 FFT_METER_SECONDS = 150.0
 
 
@@ -436,7 +437,8 @@ class DecodeStream:
         self._blocks = blocks
         # short input: the FFT filter (no scipy import); long or unknown: the recursive one
         short = declared is not None and declared / rate <= FFT_METER_SECONDS
-        self._meter = LoudnessMeter(rate, channels, recursive=not short) if loudness else None
+        recursive = not short or "scipy.signal" in sys.modules
+        self._meter = LoudnessMeter(rate, channels, recursive=recursive) if loudness else None
         self._max_seconds, self._max_duration = max_seconds, max_duration
 
     @property
