@@ -74,3 +74,12 @@ def test_tempogram_in_chunks_equals_one_chunk():
     whole = rhythm.tempogram_mean(env, chunk=len(env))
     parts = rhythm.tempogram_mean(env, chunk=100)
     assert parts == pytest.approx(whole, abs=1e-12)
+
+
+def test_chord_change_in_chunks_equals_one_chunk():
+    from trackmood.audio.descriptors import chord_change
+
+    chroma = np.random.default_rng(0).random((12, 1000)).astype(np.float32)
+    whole = chord_change(chroma, 21, chunk=10_000)
+    assert chord_change(chroma, 21, chunk=97) == pytest.approx(whole, abs=1e-12)
+    assert len(whole) == 999 and np.all((whole >= 0) & (whole <= 1))

@@ -308,14 +308,27 @@ def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
     r = rel / (rel.sum() + 1e-9)
     out.update({"a_m3_vs_M3": r[3] - r[4], "a_m6_vs_M6": r[8] - r[9], "a_m7_vs_M7": r[10] - r[11]})
     if n > 2:
-        cs = moving_mean(chroma, max(1, int(fps / 2)), axis=1)
-        cs = cs / (np.linalg.norm(cs, axis=0, keepdims=True) + 1e-9)
-        change = 1 - (cs[:, 1:] * cs[:, :-1]).sum(axis=0)
+        change = chord_change(chroma, max(1, int(fps / 2)))
         out.update(
             {"a_chord_change_mean": change.mean(), "a_chord_change_p90": np.percentile(change, 90)}
         )
     else:
         out.update({"a_chord_change_mean": 0.0, "a_chord_change_p90": 0.0})
+    return out
+
+
+def chord_change(chroma: np.ndarray, w: int, *, chunk: int = 8192) -> np.ndarray:
+    """1 - cosine similarity of successive ``w``-frame smoothed chroma vectors, computed in chunks
+    of frames (a 3-hour track would otherwise need ~250 MB of float64 temporaries).
+    """
+    n = chroma.shape[1]
+    out = np.empty(n - 1)
+    for a in range(0, n - 1, chunk):
+        b = min(n, a + chunk + 1)  # columns a .. b-1 give the pairs a .. b-2
+        lo, hi = max(0, a - w), min(n, b + w)
+        cs = moving_mean(chroma[:, lo:hi], w, axis=1)[:, a - lo : b - lo]
+        cs /= np.linalg.norm(cs, axis=0, keepdims=True) + 1e-9
+        out[a : b - 1] = 1 - (cs[:, 1:] * cs[:, :-1]).sum(axis=0)
     return out
 
 
