@@ -438,6 +438,9 @@ def _run_alone(ctx, job: _Job, window, max_duration) -> tuple[dict | None, str |
         out = recv.recv()
     except (EOFError, OSError):
         pass
+    except BaseException:  # Ctrl-C: do not wait for the file to finish
+        proc.terminate()
+        raise
     finally:
         recv.close()
         proc.join()
