@@ -188,6 +188,7 @@ def test_stream_without_declared_length_is_cut_at_max_duration(tmp_path, monkeyp
 
 _PEAK = """
 import sys
+import scipy.signal  # the same loudness filter (and baseline) for short and long files
 from trackmood.audio.parallel import extract_one
 r = extract_one(sys.argv[1], window=30.0)
 assert "features" in r, r
@@ -215,4 +216,4 @@ def test_peak_memory_does_not_grow_with_length(tmp_path):
         peaks[minutes] = mb
     # whole-signal analysis grew by ~100 MB per audio-minute (signal + several spectrograms);
     # streaming keeps ~1-2 MB of frame features per minute
-    assert peaks[4] - peaks[1] < 40, peaks
+    assert peaks[4] - peaks[1] < 30, peaks
