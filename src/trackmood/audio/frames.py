@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dsp import HOP, N_FFT, contrast, filters, hann, mel_centers
+from .dsp import HOP, N_FFT, contrast, fft_module, filter_banks, filters, hann, mel_centers
 
 SR = 22050
 #: Frames per STFT chunk (~24 s at 22.05 kHz): bounds the spectrogram memory (~4 MB per array).
@@ -105,14 +105,14 @@ class FrameBuilder:
     # -- internals ------------------------------------------------------------------------------
     def _process(self, buf: np.ndarray, k: int) -> None:
         """Frames 0..k-1 of ``buf`` (frame j starts at ``j * HOP``)."""
-        from numpy.fft import rfft
-
-        mel_fb, chroma_fb, _, freqs = filters(self.sr)
+        rfft = fft_module().rfft
+        _, _, _, freqs = filters(self.sr)
+        mel_fb, chroma_fb = filter_banks(self.sr)
         idx = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::HOP][:k]
         win = hann(N_FFT).astype(np.float32)
         S = np.ascontiguousarray(np.abs(rfft(idx * win, axis=1)).T)  # (1025, k) float32
         P = S * S
-        melspec = mel_fb @ P
+        melspec = np.asarray(mel_fb @ P)
         rawmel = 10 * np.log10(np.maximum(melspec, 1e-10))
         total = S.sum(axis=0) + 1e-10
         centroid = (freqs[:, None] * S).sum(axis=0) / total
@@ -128,7 +128,7 @@ class FrameBuilder:
         flux = flux_full / (np.sqrt(P.sum(axis=0)) + 1e-6)
         self._prev = S[:, -1:].copy()
         rms = np.sqrt(np.einsum("ij,ij->i", idx, idx) / N_FFT)
-        chroma = chroma_fb @ P
+        chroma = np.asarray(chroma_fb @ P)
         chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
         con, peak, valley = contrast(S, freqs)
         spectral = np.vstack([centroid, bandwidth, rolloff, flatness, zcr, flux])

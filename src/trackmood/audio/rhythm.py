@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .dsp import HOP, hann, moving_mean
+from .dsp import HOP, fft_module, hann, moving_mean
 
 SR = 22050
 _TEMPOGRAM_CHUNK = 1024  # frames per tempogram chunk (~25 MB of FFT work at a time)
@@ -32,7 +32,8 @@ def tempogram_mean(onset: np.ndarray, sr: int = SR, *, chunk: int = _TEMPOGRAM_C
     """Mean over frames of librosa's autocorrelation tempogram (8 s Hann window, centred,
     linear-ramp padding, each column normalised by its maximum). Shape ``(win,)``.
     """
-    from numpy.fft import irfft, rfft
+    fft = fft_module()
+    rfft, irfft = fft.rfft, fft.irfft
 
     win = int(np.floor(8.0 * sr / HOP))
     n = len(onset)
