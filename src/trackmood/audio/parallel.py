@@ -21,13 +21,12 @@ import hashlib
 import json
 import math
 import os
-import signal
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import SourceError
 from .decode import AUDIO_SUFFIXES
+from .pool import crash_hook, mp_context, run_alone, stop_pool, worker_init
 
 #: Bump when extraction output changes: cache keys carry it, so old entries are ignored.
 EXTRACTOR_VERSION = "3"
@@ -106,7 +105,7 @@ def extract_one(
     from .extract import extract_file
 
     if os.environ.get(CRASH_HOOK):
-        _crash_hook(path, os.environ[CRASH_HOOK])
+        crash_hook(path, os.environ[CRASH_HOOK])
     try:
         return extract_file(path, window=window, max_duration=max_duration)
     except SourceError as e:
@@ -119,41 +118,6 @@ def extract_one(
             "error": f"{path}: analysis failed ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''})",
         }
-
-
-def _crash_hook(path: str, spec: str) -> None:
-    name, _, once = spec.partition(":once=")
-    segv = name.startswith("segv:")
-    name = name.removeprefix("segv:")
-    if not name or name not in Path(path).name:
-        return
-    if once:
-        try:
-            with open(once, "x"):
-                pass
-        except FileExistsError:
-            return
-    if segv:
-        import faulthandler
-
-        faulthandler.disable()  # die quietly, like a crash in native code
-        os.kill(os.getpid(), signal.SIGSEGV)
-    os._exit(70)
-
-
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the main process, and die with it if it is killed (Linux)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-            if os.getppid() == 1:  # the parent died before prctl
-                os._exit(1)
-        except (OSError, AttributeError):  # pragma: no cover - best effort
-            pass
 
 
 def _to_json(d: dict) -> str:
@@ -348,14 +312,6 @@ def _record(store, res: dict) -> None:
         store.put_features(res["id"], values, source=sources)
 
 
-def _mp_context():
-    import multiprocessing as mp
-
-    # fork: workers start in milliseconds and need no ``if __name__ == "__main__"`` guard in the
-    # caller's script (spawn/forkserver re-import it); they only run extract_one.
-    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-
-
 def _run_local(
     todo: list[_Job], n: int, window, notify, max_duration
 ) -> Iterator[tuple[_Job, dict]]:
@@ -366,13 +322,13 @@ def _run_local(
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = _mp_context()
+    ctx = mp_context()
     queue = list(todo)
     suspects: list[_Job] = []
     while queue or suspects:
         while suspects:
             job = suspects.pop(0)
-            out, how = _run_alone(ctx, job, window, max_duration)
+            out, how = run_alone(ctx, extract_one, str(job.path), window, max_duration)
             if how is not None:
                 out = {
                     "error": f"{job.path}: the analysis crashed its worker process ({how}), "
@@ -382,7 +338,7 @@ def _run_local(
             yield job, out
         if not queue:
             break
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker_init)
         futures = {}
         try:
             # keep at most 2 tasks per worker in flight, so a crash loses little and Ctrl-C is quick
@@ -414,58 +370,11 @@ def _run_local(
                     "been analysing one at a time in fresh processes"
                 )
         finally:
-            _stop_pool(pool)
+            stop_pool(pool)
 
 
 def _submit(pool, job: _Job, window, max_duration):
     return pool.submit(extract_one, str(job.path), window=window, max_duration=max_duration)
-
-
-def _alone_main(conn, path: str, window, max_duration) -> None:
-    _worker_init()
-    conn.send(extract_one(path, window=window, max_duration=max_duration))
-    conn.close()
-
-
-def _run_alone(ctx, job: _Job, window, max_duration) -> tuple[dict | None, str | None]:
-    """``extract_one`` in a fresh process: ``(result, None)``, or ``(None, how it died)``."""
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_alone_main, args=(send, str(job.path), window, max_duration))
-    proc.daemon = True
-    proc.start()
-    send.close()
-    out = None
-    try:
-        out = recv.recv()
-    except (EOFError, OSError):
-        pass
-    except BaseException:  # Ctrl-C: do not wait for the file to finish
-        proc.terminate()
-        raise
-    finally:
-        recv.close()
-        proc.join()
-    if out is not None:
-        return out, None
-    code = proc.exitcode
-    if code is not None and code < 0:
-        try:
-            how = f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            how = f"killed by signal {-code}"
-    else:
-        how = f"exit code {code}"
-    return None, how
-
-
-def _stop_pool(pool) -> None:
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    for p in procs:
-        p.join(timeout=5)
 
 
 def _run_dask(todo: list[_Job], scheduler, window, max_duration) -> Iterator[tuple[_Job, dict]]:
