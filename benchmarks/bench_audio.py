@@ -9,7 +9,13 @@ every format:
 * throughput (audio-minutes per wall-second) with 1 and 2 local workers and a 2-worker Dask
   LocalCluster.
 
-Run: ``python benchmarks/bench_audio.py [N_CLIPS]`` (default 40; needs ../shared/data/audio_4q).
+* cold start of ``trackmood predict CLIP`` for one 30-s clip in a fresh process (wall and CPU),
+  first run with an empty numba cache and a fresh library, then warm runs — against 7.3 s wall /
+  7.6 CPU-s before (issue 10), target < 2 s wall;
+* the numpy beat tracker against librosa's (same beats? same tempo?) on the clips (``--vs-librosa``).
+
+Run: ``python benchmarks/bench_audio.py [N_CLIPS] [--cold-start-only] [--vs-librosa]`` (default 40;
+needs ../shared/data/audio_4q).
 """
 
 from __future__ import annotations
@@ -116,5 +122,68 @@ def main(n_clips: int = 40) -> None:
         )
 
 
+def cold_start(runs: int = 5) -> None:
+    """``trackmood predict`` of one 30-s clip in fresh processes: wall and CPU (user + sys)."""
+    import resource
+    import subprocess
+
+    clip = sorted(DATA.glob("Q1/*.mp3"))[0]
+    print(f"\ncold start: trackmood predict {clip.name} (30 s MP3), fresh process each run")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT / "src"),
+            "NUMBA_CACHE_DIR": str(Path(tmp) / "numba"),  # empty: nothing may need compiling
+        }
+        cmd = [sys.executable, "-m", "trackmood", "predict", str(clip)]
+        for i in range(runs):
+            env["TRACKMOOD_DB"] = str(Path(tmp) / f"lib{i}.sqlite")  # no cached features
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            label = "first run (empty numba cache)" if i == 0 else f"warm run {i}"
+            status = "ok" if out.returncode == 0 else f"exit {out.returncode}"
+            print(f"  {label:32s} wall {wall:5.2f} s   CPU {cpu:5.2f} s   {status}")
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=env)
+        print(f"  {'(bare python start)':32s} wall {time.perf_counter() - t:5.2f} s")
+    print("  before (issue 10): 7.3 s wall, 7.6 CPU-s; target < 2 s wall")
+    print(f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def vs_librosa(n_clips: int = 20) -> None:
+    """Beats of the numpy port against librosa.beat.beat_track on the same onset envelopes."""
+    import librosa
+    import numpy as np
+
+    from trackmood.audio import rhythm
+    from trackmood.audio.decode import decode
+    from trackmood.audio.extract import analyze
+
+    clips = sorted(DATA.glob("Q*/*.mp3"))[:: max(1, 500 // n_clips)][:n_clips]
+    same, c_ours, c_lib = 0, 0.0, 0.0
+    for p in clips:
+        d = decode(p)
+        onset = analyze(d.y, d.sr).onset
+        c, (_, ref) = cpu(librosa.beat.beat_track, onset_envelope=onset, sr=d.sr, hop_length=512)
+        c_lib += c
+        c2, ours = cpu(lambda o=onset: rhythm.beat_track(o, rhythm.global_tempo(o)))
+        c_ours += c2
+        same += bool(np.array_equal(ref, ours))
+    print(f"\nbeats identical to librosa.beat.beat_track on {same}/{len(clips)} clips")
+    print(
+        f"  CPU per clip: numpy port {c_ours / len(clips) * 1000:.0f} ms, librosa (warm) {c_lib / len(clips) * 1000:.0f} ms"
+    )
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 40
+    if "--cold-start-only" not in sys.argv:
+        main(n)
+    cold_start()
+    if "--vs-librosa" in sys.argv:
+        vs_librosa(min(n, 20))

@@ -43,13 +43,14 @@ def test_sine_minus_30_dbfs_reads_minus_30_lufs(tmp_path):
     assert d.loudness == pytest.approx(ref, abs=0.05)
 
 
-def test_meter_in_blocks_equals_whole():
+@pytest.mark.parametrize("recursive", [True, False])
+def test_meter_in_blocks_equals_whole(recursive):
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal((44100 * 4, 2))).astype(np.float32)
     x[:44100] *= 0.01  # a quiet start exercises the gating
-    whole = LoudnessMeter(44100, 2)
+    whole = LoudnessMeter(44100, 2, recursive=recursive)
     whole.add(x)
-    parts = LoudnessMeter(44100, 2)
+    parts = LoudnessMeter(44100, 2, recursive=recursive)
     for i in range(0, len(x), 1000):
         parts.add(x[i : i + 1000])
     ref = pyloudnorm.Meter(44100).integrated_loudness(x.astype(float))

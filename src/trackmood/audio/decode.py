@@ -9,7 +9,8 @@ Two decoders, chosen per format by measurement (``benchmarks/bench_audio.py``):
 If the preferred decoder cannot open a file, the other one is tried. The file is read in blocks;
 each block feeds an ITU-R BS.1770-4 loudness meter at the file's own rate and channel layout
 (K-weighting with pyloudnorm's filter coefficients, gating on 100 ms segments, so memory stays
-small) and is then downmixed and resampled (soxr, streaming) to ``sr``.
+small) and is then downmixed and resampled (soxr, streaming) to ``sr``. :func:`open_stream` hands
+the blocks out one by one, so a file of any length decodes in the memory of one block.
 
 >>> import numpy as np, soundfile as sf, tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "sine.wav")
@@ -26,6 +27,7 @@ small) and is then downmixed and resampled (soxr, streaming) to ``sr``.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SourceError
+from .loudness import LoudnessMeter, k_weighting
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "Decoded",
+    "DecodeStream",
+    "LoudnessMeter",
+    "decode",
+    "format_seconds",
+    "k_weighting",
+    "open_stream",
+]
 
 #: File suffixes the decoders are asked to read (others are skipped when scanning folders).
 AUDIO_SUFFIXES = frozenset(
@@ -56,6 +70,10 @@ SOUNDFILE_FIRST = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"})
 #: The analysis rate: everything the extractor measures lives below 11 kHz.
 TARGET_SR = 22050
 _BLOCK = 1 << 16
+#: Up to this length (s) loudness is K-weighted by FFT convolution, which needs no scipy import
+#: (start-up of one song); longer files, and any file once scipy.signal is loaded (batches), use
+#: the recursive filter (cheaper per sample).
+FFT_METER_SECONDS = 150.0
 
 
 @dataclass
@@ -69,69 +87,6 @@ class Decoded:
     native_sr: int
     channels: int
     decoder: str
-
-
-class LoudnessMeter:
-    """Streaming ITU-R BS.1770-4 integrated loudness (K-weighting, 400 ms blocks, 75 % overlap).
-
-    Feed ``(n, channels)`` float blocks with :meth:`add`; read :meth:`integrated`. Memory is one
-    float per channel per 100 ms, so a long file costs kilobytes, not the ~300 MB pyloudnorm needs.
-    """
-
-    def __init__(self, rate: int, channels: int):
-        import pyloudnorm
-        from scipy.signal import tf2sos
-
-        meter = pyloudnorm.Meter(rate)
-        self.rate, self.channels = rate, channels
-        # K-weighting (pyloudnorm's two stages) as one cascade of second-order sections, run
-        # channel-major: half the CPU of two lfilter passes along axis 0 (same result to 1e-14).
-        self._sos = np.vstack(
-            [
-                tf2sos(np.asarray(st.b, float), np.asarray(st.a, float))
-                for st in meter._filters.values()
-            ]
-        )
-        self._zi = np.zeros((self._sos.shape[0], channels, 2))
-        self._seg = round(0.1 * rate)
-        self._carry = np.zeros((0, channels))
-        self._segments: list[np.ndarray] = []  # per 100 ms: sum of squares per channel
-        self.gains = np.array([1.0, 1.0, 1.0, 1.41, 1.41][:channels] + [1.0] * max(0, channels - 5))
-
-    def add(self, block: np.ndarray) -> None:
-        from scipy.signal import sosfilt
-
-        x, self._zi = sosfilt(
-            self._sos, np.asarray(block, dtype=np.float64).T, axis=-1, zi=self._zi
-        )
-        x = x.T
-        x = np.concatenate([self._carry, x]) if len(self._carry) else x
-        n = (len(x) // self._seg) * self._seg
-        if n:
-            sq = np.square(x[:n]).reshape(-1, self._seg, self.channels).sum(axis=1)
-            self._segments.append(sq)
-        self._carry = x[n:]
-
-    def integrated(self) -> float:
-        """Integrated loudness in LUFS; ``-inf`` for silence or less than 400 ms of audio."""
-        if not self._segments:
-            return -math.inf
-        seg = np.concatenate(self._segments)
-        if len(seg) < 4:
-            return -math.inf
-        win = 4 * self._seg
-        z = (seg[:-3] + seg[1:-2] + seg[2:-1] + seg[3:]) / win  # (blocks, channels)
-        power = z @ self.gains
-        with np.errstate(divide="ignore"):
-            block_l = -0.691 + 10 * np.log10(power)
-        gated = block_l >= -70.0
-        if not gated.any():
-            return -math.inf
-        rel = -0.691 + 10 * np.log10(power[gated].mean()) - 10.0
-        keep = gated & (block_l > rel)
-        if not keep.any():
-            return -math.inf
-        return float(-0.691 + 10 * np.log10(power[keep].mean()))
 
 
 def _soundfile_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.ndarray]]:
@@ -223,8 +178,11 @@ def decode(
     sr: int = TARGET_SR,
     loudness: bool = True,
     max_seconds: float | None = None,
+    max_duration: float | None = None,
 ) -> Decoded:
     """Decode ``path`` to mono float32 at ``sr`` and measure its integrated loudness.
+
+    The whole signal is returned in memory; :func:`open_stream` gives it block by block instead.
 
     Parameters
     ----------
@@ -236,6 +194,8 @@ def decode(
         Measure BS.1770 integrated loudness at the native rate while decoding.
     max_seconds : float, optional
         Stop after this much audio.
+    max_duration : float, optional
+        Refuse a file longer than this many seconds (:class:`SourceError`).
 
     Returns
     -------
@@ -244,7 +204,53 @@ def decode(
     Raises
     ------
     SourceError
-        One line naming the file: missing, not audio, damaged, truncated, empty.
+        One line naming the file: missing, not audio, damaged, truncated, empty, too long.
+    """
+    stream = open_stream(
+        path, sr=sr, loudness=loudness, max_seconds=max_seconds, max_duration=max_duration
+    )
+    parts = list(stream)
+    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return Decoded(
+        y=y,
+        sr=sr,
+        duration=stream.duration,
+        loudness=stream.loudness,
+        native_sr=stream.native_sr,
+        channels=stream.channels,
+        decoder=stream.decoder,
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    """``'3 h 05 min'``, ``'12 min 30 s'``, ``'4.2 s'``.
+
+    >>> format_seconds(3 * 3600 + 300), format_seconds(750), format_seconds(4.23)
+    ('3 h 05 min', '12 min 30 s', '4.2 s')
+    """
+    if seconds >= 3600:
+        h, m = divmod(round(seconds / 60), 60)
+        return f"{h} h {m:02d} min"
+    if seconds >= 60:
+        m, s = divmod(round(seconds), 60)
+        return f"{m} min {s:02d} s"
+    return f"{seconds:.1f} s"
+
+
+def open_stream(
+    path: str | Path,
+    *,
+    sr: int = TARGET_SR,
+    loudness: bool = True,
+    max_seconds: float | None = None,
+    max_duration: float | None = None,
+) -> DecodeStream:
+    """Open ``path`` for block-wise decoding: iterate the returned :class:`DecodeStream` for mono
+    float32 blocks at ``sr`` (about 3 s each); after the last block its ``duration`` and
+    ``loudness`` are set. Memory stays that of one block whatever the file's length.
+
+    Errors that need no decoding (missing, not audio, header longer than ``max_duration``) are
+    raised here; the others while iterating. All are one-line :class:`SourceError`.
     """
     path = Path(path)
     if not path.exists():
@@ -268,68 +274,117 @@ def decode(
         except _Unreadable as e:
             reasons.append(f"{name}: {e}")
             continue
-        try:
-            return _consume(
-                path,
-                name,
-                rate,
-                channels,
-                declared,
-                blocks,
-                sr=sr,
-                loudness=loudness,
-                max_seconds=max_seconds,
-            )
-        except _Damaged as e:
-            raise SourceError(
-                f"{path}: damaged audio, decoding failed part-way ({name}: {e})"
-            ) from None
+        if max_duration and declared and declared / rate > max_duration + 1.0:
+            blocks.close()
+            raise SourceError(_too_long(path, declared / rate, max_duration))
+        return DecodeStream(
+            path,
+            name,
+            rate,
+            channels,
+            declared,
+            blocks,
+            sr=sr,
+            loudness=loudness,
+            max_seconds=max_seconds,
+            max_duration=max_duration,
+        )
     raise SourceError(f"{path}: not a readable audio file ({'; '.join(reasons)})")
 
 
-def _consume(
-    path, decoder, rate, channels, declared, blocks, *, sr, loudness, max_seconds
-) -> Decoded:
-    import soxr
+def _too_long(path, seconds: float, limit: float, *, at_least: bool = False) -> str:
+    what = "more than " + format_seconds(seconds) if at_least else format_seconds(seconds)
+    return (
+        f"{path}: {what} long, over the maximum of {format_seconds(limit)} "
+        f"(max_duration={limit:g} s)"
+    )
 
-    meter = LoudnessMeter(rate, channels) if loudness else None
-    resampler = (
-        soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
-    )
-    parts: list[np.ndarray] = []
-    n_native = 0
-    limit = int(max_seconds * rate) if max_seconds else None
-    for block in blocks:
-        if limit is not None and n_native + len(block) > limit:
-            block = block[: limit - n_native]
-        if not len(block):
-            break
-        n_native += len(block)
-        if meter is not None:
-            meter.add(block)
-        mono = (
-            block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0].astype(np.float32)
+
+class DecodeStream:
+    """Mono float32 blocks at ``sr``; ``duration`` (s) and ``loudness`` (LUFS) once exhausted."""
+
+    def __init__(
+        self,
+        path,
+        decoder,
+        rate,
+        channels,
+        declared,
+        blocks,
+        *,
+        sr,
+        loudness,
+        max_seconds,
+        max_duration,
+    ):
+        self.path, self.decoder, self.native_sr, self.channels = path, decoder, rate, channels
+        self.sr = sr
+        self.declared = declared
+        self.duration = math.nan
+        self.loudness = math.nan
+        self._blocks = blocks
+        # short input: the FFT filter (no scipy import); long or unknown: the recursive one
+        short = declared is not None and declared / rate <= FFT_METER_SECONDS
+        recursive = not short or "scipy.signal" in sys.modules
+        self._meter = LoudnessMeter(rate, channels, recursive=recursive) if loudness else None
+        self._max_seconds, self._max_duration = max_seconds, max_duration
+
+    @property
+    def declared_seconds(self) -> float | None:
+        return self.declared / self.native_sr if self.declared else None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import soxr
+
+        rate, sr, channels, path = self.native_sr, self.sr, self.channels, self.path
+        resampler = (
+            soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
         )
-        parts.append(resampler.resample_chunk(mono) if resampler else mono)
-        if limit is not None and n_native >= limit:
-            break
-    if resampler is not None:
-        parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    if n_native == 0:
-        raise SourceError(f"{path}: no audio in the file (0 samples decoded)")
-    if declared and limit is None and n_native < 0.9 * declared - 0.5 * rate:
-        raise SourceError(
-            f"{path}: truncated or damaged: decoded {n_native / rate:.1f} s of the "
-            f"{declared / rate:.1f} s its header declares"
-        )
-    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    np.nan_to_num(y, copy=False)
-    return Decoded(
-        y=y,
-        sr=sr,
-        duration=n_native / rate,
-        loudness=meter.integrated() if meter else math.nan,
-        native_sr=rate,
-        channels=channels,
-        decoder=decoder,
-    )
+        n_native = 0
+        limit = int(self._max_seconds * rate) if self._max_seconds else None
+        refuse = int((self._max_duration + 1.0) * rate) if self._max_duration else None
+        try:
+            for block in self._blocks:
+                if limit is not None and n_native + len(block) > limit:
+                    block = block[: limit - n_native]
+                if not len(block):
+                    break
+                n_native += len(block)
+                if refuse is not None and n_native > refuse:
+                    raise SourceError(
+                        _too_long(path, n_native / rate, self._max_duration, at_least=True)
+                    )
+                if self._meter is not None:
+                    self._meter.add(block)
+                mono = (
+                    block.mean(axis=1, dtype=np.float32)
+                    if channels > 1
+                    else block[:, 0].astype(np.float32)
+                )
+                out = resampler.resample_chunk(mono) if resampler else mono
+                np.nan_to_num(out, copy=False)
+                if len(out):
+                    yield out
+                if limit is not None and n_native >= limit:
+                    break
+        except _Damaged as e:
+            raise SourceError(
+                f"{path}: damaged audio, decoding failed part-way ({self.decoder}: {e})"
+            ) from None
+        finally:
+            self._blocks.close()
+        if resampler is not None:
+            out = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+            np.nan_to_num(out, copy=False)
+            if len(out):
+                yield out
+        if n_native == 0:
+            raise SourceError(f"{path}: no audio in the file (0 samples decoded)")
+        declared = self.declared
+        if declared and limit is None and n_native < 0.9 * declared - 0.5 * rate:
+            raise SourceError(
+                f"{path}: truncated or damaged: decoded {n_native / rate:.1f} s of the "
+                f"{declared / rate:.1f} s its header declares"
+            )
+        self.duration = n_native / rate
+        self.loudness = self._meter.integrated() if self._meter else math.nan

@@ -6,8 +6,10 @@ The unit of work is :func:`extract_one` (a plain function of a path, importable 
 never raises for a bad file, it returns ``{"error": "<one line>"}`` instead, so one damaged file
 does not stop a batch. The main process hashes files, answers cached ones from the store, hands
 the rest to the pool (or to ``Client(address)`` for ``--scheduler tcp://host:8786``) and commits
-each result to the store the moment it arrives. A worker that dies (a decoder crash) only costs the
-files it was working on: the pool is restarted and the rest of the batch goes on.
+each result to the store the moment it arrives. A worker that dies (a crash in native code) costs
+nothing but time: the files it may have been analysing are retried once, each alone in a fresh
+process (a file that crashes that one too is reported as a crash), and the rest of the batch goes on
+in a new pool.
 
 >>> track_id("ab" * 32)
 'audio:abababababababab'
@@ -19,19 +21,23 @@ import hashlib
 import json
 import math
 import os
-import signal
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import SourceError
 from .decode import AUDIO_SUFFIXES
+from .pool import crash_hook, mp_context, run_alone, stop_pool, worker_init
 
 #: Bump when extraction output changes: cache keys carry it, so old entries are ignored.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 CACHE_NAMESPACE = "audio"
-#: A window shorter than this (seconds) at the end of a track is folded into the one before.
-MIN_WINDOW = 3.0
+#: Files longer than this (seconds) are refused unless ``max_duration`` says otherwise (4 h).
+MAX_DURATION = 4 * 3600.0
+#: From this many files on, scipy.signal and scipy.sparse are loaded up front (faster per file).
+BATCH = 4
+#: Test hook: a worker analysing a file whose name contains this text dies (``os._exit``, or a
+#: real SIGSEGV with the ``segv:`` prefix); with a ``:once=MARKER`` suffix only the first time.
+CRASH_HOOK = "TRACKMOOD_TEST_CRASH"
 
 
 def file_hash(path: str | Path, *, chunk: int = 1 << 20) -> str:
@@ -82,76 +88,36 @@ def find_audio(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _windows(duration: float, window: float) -> list[tuple[float, float]]:
-    edges = []
-    start = 0.0
-    while start < duration - 1e-9:
-        end = min(duration, start + window)
-        edges.append((start, end))
-        start = end
-    if len(edges) > 1 and edges[-1][1] - edges[-1][0] < MIN_WINDOW:
-        last = edges.pop()
-        edges[-1] = (edges[-1][0], last[1])
-    return edges
-
-
-def extract_one(path: str, *, window: float | None = None) -> dict:
-    """Decode and analyse one file. Never raises for a bad file.
+def extract_one(
+    path: str, *, window: float | None = None, max_duration: float | None = MAX_DURATION
+) -> dict:
+    """Decode and analyse one file as a stream (:func:`trackmood.audio.extract.extract_file`).
+    Never raises for a bad file.
 
     Returns
     -------
     dict
         ``{"path", "features": {column: value}, "decoder"}`` plus ``"windows"`` (a list of
         ``{"start", "end", descriptor columns...}``) when ``window`` is given; or
-        ``{"path", "error": "<one line>"}``.
+        ``{"path", "error": "<one line>"}``, with ``"skip"`` (``"too short"``, ``"silent"``,
+        ``"noise"``) when the file decoded but has no mood to find.
     """
-    from .decode import decode
-    from .extract import DESCRIPTORS, analyze
+    from .extract import extract_file
 
+    if os.environ.get(CRASH_HOOK):
+        crash_hook(path, os.environ[CRASH_HOOK])
     try:
-        d = decode(path)
-        frames = analyze(d.y, d.sr, loudness=d.loudness)
-        feats = frames.summary()
-        feats["duration_ms"] = round(d.duration * 1000.0, 1)
-        result = {"path": str(path), "features": feats, "decoder": d.decoder}
-        if window:
-            wins = []
-            for start, end in _windows(d.duration, float(window)):
-                s = frames.summary(start, end)
-                wins.append(
-                    {
-                        "start": round(start, 3),
-                        "end": round(end, 3),
-                        **{k: s[k] for k in DESCRIPTORS},
-                    }
-                )
-            result["windows"] = wins
-        return result
+        return extract_file(path, window=window, max_duration=max_duration)
     except SourceError as e:
         return {"path": str(path), "error": str(e)}
     except MemoryError:
-        return {"path": str(path), "error": f"{path}: too long to analyse in memory"}
+        return {"path": str(path), "error": f"{path}: out of memory while analysing it"}
     except Exception as e:  # noqa: BLE001 - a bad file must not stop the batch
         return {
             "path": str(path),
             "error": f"{path}: analysis failed ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''})",
         }
-
-
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the main process, and die with it if it is killed (Linux)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-            if os.getppid() == 1:  # the parent died before prctl
-                os._exit(1)
-        except (OSError, AttributeError):  # pragma: no cover - best effort
-            pass
 
 
 def _to_json(d: dict) -> str:
@@ -175,6 +141,7 @@ def extract_many(
     window: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    max_duration: float | None = MAX_DURATION,
 ) -> Iterator[dict]:
     """Extract every audio file in ``paths``; yield one result per file as it finishes.
 
@@ -233,27 +200,35 @@ def extract_many(
         return
     # Largest files first: the batch ends with small ones, which keeps all workers busy.
     todo.sort(key=lambda j: -j.size)
+    if len(todo) >= BATCH and scheduler is None:
+        # a batch: load scipy once, before the workers fork: the recursive loudness filter, sparse
+        # filter banks, scipy's FFT (a single song skips this second of imports)
+        import scipy.signal  # noqa: F401
+        import scipy.sparse  # noqa: F401  (sparse filter banks, see .dsp.filter_banks)
     if scheduler is not None:
-        runner = _run_dask(todo, scheduler, window)
+        runner = _run_dask(todo, scheduler, window, max_duration)
     else:
         n = workers if workers and workers > 0 else (os.cpu_count() or 1)
         runner = (
-            _run_local(todo, min(n, len(todo)), window, notify)
+            _run_local(todo, min(n, len(todo)), window, notify, max_duration)
             if n > 1 and len(todo) > 1
-            else ((j, extract_one(str(j.path), window=window)) for j in todo)
+            else (
+                (j, extract_one(str(j.path), window=window, max_duration=max_duration))
+                for j in todo
+            )
         )
     for job, out in runner:
         done += 1
         res = _result(job.path, job.sha, out, cached=False)
-        if "error" not in out:
-            _cache_put(store, job.sha, window, out)
+        if "error" not in out or "skip" in out:  # a skip is as final as features
+            _cache_put(store, job.sha, window, out, path=job.path)
         _record(store, res)
         yield res
         if progress:
             progress(done, total)
         for twin in twins.get(job.sha, []):
             done += 1
-            res = _result(twin, job.sha, out, cached="error" not in out)
+            res = _result(twin, job.sha, _renamed(out, job.path, twin), cached="error" not in out)
             _record(store, res)
             yield res
             if progress:
@@ -268,10 +243,20 @@ def _result(path: Path, sha: str | None, out: dict, *, cached: bool) -> dict:
         "id": track_id(sha) if sha else None,
         "cached": cached,
     }
-    for k in ("features", "windows", "error", "decoder"):
+    for k in ("features", "windows", "error", "skip", "crash", "decoder"):
         if k in out:
             res[k] = out[k]
+    if "reason" in out and "error" not in out:  # a cached skip: its reason, for this path
+        res["error"] = f"{path}: {out['reason']}"
     return res
+
+
+def _renamed(out: dict, old: Path, new: Path) -> dict:
+    """``out`` with its error message naming ``new`` instead of ``old`` (same content)."""
+    prefix = f"{old}: "
+    if "error" in out and out["error"].startswith(prefix):
+        return {**out, "error": f"{new}: {out['error'][len(prefix) :]}"}
+    return out
 
 
 def _cache_get(store, sha: str, window: float | None) -> dict | None:
@@ -281,7 +266,7 @@ def _cache_get(store, sha: str, window: float | None) -> dict | None:
     if base is None:
         return None
     out = json.loads(base)
-    if window:
+    if window and "skip" not in out:
         wins = store.kv_get(CACHE_NAMESPACE, cache_key(sha, window))
         if wins is None:
             return None
@@ -289,8 +274,16 @@ def _cache_get(store, sha: str, window: float | None) -> dict | None:
     return out
 
 
-def _cache_put(store, sha: str, window: float | None, out: dict) -> None:
+def _cache_put(store, sha: str, window: float | None, out: dict, *, path: Path) -> None:
     if store is None:
+        return
+    if "skip" in out:
+        reason = out["error"].removeprefix(f"{path}: ")
+        store.kv_put(
+            CACHE_NAMESPACE,
+            cache_key(sha),
+            _to_json({"skip": out["skip"], "reason": reason, "decoder": out.get("decoder")}),
+        )
         return
     with store.transaction():
         store.kv_put(
@@ -319,27 +312,41 @@ def _record(store, res: dict) -> None:
         store.put_features(res["id"], values, source=sources)
 
 
-def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job, dict]]:
-    import multiprocessing as mp
+def _run_local(
+    todo: list[_Job], n: int, window, notify, max_duration
+) -> Iterator[tuple[_Job, dict]]:
+    """Run ``todo`` on a pool of ``n`` processes. When a worker dies, the pool is broken and
+    every file then in flight is a suspect: each is retried once, alone, in a fresh process, which
+    finds the culprit; the rest of the batch goes on in a new pool.
+    """
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    # fork: workers start in milliseconds and need no ``if __name__ == "__main__"`` guard in the
-    # caller's script (spawn/forkserver re-import it); they only run extract_one.
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    ctx = mp_context()
     queue = list(todo)
-    while queue:
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+    suspects: list[_Job] = []
+    while queue or suspects:
+        while suspects:
+            job = suspects.pop(0)
+            out, how = run_alone(ctx, extract_one, str(job.path), window, max_duration)
+            if how is not None:
+                out = {
+                    "error": f"{job.path}: the analysis crashed its worker process ({how}), "
+                    "again when retried alone in a fresh process",
+                    "crash": how,
+                }
+            yield job, out
+        if not queue:
+            break
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker_init)
         futures = {}
         try:
             # keep at most 2 tasks per worker in flight, so a crash loses little and Ctrl-C is quick
-            it = iter(queue)
+            rest = list(queue)
             queue = []
-            for job in it:
-                futures[pool.submit(extract_one, str(job.path), window=window)] = job
-                if len(futures) >= 2 * n:
-                    break
-            rest = list(it)
+            while rest and len(futures) < 2 * n:
+                job = rest.pop(0)
+                futures[_submit(pool, job, window, max_duration)] = job
             broken = False
             while futures:
                 finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
@@ -350,39 +357,27 @@ def _run_local(todo: list[_Job], n: int, window, notify) -> Iterator[tuple[_Job,
                     except BrokenProcessPool:
                         broken = True
                         job.crashes += 1
-                        if job.crashes >= 2:
-                            yield (
-                                job,
-                                {"error": f"{job.path}: the decoder crashed its worker process"},
-                            )
-                        else:
-                            queue.append(job)
+                        suspects.append(job)
                         continue
                     yield job, out
                     if rest and not broken:
                         nxt = rest.pop(0)
-                        futures[pool.submit(extract_one, str(nxt.path), window=window)] = nxt
-            if broken:
-                queue.extend(rest)
-                if notify:
-                    notify(f"a worker process died; restarting the pool for {len(queue)} file(s)")
-            else:
-                queue = rest
+                        futures[_submit(pool, nxt, window, max_duration)] = nxt
+            queue = rest
+            if broken and notify:
+                notify(
+                    f"a worker process died; retrying the {len(suspects)} file(s) it may have "
+                    "been analysing one at a time in fresh processes"
+                )
         finally:
-            _stop_pool(pool)
+            stop_pool(pool)
 
 
-def _stop_pool(pool) -> None:
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    for p in procs:
-        p.join(timeout=5)
+def _submit(pool, job: _Job, window, max_duration):
+    return pool.submit(extract_one, str(job.path), window=window, max_duration=max_duration)
 
 
-def _run_dask(todo: list[_Job], scheduler, window) -> Iterator[tuple[_Job, dict]]:
+def _run_dask(todo: list[_Job], scheduler, window, max_duration) -> Iterator[tuple[_Job, dict]]:
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - distributed is a dependency
@@ -408,6 +403,7 @@ def _run_dask(todo: list[_Job], scheduler, window) -> Iterator[tuple[_Job, dict]
                 extract_one,
                 str(job.path.resolve()),
                 window=window,
+                max_duration=max_duration,
                 key=f"trackmood-extract-{EXTRACTOR_VERSION}-{job.sha}-{window or 0}",
                 pure=False,
             )
