@@ -67,9 +67,11 @@ __all__ = [
     "resolve",
     "run",
     "score",
+    "score_audio",
     "stream",
     "uncertain_below",
     "validate",
+    "window_rows",
 ]
 
 
@@ -136,15 +138,18 @@ def predict_features(
     strict: bool = False,
     notify: Notify | None = None,
     file: object = None,
+    store=None,
 ) -> pd.DataFrame:
     """Predictions for an in-memory table of features (what the web app and notebooks call).
 
     ``model``: a name, folder or loaded :class:`TrainedModel` (default ``default``, or a bundled
-    model without the features the table lacks).
+    model without the features the table lacks). ``store``: keep the scored rows that have an
+    ``id`` (with their features and provenance) in this library.
     """
     frame = as_feature_frame(frame, provider=f"file:{Path(str(file)).name}" if file else "input")
     chosen = choose_model(frame.columns, model, file=file, notify=notify)
     pred = score(frame, chosen, file=file, strict=strict)
+    _store_predictions(store, chosen, frame, pred)
     return pred.drop(columns=[c for c in ID_COLUMNS if c in pred and pred[c].isna().all()])
 
 
@@ -301,19 +306,32 @@ def _audio(refs, state: _Run, *, timeline, workers):
     m = state.models["audio"]
     src = AudioSource(store=state.store, workers=workers, window=timeline)
     frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
-    frame = frame.reset_index(drop=True)
-    pred = score(frame, m, strict=state.strict)
+    pred, per_track = score_audio(
+        frame, m, timeline=timeline, store=state.store, strict=state.strict
+    )
     rows = []
-    if timeline:
-        per_track: list = [None] * len(pred)
-        for i in np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK):
-            per_track[i] = window_rows(frame["windows"].iloc[i] or [], m)
-            base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
-            rows.extend({**base, **w} for w in per_track[i])
-        pred["_timeline"] = per_track
-    _store_predictions(state.store, m, frame, pred, window=timeline)
-    pred = pred.drop(columns=["_timeline"], errors="ignore")
+    for i, wins in enumerate(per_track):
+        base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
+        rows.extend({**base, **w} for w in wins or ())
     return pred, pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+
+
+def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False):
+    """Predictions for an audio feature frame, and with ``timeline`` each scored row's windows.
+
+    Returns ``(predictions, windows)``: ``windows[i]`` is the list of :func:`window_rows` of row
+    ``i`` (``None`` when it was not scored or there is no timeline). With ``store``, the scored
+    rows (and their timelines) are kept in the library.
+    """
+    frame = frame.reset_index(drop=True)
+    pred = score(frame, model, strict=strict)
+    per_track: list = [None] * len(pred)
+    if timeline:
+        for i in np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK):
+            per_track[i] = window_rows(frame["windows"].iloc[i] or [], model)
+        pred["_timeline"] = per_track
+    _store_predictions(store, model, frame, pred, window=timeline)
+    return pred.drop(columns=["_timeline"], errors="ignore"), per_track
 
 
 def window_rows(windows: list[dict], model) -> list[dict]:
