@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from .. import pipeline
-from ..features import normalize_columns
 from ..sources.base import OK
 from . import limits
 from .errors import ApiError
@@ -70,7 +69,7 @@ def predict_rows(state, df: pd.DataFrame, *, file: str, source: str, store: bool
             f"{file}: {len(df)} rows is more than the limit of {state.max_rows} rows per request",
         )
     messages: list[str] = []
-    frame = pipeline.as_feature_frame(normalize_columns(df), provider=source)
+    frame = pipeline.as_feature_frame(df, provider=source)  # schema names, contract columns
     if "_row" not in frame.columns:
         frame["_row"] = np.arange(1, len(frame) + 1)
     model = state.model_for(frame.columns, file=file, notify=messages.append)
@@ -105,8 +104,29 @@ def predict_tracks(state, tracks: list, *, source: str, store: bool = True) -> d
             )
     if (len(keys) + len(TrackIn.model_fields)) * len(tracks) > limits.MAX_CELLS:
         raise ApiError(413, f"request: more than {limits.MAX_CELLS:,} values; split it")
-    df = pd.DataFrame.from_records([t.model_dump(exclude_none=True) for t in tracks])
+    records = [t.model_dump(exclude_none=True) for t in tracks]
+    if keys:  # aliases among the keys: the table path renames them
+        df = pd.DataFrame.from_records(records)
+    else:
+        df = _tracks_frame(records, source)
     return predict_rows(state, df, file="request", source=source, store=store)
+
+
+def _tracks_frame(records: list[dict], source: str) -> pd.DataFrame:
+    """Tracks whose keys are all schema names as a feature frame of the contract, built
+    directly (what :func:`pipeline.as_feature_frame` gives, without its renaming pass).
+    """
+    from ..features import SCHEMA, parse_track_id
+    from .schemas import TrackIn
+
+    present = set().union(*records)
+    cols = {c: [r.get(c) for r in records] for c in TrackIn.model_fields if c in present}
+    cols["id"] = [parse_track_id(v) for v in cols.get("id", [None] * len(records))]
+    frame = pd.DataFrame(cols)
+    frame["provenance"] = [dict.fromkeys((k for k in r if k in SCHEMA), source) for r in records]
+    frame["status"] = OK
+    frame["reason"] = None
+    return frame
 
 
 # ------------------------------------------------------------------------------- audio
