@@ -541,6 +541,7 @@ def test_tracks_list_filter_get_delete(client):
     assert page["total"] == 3 and {t["id"] for t in page["tracks"]} == {"quiet", "loud", "filed"}
     t = next(t for t in page["tracks"] if t["id"] == "quiet")
     assert t["valence"] == 0.2 and t["model"] == "default" and t["source"] == "web:api"
+    assert t["quadrant"] == "negative valence, low energy"  # its valence 0.2 and energy 0.1
     mood = t["mood"]
     only = client.get("/tracks", params={"mood": mood.lower()}).json()
     assert only["tracks"] and all(x["mood"] == mood for x in only["tracks"])
