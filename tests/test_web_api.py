@@ -417,9 +417,7 @@ def test_predict_audio_unavailable(audio_client, monkeypatch):
 
 @pytest.mark.slow
 def test_predict_audio_real(client):
-    audio = pytest.importorskip("trackmood.sources.audio")
-    if not hasattr(audio, "predict_audio"):
-        pytest.skip("trackmood.sources.audio.predict_audio is not written yet")
+    pytest.importorskip("librosa")
     r = client.post(
         "/predict/audio",
         files=[("files", ("tone.wav", wav_bytes(6.0), "audio/wav"))],
@@ -429,8 +427,10 @@ def test_predict_audio_real(client):
         pytest.skip("the bundled audio model is not trained yet")
     assert r.status_code == 200, r.text
     p = r.json()["predictions"][0]
-    assert p["name"] == "tone.wav"
-    assert (p["mood"] in ("Calm", "Energetic", "Happy", "Sad")) or p["reason"]
+    assert p["name"] == "tone.wav" and r.json()["model"] == p["model"] == "audio"
+    assert p["mood"] in ("Calm", "Energetic", "Happy", "Sad"), p["reason"]
+    assert isinstance(p["uncertain"], bool) and p["timeline"][0]["start"] == 0
+    assert len(p["timeline"]) >= 2 and p["timeline"][-1]["end"] == pytest.approx(6.0, abs=0.05)
 
 
 # ------------------------------------------------------------------------------- POST /predict/spotify
