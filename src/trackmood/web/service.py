@@ -70,8 +70,6 @@ def predict_rows(state, df: pd.DataFrame, *, file: str, source: str, store: bool
         )
     messages: list[str] = []
     frame = pipeline.as_feature_frame(df, provider=source)  # schema names, contract columns
-    if "_row" not in frame.columns:
-        frame["_row"] = np.arange(1, len(frame) + 1)
     model = state.model_for(frame.columns, file=file, notify=messages.append)
     synthetic = _fill_ids(frame, model.features)
     pred = pipeline.predict_features(
@@ -85,7 +83,8 @@ def predict_rows(state, df: pd.DataFrame, *, file: str, source: str, store: bool
     hide = synthetic & (pred["status"].to_numpy(dtype=object) != OK)
     if hide.any():  # an id of our own only for rows that were predicted
         pred["id"] = pred["id"].where(~hide, None)
-    rows = prediction_rows(pred, source=source, numbers=frame["_row"].tolist())
+    numbers = frame["_row"].tolist() if "_row" in frame.columns else None  # else 1, 2, ...
+    rows = prediction_rows(pred, source=source, numbers=numbers)
     return payload(model.name, rows, messages)
 
 
@@ -122,11 +121,10 @@ def _tracks_frame(records: list[dict], source: str) -> pd.DataFrame:
     present = set().union(*records)
     cols = {c: [r.get(c) for r in records] for c in TrackIn.model_fields if c in present}
     cols["id"] = [parse_track_id(v) for v in cols.get("id", [None] * len(records))]
-    frame = pd.DataFrame(cols)
-    frame["provenance"] = [dict.fromkeys((k for k in r if k in SCHEMA), source) for r in records]
-    frame["status"] = OK
-    frame["reason"] = None
-    return frame
+    cols["provenance"] = [dict.fromkeys((k for k in r if k in SCHEMA), source) for r in records]
+    cols["status"] = [OK] * len(records)
+    cols["reason"] = [None] * len(records)
+    return pd.DataFrame(cols)
 
 
 # ------------------------------------------------------------------------------- audio
