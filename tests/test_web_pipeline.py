@@ -108,3 +108,31 @@ def test_uncertain_follows_the_confidence(client):
     assert all(isinstance(p["uncertain"], bool) for p in preds)
     assert [p["uncertain"] for p in preds] == [p["confidence"] < below for p in preds]
     assert client.get("/tracks").json()["total"] == 0  # store=false: nothing kept
+
+
+def test_the_pipeline_writes_the_library_under_the_apps_lock(tmp_path):
+    import threading
+
+    from trackmood.web import service
+    from trackmood.web.deps import Settings, WebState
+
+    state = WebState(Settings(store_path=tmp_path / "lib.sqlite"))
+    state.open()
+    try:
+        df = generated(2, seed=6)
+        done = threading.Event()
+        worker = threading.Thread(
+            target=lambda: (
+                service.predict_rows(state, df, file="t.csv", source="file:t.csv"),
+                done.set(),
+            )
+        )
+        with state.lock:  # another request holds the library
+            worker.start()
+            assert not done.wait(0.5)  # scored, but waits to write
+        assert done.wait(10)
+        worker.join()
+        with state.lock:
+            assert {t["id"] for t in state.store.list_tracks()[0]} == {"gen-6-0", "gen-6-1"}
+    finally:
+        state.close()
