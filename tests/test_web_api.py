@@ -1,5 +1,7 @@
 """The REST API, through httpx (FastAPI's TestClient) against the real app and a temp library."""
 
+# ruff: noqa: F811  (the fake_spotify fixture is imported from tests.fakes)
+
 from __future__ import annotations
 
 import io
@@ -16,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from trackmood.errors import RateLimitError, SourceError
-from trackmood.moods import PROBA_COLUMNS, quadrant
+from tests.fakes import fake_spotify  # noqa: F401
+from trackmood.moods import MOODS, PROBA_COLUMNS
 from trackmood.web import create_app
 
 FEATURES = {
@@ -32,6 +34,7 @@ FEATURES = {
     "speechiness": 0.04,
     "tempo": 80.0,
 }
+CALM = {k: v for k, v in FEATURES.items() if k != "duration_ms"}
 LOUD = {
     **FEATURES,
     "danceability": 0.7,
@@ -121,9 +124,12 @@ def test_predict_json(client):
     assert quiet["id"] == "t-1" and quiet["name"] == "quiet piano"
     for p in (quiet, loud):
         assert abs(sum(p[c] for c in PROBA_COLUMNS) - 1) < 1e-6
-        assert p["quadrant"] == quadrant(p["mood"]) and p["reason"] is None
+        assert p["reason"] is None and isinstance(p["uncertain"], bool)
         assert p["model"] == "default" and p["status"] == "ok"
         assert p["confidence"] == max(p[c] for c in PROBA_COLUMNS)
+    # the quadrant of the track's own valence and energy (the predictions schema)
+    assert quiet["quadrant"] == "negative valence, low energy"
+    assert loud["quadrant"] == "positive valence, high energy"
     assert quiet["mood"] in ("Calm", "Sad") and loud["mood"] in ("Happy", "Energetic")
     assert loud["id"].startswith("feat:")  # a stable id for a row without one
     assert quiet["valence"] == 0.2 and quiet["energy"] == 0.1
@@ -146,7 +152,8 @@ def test_predict_per_row_errors_and_aliases(client):
     assert r.status_code == 200
     first, second = r.json()["predictions"]
     assert first["mood"] is None and "row 1" in first["reason"] and "'tempo'" in first["reason"]
-    assert first["status"] == "invalid" and first["model"] is None
+    assert first["status"] == "invalid" and first["model"] == "default"  # whose input it lacks
+    assert first["p_calm"] is None and first["uncertain"] is None
     assert second["mood"] and second["reason"] is None and second["status"] == "ok"
 
 
@@ -410,9 +417,7 @@ def test_predict_audio_unavailable(audio_client, monkeypatch):
 
 @pytest.mark.slow
 def test_predict_audio_real(client):
-    audio = pytest.importorskip("trackmood.sources.audio")
-    if not hasattr(audio, "predict_audio"):
-        pytest.skip("trackmood.sources.audio.predict_audio is not written yet")
+    pytest.importorskip("librosa")
     r = client.post(
         "/predict/audio",
         files=[("files", ("tone.wav", wav_bytes(6.0), "audio/wav"))],
@@ -422,105 +427,84 @@ def test_predict_audio_real(client):
         pytest.skip("the bundled audio model is not trained yet")
     assert r.status_code == 200, r.text
     p = r.json()["predictions"][0]
-    assert p["name"] == "tone.wav"
-    assert (p["mood"] in ("Calm", "Energetic", "Happy", "Sad")) or p["reason"]
+    assert p["name"] == "tone.wav" and r.json()["model"] == p["model"] == "audio"
+    assert p["mood"] in ("Calm", "Energetic", "Happy", "Sad"), p["reason"]
+    assert isinstance(p["uncertain"], bool) and p["timeline"][0]["start"] == 0
+    assert len(p["timeline"]) >= 2 and p["timeline"][-1]["end"] == pytest.approx(6.0, abs=0.05)
 
 
 # ------------------------------------------------------------------------------- POST /predict/spotify
-def test_spotify_not_configured(client, monkeypatch, tmp_path):
+def test_spotify_not_configured(client, fake_spotify, monkeypatch):
+    # no credentials: a single track's features come from ReccoBeats by id (the local fake)
     for k in ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "SPOTIPY_REDIRECT_URI"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.chdir(tmp_path)  # no .env
-    r = client.post("/predict/spotify", json={"refs": ["spotify:track:4uLU6hMCjMI75M1A2tKUQC"]})
-    assert r.status_code == 503 and "credentials" in r.json()["error"]
+    tid = fake_spotify.add_track(features=CALM)
+    r = client.post("/predict/spotify", json={"refs": [f"spotify:track:{tid}"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    p = body["predictions"][0]
+    assert p["id"] == tid and p["status"] == "ok" and p["mood"] in MOODS
+    assert p["energy"] == pytest.approx(CALM["energy"]) and isinstance(p["uncertain"], bool)
+    # Spotify gave no duration: the bundled model trained without it predicted, and says so
+    assert body["model"] == "default-noduration" and p["model"] == "default-noduration"
+    assert any("ReccoBeats" in m for m in body["messages"])
+    assert fake_spotify.requests(r"^/reccobeats/") and not fake_spotify.requests(r"^/v1/")
     r = client.post(
         "/predict/spotify",
         json={"refs": ["https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M"]},
     )
     assert r.status_code == 503 and "login" in r.json()["error"]
+    r = client.post("/predict/spotify", json={"refs": ["spotify:album:4uLU6hMCjMI75M1A2tKUQC"]})
+    assert r.status_code == 503 and "credentials" in r.json()["error"]
 
 
-def test_spotify_contract(client, monkeypatch):
-    from trackmood.sources import spotify
-
-    seen = {}
-
-    def fake(refs, *, model=None, notify=None, store=None, **kw):
-        seen["refs"] = refs
-        notify("terms notice")
-        return pd.DataFrame(
-            [
-                {
-                    "id": "4uLU6hMCjMI75M1A2tKUQC",
-                    "name": "Song",
-                    "artist": "A",
-                    "album": "B",
-                    "mood": "Happy",
-                    "p_calm": 0.1,
-                    "p_energetic": 0.2,
-                    "p_happy": 0.6,
-                    "p_sad": 0.1,
-                    "quadrant": quadrant("Happy"),
-                    "source": "reccobeats",
-                    "reason": None,
-                },
-                {
-                    "id": "0000000000000000000000",
-                    "name": None,
-                    "artist": None,
-                    "album": None,
-                    "mood": None,
-                    "p_calm": np.nan,
-                    "p_energetic": np.nan,
-                    "p_happy": np.nan,
-                    "p_sad": np.nan,
-                    "quadrant": None,
-                    "source": None,
-                    "reason": "no features found",
-                },
-            ]
-        )
-
-    monkeypatch.setattr(spotify, "predict_refs", fake)
-    r = client.post("/predict/spotify", json={"refs": ["spotify:track:4uLU6hMCjMI75M1A2tKUQC"]})
+def test_spotify_contract(client, fake_spotify):
+    tid = fake_spotify.add_track(name="Song", features=CALM, duration_ms=200_000)
+    gone = "0" * 22
+    r = client.post("/predict/spotify", json={"refs": [f"spotify:track:{tid}", gone]})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["count"] == 2 and body["errors"] == 1 and body["messages"] == ["terms notice"]
-    assert body["predictions"][0]["mood"] == "Happy"
-    assert body["predictions"][1]["reason"] == "no features found"
-    assert body["predictions"][1]["status"] == "failed"
-    assert body["model"] == "default" and body["predictions"][0]["model"] == "default"
-    assert body["predictions"][1]["p_calm"] is None
+    assert body["count"] == 2 and body["errors"] == 1
+    assert any(m.startswith("notice:") for m in body["messages"])  # Spotify's terms, said once
+    ok, failed = body["predictions"]
+    assert ok["name"] == "Song" and ok["mood"] in MOODS and ok["status"] == "ok"
+    assert body["model"] == "default" and ok["model"] == "default"  # it has a duration
+    assert failed["status"] == "failed" and failed["mood"] is None and failed["p_calm"] is None
+    assert failed["reason"].startswith("Spotify does not know")
+    stored = client.get(f"/tracks/{tid}").json()  # the pipeline kept it in the library
+    assert stored["predictions"][0]["model"] == "default"
+    assert stored["features"]["energy"]["source"] == "reccobeats"
 
-    def limited(*a, **k):
-        raise RateLimitError("Spotify asked us to wait 700 s", retry_after=700)
-
-    monkeypatch.setattr(spotify, "predict_refs", limited)
-    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
+    other = fake_spotify.add_track(features=CALM)
+    fake_spotify.fail("/reccobeats/", 429, headers={"Retry-After": "700"}, times=5)
+    r = client.post("/predict/spotify", json={"refs": [other]})
     assert r.status_code == 429 and r.headers["retry-after"] == "700"
 
-    def broken(*a, **k):
-        raise SourceError("ReccoBeats is down")
-
-    monkeypatch.setattr(spotify, "predict_refs", broken)
-    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
-    assert r.status_code == 503 and "ReccoBeats is down" in r.json()["error"]
+    fresh = fake_spotify.add_track(features=CALM)
+    fake_spotify.fail(f"/tracks/{fresh}", 500, times=10)
+    r = client.post("/predict/spotify", json={"refs": [fresh]})
+    assert r.status_code == 503 and "HTTP 500" in r.json()["error"]
 
 
-def test_spotify_response_names_the_model_that_predicted(client, monkeypatch):
-    from trackmood.sources import spotify
+def test_spotify_does_not_hold_the_library_lock_on_the_network(client, fake_spotify):
+    import threading
+    import time
 
-    def fake(refs, *, model=None, notify=None, store=None, **kw):
-        row = {"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "No length", "mood": "Calm"}
-        row.update({"p_calm": 0.7, "p_energetic": 0.1, "p_happy": 0.1, "p_sad": 0.1})
-        store.put_predictions("default-noduration", [row])  # as the source does
-        return pd.DataFrame([{**row, "quadrant": quadrant("Calm"), "reason": None}])
-
-    monkeypatch.setattr(spotify, "predict_refs", fake)
-    r = client.post("/predict/spotify", json={"refs": ["4uLU6hMCjMI75M1A2tKUQC"]})
-    assert r.status_code == 200, r.text
-    assert r.json()["model"] == "default-noduration"
-    assert r.json()["predictions"][0]["model"] == "default-noduration"
+    tid = fake_spotify.add_track(features=CALM)
+    fake_spotify.fail("/reccobeats/", None, delay=1.5)  # slow, then normal
+    answer = {}
+    t = threading.Thread(
+        target=lambda: answer.update(r=client.post("/predict/spotify", json={"refs": [tid]}))
+    )
+    t.start()
+    deadline = time.monotonic() + 20
+    while not fake_spotify.requests(r"^/reccobeats/") and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the source waits on ReccoBeats
+    t0 = time.perf_counter()
+    assert client.post("/predict", json=[FEATURES]).status_code == 200  # writes the library
+    assert time.perf_counter() - t0 < 1.0
+    t.join()
+    assert answer["r"].status_code == 200 and answer["r"].json()["predictions"][0]["mood"]
 
 
 @pytest.mark.parametrize(
@@ -531,7 +515,7 @@ def test_spotify_response_names_the_model_that_predicted(client, monkeypatch):
         {"refs": "x"},
         {},
         {"refs": ["4uLU6hMCjMI75M1A2tKUQC"], "x": 1},
-        {"refs": ["spotify:album:4uLU6hMCjMI75M1A2tKUQC"]},
+        {"refs": ["spotify:artist:4uLU6hMCjMI75M1A2tKUQC"]},
     ],
 )
 def test_spotify_bad_refs(client, payload):
@@ -557,6 +541,7 @@ def test_tracks_list_filter_get_delete(client):
     assert page["total"] == 3 and {t["id"] for t in page["tracks"]} == {"quiet", "loud", "filed"}
     t = next(t for t in page["tracks"] if t["id"] == "quiet")
     assert t["valence"] == 0.2 and t["model"] == "default" and t["source"] == "web:api"
+    assert t["quadrant"] == "negative valence, low energy"  # its valence 0.2 and energy 0.1
     mood = t["mood"]
     only = client.get("/tracks", params={"mood": mood.lower()}).json()
     assert only["tracks"] and all(x["mood"] == mood for x in only["tracks"])

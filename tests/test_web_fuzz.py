@@ -5,7 +5,6 @@ status codes and content type. Bounded: a few examples per operation.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -18,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from .fakes import FakeSpotify
 from .test_web_api import fake_extract
 
 CHECKS = [
@@ -29,37 +29,19 @@ CHECKS = [
 ]
 
 
-def fake_predict_refs(refs, *, model=None, notify=None, store=None, **kw):
-    from trackmood.moods import quadrant
-
-    return pd.DataFrame(
-        [
-            {
-                "id": "4uLU6hMCjMI75M1A2tKUQC",
-                "name": "x",
-                "artist": None,
-                "album": None,
-                "mood": "Calm",
-                "p_calm": 0.7,
-                "p_energetic": 0.1,
-                "p_happy": 0.1,
-                "p_sad": 0.1,
-                "quadrant": quadrant("Calm"),
-                "source": "fake",
-                "reason": None,
-            }
-        ]
-    )
-
-
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):
     from trackmood.sources import spotify
     from trackmood.web import create_app
 
     mp = pytest.MonkeyPatch()
-    # remote and heavy sources stand in with their contract: the web layer is what is fuzzed
-    mp.setattr(spotify, "predict_refs", fake_predict_refs)
+    # remote and heavy sources stand in: Spotify and ReccoBeats are the local fake, audio analysis
+    # is fake_extract; the web layer is what is fuzzed
+    fake = FakeSpotify().start()
+    fake.add_track(name="x")
+    for key, value in fake.env().items():
+        mp.setenv(key, value)
+    mp.setenv("TRACKMOOD_RETRY_BACKOFF", "0.01")
     mp.setattr(spotify, "token_cache_path", lambda kind: tmp_path_factory.mktemp("tok") / "t")
     app = create_app(
         store_path=tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite",
@@ -75,6 +57,7 @@ def api_schema(tmp_path_factory):
     rejection.expected_statuses = [*rejection.expected_statuses, "413"]
     yield schema
     mp.undo()
+    fake.stop()
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

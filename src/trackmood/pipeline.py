@@ -67,9 +67,11 @@ __all__ = [
     "resolve",
     "run",
     "score",
+    "score_audio",
     "stream",
     "uncertain_below",
     "validate",
+    "window_rows",
 ]
 
 
@@ -136,15 +138,18 @@ def predict_features(
     strict: bool = False,
     notify: Notify | None = None,
     file: object = None,
+    store=None,
 ) -> pd.DataFrame:
     """Predictions for an in-memory table of features (what the web app and notebooks call).
 
     ``model``: a name, folder or loaded :class:`TrainedModel` (default ``default``, or a bundled
-    model without the features the table lacks).
+    model without the features the table lacks). ``store``: keep the scored rows that have an
+    ``id`` (with their features and provenance) in this library.
     """
     frame = as_feature_frame(frame, provider=f"file:{Path(str(file)).name}" if file else "input")
     chosen = choose_model(frame.columns, model, file=file, notify=notify)
     pred = score(frame, chosen, file=file, strict=strict)
+    _store_predictions(store, chosen, frame, pred)
     return pred.drop(columns=[c for c in ID_COLUMNS if c in pred and pred[c].isna().all()])
 
 
@@ -301,19 +306,32 @@ def _audio(refs, state: _Run, *, timeline, workers):
     m = state.models["audio"]
     src = AudioSource(store=state.store, workers=workers, window=timeline)
     frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
-    frame = frame.reset_index(drop=True)
-    pred = score(frame, m, strict=state.strict)
+    pred, per_track = score_audio(
+        frame, m, timeline=timeline, store=state.store, strict=state.strict
+    )
     rows = []
-    if timeline:
-        per_track: list = [None] * len(pred)
-        for i in np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK):
-            per_track[i] = window_rows(frame["windows"].iloc[i] or [], m)
-            base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
-            rows.extend({**base, **w} for w in per_track[i])
-        pred["_timeline"] = per_track
-    _store_predictions(state.store, m, frame, pred, window=timeline)
-    pred = pred.drop(columns=["_timeline"], errors="ignore")
+    for i, wins in enumerate(per_track):
+        base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
+        rows.extend({**base, **w} for w in wins or ())
     return pred, pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+
+
+def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False):
+    """Predictions for an audio feature frame, and with ``timeline`` each scored row's windows.
+
+    Returns ``(predictions, windows)``: ``windows[i]`` is the list of :func:`window_rows` of row
+    ``i`` (``None`` when it was not scored or there is no timeline). With ``store``, the scored
+    rows (and their timelines) are kept in the library.
+    """
+    frame = frame.reset_index(drop=True)
+    pred = score(frame, model, strict=strict)
+    per_track: list = [None] * len(pred)
+    if timeline:
+        for i in np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK):
+            per_track[i] = window_rows(frame["windows"].iloc[i] or [], model)
+        pred["_timeline"] = per_track
+    _store_predictions(store, model, frame, pred, window=timeline)
+    return pred.drop(columns=["_timeline"], errors="ignore"), per_track
 
 
 def window_rows(windows: list[dict], model) -> list[dict]:
@@ -363,33 +381,43 @@ def _spotify_source(refs, state: _Run):
 
 
 def _store_predictions(store, model, frame, pred, *, window=None) -> None:
-    """Tracks, features (with their provenance) and the predictions of scored rows with an id."""
+    """Tracks, features (with their provenance) and the predictions of scored rows with an id.
+
+    One transaction; the features of rows with the same provenance go in one batch.
+    """
     if store is None or "id" not in pred.columns:
         return
     ok = (pred["status"].to_numpy(dtype=object) == OK) & pred["id"].notna().to_numpy()
     idx = np.flatnonzero(ok)
     if not len(idx):
         return
+
+    def column(df, c):
+        return df[c].to_numpy(dtype=object)[idx].tolist()
+
+    ids = column(pred, "id")
+    ident = {c: column(frame, c) for c in ID_COLUMNS if c in frame.columns}
+    provs = column(frame, "provenance") if "provenance" in frame.columns else [{}] * len(idx)
+    named = sorted({k for prov in provs for k in prov if k in SCHEMA and k in frame.columns})
+    values_of = {k: column(frame, k) for k in named}
+    probs = {c: pred[c].to_numpy(dtype=float)[idx].tolist() for c in PROBA_COLUMNS}
+    moods = column(pred, "mood")
+    timelines = column(pred, "_timeline") if window and "_timeline" in pred.columns else None
+    batches: dict[tuple, list] = {}
     tracks, rows = [], []
+    for k, tid in enumerate(ids):
+        tracks.append({c: ident[c][k] for c in ident})
+        keys = tuple(f for f in provs[k] if f in values_of)
+        if keys:
+            values = {f: _float(values_of[f][k]) for f in keys}
+            batches.setdefault(tuple((f, provs[k][f]) for f in keys), []).append((tid, values))
+        extra = {"timeline": timelines[k], "window": window} if timelines is not None else None
+        rows.append(
+            {"id": tid, "mood": moods[k], **{c: probs[c][k] for c in PROBA_COLUMNS}, "extra": extra}
+        )
     with store.transaction():
-        for i in idx:
-            tid = pred["id"].iloc[i]
-            tracks.append({c: frame[c].iloc[i] for c in ID_COLUMNS if c in frame.columns})
-            prov = frame["provenance"].iloc[i] if "provenance" in frame.columns else {}
-            values = {k: _float(frame[k].iloc[i]) for k in prov if k in SCHEMA}
-            if values:
-                store.put_features(tid, values, source={k: prov[k] for k in values})
-            extra = None
-            if window and "_timeline" in pred.columns:
-                extra = {"timeline": pred["_timeline"].iloc[i], "window": window}
-            rows.append(
-                {
-                    "id": tid,
-                    "mood": pred["mood"].iloc[i],
-                    **{c: float(pred[c].iloc[i]) for c in PROBA_COLUMNS},
-                    "extra": extra,
-                }
-            )
+        for key, batch in batches.items():
+            store.put_features_many(batch, source=dict(key))
         store.upsert_tracks(tracks)
         store.put_predictions(model.name, rows)
 

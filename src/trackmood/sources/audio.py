@@ -94,44 +94,53 @@ class AudioSource:
         progress: Progress | None = None,
         notify: Notify | None = None,
     ) -> Iterator:
-        import pandas as pd
+        results = self.results(refs, progress=progress, notify=notify)
+        yield results_frame(results, window=self.window, notify=notify)
 
-        from ..audio.extract import (
-            DESCRIPTORS,
-            EMPTY,
-            ESTIMATE_SOURCE,
-            ESTIMATED,
-            MEASURED,
-            MEASURED_SOURCE,
-        )
 
-        prov = {
-            **dict.fromkeys(MEASURED, MEASURED_SOURCE),
-            **dict.fromkeys(ESTIMATED, ESTIMATE_SOURCE),
-            **dict.fromkeys(DESCRIPTORS, SOURCE),
-        }
-        columns = ["id", "name", "path", *MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS]
-        rows = []
-        for r in self.results(refs, progress=progress, notify=notify):
-            row = {"id": r["id"], "name": r["name"], "path": r["path"], "decoder": r.get("decoder")}
-            if "features" in r:
-                f = r["features"]
-                row.update({k: f.get(k) for k in columns[3:]})
-                row["provenance"] = {k: v for k, v in prov.items() if _clean(f.get(k)) is not None}
-                row["status"], row["reason"] = OK, None
-                if self.window:
-                    row["windows"] = r.get("windows") or []
-            else:
-                row["provenance"] = {}
-                row["status"], row["reason"] = FAILED, r["error"]
-                if notify:
-                    notify(f"skipped: {r['error']}")
-            rows.append(row)
-        extra = ["decoder", "provenance", "status", "reason"] + (["windows"] if self.window else [])
-        df = pd.DataFrame(rows, columns=columns + extra)
-        num = columns[3:]
-        df[num] = df[num].apply(pd.to_numeric, errors="coerce")
-        yield df
+def results_frame(results: list[dict], *, window: float | None = None, notify=None):
+    """Extraction results (``{"id", "name", "path", "features"/"error", ...}``, as
+    :func:`trackmood.audio.parallel.extract_many` gives them) → one feature frame of the contract,
+    one row per result; with ``window``, each file's descriptor windows in column ``windows``.
+    """
+    import pandas as pd
+
+    from ..audio.extract import (
+        DESCRIPTORS,
+        EMPTY,
+        ESTIMATE_SOURCE,
+        ESTIMATED,
+        MEASURED,
+        MEASURED_SOURCE,
+    )
+
+    prov = {
+        **dict.fromkeys(MEASURED, MEASURED_SOURCE),
+        **dict.fromkeys(ESTIMATED, ESTIMATE_SOURCE),
+        **dict.fromkeys(DESCRIPTORS, SOURCE),
+    }
+    columns = ["id", "name", "path", *MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS]
+    rows = []
+    for r in results:
+        row = {"id": r["id"], "name": r["name"], "path": r["path"], "decoder": r.get("decoder")}
+        if "features" in r:
+            f = r["features"]
+            row.update({k: f.get(k) for k in columns[3:]})
+            row["provenance"] = {k: v for k, v in prov.items() if _clean(f.get(k)) is not None}
+            row["status"], row["reason"] = OK, None
+            if window:
+                row["windows"] = r.get("windows") or []
+        else:
+            row["provenance"] = {}
+            row["status"], row["reason"] = FAILED, r["error"]
+            if notify:
+                notify(f"skipped: {r['error']}")
+        rows.append(row)
+    extra = ["decoder", "provenance", "status", "reason"] + (["windows"] if window else [])
+    df = pd.DataFrame(rows, columns=columns + extra)
+    num = columns[3:]
+    df[num] = df[num].apply(pd.to_numeric, errors="coerce")
+    return df
 
 
 def extract_table(

@@ -1,16 +1,13 @@
-"""Audio uploads between the worker pool and the library: the feature cache (by content hash)
-and the writes to the library (the audio model itself is applied in :mod:`.service`).
+"""Audio uploads between the worker pool and the library's feature cache (by content hash); the
+pipeline scores and keeps the results (see :func:`.service.predict_audio`).
 
-The library lock is taken only for the cache lookups and the final writes; the analysis itself
-runs in :class:`~.workers.AudioPool` with no lock held.
+The library lock is taken only for the cache lookups and writes; the analysis itself runs in
+:class:`~.workers.AudioPool` with no lock held.
 """
 
 from __future__ import annotations
 
 import json
-import math
-
-SOURCE = "audio:librosa"
 
 
 def features(state, paths: list[str], *, window: float | None) -> list[dict]:
@@ -61,31 +58,3 @@ def features(state, paths: list[str], *, window: float | None) -> list[dict]:
         results[i]["sha"] = sha
         results[i]["id"] = track_id(sha)
     return results  # type: ignore[return-value]
-
-
-def remember(state, model_name: str, rows: list[dict], results, *, timeline) -> None:
-    """The tracks (named by the client's file name), their measured features and predictions."""
-    from ..audio.extract import ESTIMATE_SOURCE, ESTIMATED, MEASURED, MEASURED_SOURCE
-
-    tracks, feats, preds = [], [], []
-    for r, res in zip(rows, results, strict=True):
-        if not r["mood"]:
-            continue
-        tracks.append({"id": r["id"], "name": r["name"], "path": r["name"]})
-        f = res["features"]
-        values = {}
-        for k in MEASURED + ESTIMATED:
-            v = f.get(k)
-            values[k] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-        feats.append((r["id"], values))
-        extra = {"timeline": r.get("timeline"), "window": timeline} if timeline else None
-        preds.append({**r, "extra": extra})
-    if not tracks:
-        return
-    sources = {
-        k: ESTIMATE_SOURCE if k in ESTIMATED else MEASURED_SOURCE for k in MEASURED + ESTIMATED
-    }
-    with state.lock, state.store.transaction():
-        state.store.upsert_tracks(tracks)
-        state.store.put_features_many(feats, source=sources)
-        state.store.put_predictions(model_name, preds)

@@ -8,12 +8,12 @@ with ``state: State`` (or for the model with ``model: Model``).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from ..errors import DataError
 from .util import MiB
 
 
@@ -87,29 +87,51 @@ class WebState:
         """The audio model, loaded on the first audio request and kept."""
         with self._audio_lock:
             if self._audio_model is None:
-                from ..model.persistence import load_model
+                from ..pipeline import audio_model
 
-                self._audio_model = load_model("audio")
+                self._audio_model = audio_model("audio")
             return self._audio_model
 
-    def model_for(self, columns, *, file=None):
-        """The loaded model, or a bundled one that does without features the input lacks."""
-        from ..model.persistence import TrainedModel
-        from ..predict import choose_model
+    def model_for(self, columns, *, file=None, notify=None):
+        """The pipeline's choice of model for ``columns`` (:func:`trackmood.pipeline.choose_model`
+        with the loaded model), remembered per set of missing features so that a bundled
+        alternative is read from disk once; its message is given again on every call.
+        """
+        from ..pipeline import choose_model
 
-        columns = set(columns)
-        missing = tuple(f for f in self.model.features if f not in columns)
+        missing = tuple(f for f in self.model.features if f not in set(columns))
         if not missing:
             return self.model
         if missing not in self._alternates:
-            if isinstance(self.settings.model, TrainedModel):
-                raise DataError(
-                    f"missing feature column(s) for model {self.model.name!r}: "
-                    f"{', '.join(missing)}",
-                    file=file,
-                )
-            self._alternates[missing] = choose_model(columns, self.settings.model, file=file)
-        return self._alternates[missing]
+            said: list[str] = []
+            chosen = choose_model(columns, self.model, file=file, notify=said.append)
+            self._alternates[missing] = (chosen, said)
+        chosen, said = self._alternates[missing]
+        for message in said:
+            if notify:
+                notify(message)
+        return chosen
+
+    def locked_store(self) -> LockedStore:
+        """The library for the pipeline: its writes (transactions) hold the app's lock."""
+        return LockedStore(self.store, self.lock)
+
+
+class LockedStore:
+    """A :class:`~trackmood.store.Store` whose transactions hold ``lock`` (the app shares one
+    SQLite connection between threads); other calls pass through.
+    """
+
+    def __init__(self, store, lock):
+        self._store, self._lock = store, lock
+
+    @contextmanager
+    def transaction(self):
+        with self._lock, self._store.transaction() as conn:
+            yield conn
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
 
 
 async def get_state(request: Request) -> WebState:

@@ -1,54 +1,63 @@
-"""Prediction rows in the predictions schema, and the response payload around them."""
+"""The pipeline's predictions frame as response rows, and the response payload around them."""
 
 from __future__ import annotations
 
-from ..moods import MOODS, PROBA_COLUMNS, quadrant
+from typing import TYPE_CHECKING
 
-_QUADRANTS = {m: quadrant(m) for m in MOODS}
+from ..moods import PROBA_COLUMNS
+from .util import num, text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Every field of :class:`~.schemas.Prediction` but ``timeline``, in order.
+FIELDS = (
+    "row",
+    "id",
+    "name",
+    "artist",
+    "album",
+    "mood",
+    *PROBA_COLUMNS,
+    "confidence",
+    "uncertain",
+    "valence",
+    "energy",
+    "quadrant",
+    "model",
+    "status",
+    "reason",
+    "source",
+)
+_TEXT = ("id", "name", "artist", "album", "mood", "quadrant", "model", "status", "reason")
+_NUM = (*PROBA_COLUMNS, "confidence", "valence", "energy")
 
 
-def row(**values) -> dict:
-    """A prediction row with every field of :class:`~.schemas.Prediction` (``None`` if unset);
-    ``confidence``, ``quadrant`` and ``status`` are filled from the mood when not given.
+def _flag(value) -> bool | None:
+    return None if text(value) is None else bool(value)
+
+
+def prediction_rows(pred: pd.DataFrame, *, source: str, numbers=None) -> list[dict]:
+    """One response row per row of ``pred`` (the predictions schema of :mod:`trackmood.pipeline`).
+
+    ``numbers``: the 1-based row of each in the input (default its position). Empty texts and
+    NaN become ``None``.
     """
-    out = {
-        "row": None,
-        "id": None,
-        "name": None,
-        "artist": None,
-        "album": None,
-        "mood": None,
-        "p_calm": None,
-        "p_energetic": None,
-        "p_happy": None,
-        "p_sad": None,
-        "confidence": None,
-        "uncertain": None,
-        "valence": None,
-        "energy": None,
-        "quadrant": None,
-        "model": None,
-        "status": None,
-        "reason": None,
-        "source": None,
-    }
-    out.update(values)
-    set_mood(out, out["mood"])
-    if out["status"] is None:
-        out["status"] = "ok" if out["mood"] else ("invalid" if out["reason"] else None)
+    n = len(pred)
+    cols = {}
+    for c in _TEXT:
+        values = pred[c].tolist() if c in pred.columns else [None] * n
+        cols[c] = [text(v) or None for v in values]
+    for c in _NUM:
+        cols[c] = [num(v) for v in pred[c].tolist()] if c in pred.columns else [None] * n
+    cols["uncertain"] = [_flag(v) for v in pred["uncertain"].tolist()]
+    cols["row"] = list(range(1, n + 1)) if numbers is None else [int(v) for v in numbers]
+    out = []
+    for i in range(n):
+        r = {f: cols[f][i] for f in FIELDS if f != "source"}
+        r["source"] = source
+        out.append(r)
     return out
-
-
-def set_mood(r: dict, mood) -> None:
-    """Set ``mood`` and what follows from it and the ``p_*`` (confidence, quadrant)."""
-    r["mood"] = mood if mood in MOODS else None
-    if r["mood"]:
-        r["quadrant"] = r["quadrant"] or _QUADRANTS[r["mood"]]
-        probs = [r[c] for c in PROBA_COLUMNS]
-        if r["confidence"] is None and all(p is not None for p in probs):
-            r["confidence"] = max(probs)
-        r["status"] = "ok"
-        r["reason"] = None
 
 
 def payload(model: str | None, rows: list[dict], messages: list[str]) -> dict:

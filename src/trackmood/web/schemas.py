@@ -47,8 +47,12 @@ class Prediction(BaseModel):
     uncertain: bool | None = Field(None, description="confidence below the model's threshold")
     valence: float | None = None
     energy: float | None = None
-    quadrant: str | None = None
-    model: str | None = Field(None, description="the model that predicted this row")
+    quadrant: str | None = Field(
+        None, description="from the track's valence and energy, e.g. 'positive valence, low energy'"
+    )
+    model: str | None = Field(
+        None, description="the model that predicted this row (or whose input check it failed)"
+    )
     status: str | None = Field(None, description="ok, invalid (bad input) or failed")
     reason: str | None = Field(None, description="why this row has no prediction")
     source: str | None = None

@@ -1,18 +1,21 @@
-"""Every call from the web app to prediction goes through this module (and only this one).
+"""Every call from the web app to prediction goes through this module (and only this one), and
+from here through :mod:`trackmood.pipeline`, the one pipeline the CLI uses too.
 
 The routes hand it parsed input; it returns the response payload (``model``, ``count``,
-``errors``, ``messages``, ``predictions``) with rows in the predictions schema. To move the web
-onto another prediction engine, only the four public functions here change:
+``errors``, ``messages``, ``predictions``) with rows in the predictions schema:
 
-- :func:`predict_rows` — a feature table (upload) → predictions, bad rows flagged;
-- :func:`predict_tracks` — validated JSON tracks → predictions (fast path, else
-  :func:`predict_rows`);
-- :func:`predict_audio` — saved audio files → features in the worker pool → predictions;
-- :func:`predict_spotify` — Spotify references → predictions.
+- :func:`predict_rows` — a feature table (upload) → :func:`pipeline.predict_features`;
+- :func:`predict_tracks` — validated JSON tracks → a table → :func:`predict_rows`;
+- :func:`predict_audio` — saved audio files → features in the worker pool → a feature frame →
+  :func:`pipeline.score_audio`;
+- :func:`predict_spotify` — Spotify references → :func:`pipeline.run`.
+
+The pipeline writes the library (``store=``); its transactions hold the app's lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -20,207 +23,108 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..features import invalid_rows, normalize_columns, validate
-from ..moods import MOODS, PROBA_COLUMNS
+from .. import pipeline
+from ..sources.base import OK
 from . import limits
 from .errors import ApiError
-from .rows import payload, row, set_mood
-from .util import clean, display_name, num, text
+from .rows import payload, prediction_rows
+from .util import clean
 
 
 # ------------------------------------------------------------------------------- tables
-def synthetic_id(r: dict, features, values) -> str:
+def synthetic_id(name, artist, features, values) -> str:
     """A stable id for a row without one: a hash of its name, artist and feature values."""
-    key = json.dumps(
-        [r.get("name"), r.get("artist"), list(features), [round(float(v), 9) for v in values]]
-    )
+    key = json.dumps([name, artist, list(features), [round(float(v), 9) for v in values]])
     return "feat:" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _row_error(frame: pd.DataFrame, features, file) -> str | None:
-    try:
-        validate(frame, features, file=file)
-    except DataError as e:
-        return str(e)
-    except (TypeError, ValueError, OverflowError):
-        r = int(frame["_row"].iloc[0]) if "_row" in frame.columns else None
-        return str(DataError("not a number", file=file, row=r))
-    return None
+def _fill_ids(frame: pd.DataFrame, features) -> np.ndarray:
+    """Give rows without an id a :func:`synthetic_id` (in place); which rows got one."""
+    missing = frame["id"].isna().to_numpy()
+    if missing.any():
+        idx = np.flatnonzero(missing)
+        X = frame[list(features)].iloc[idx].apply(pd.to_numeric, errors="coerce")
+        X = X.to_numpy(dtype=float)
+
+        def col(c):
+            return frame[c].iloc[idx].tolist() if c in frame.columns else [None] * len(idx)
+
+        names, artists = col("name"), col("artist")
+        ids = frame["id"].astype(object).to_numpy(copy=True)
+        for k, i in enumerate(idx):
+            name = names[k] if isinstance(names[k], str) else None
+            artist = artists[k] if isinstance(artists[k], str) else None
+            ids[i] = synthetic_id(name, artist, features, X[k])
+        frame["id"] = ids
+    return missing
 
 
 def predict_rows(state, df: pd.DataFrame, *, file: str, source: str, store: bool = True) -> dict:
     """Predict every valid row of ``df``; the others get ``status`` ``invalid`` and a
-    ``reason`` naming file, row, column and value.
+    ``reason`` naming file, row, column and value (the pipeline's policy, as in the CLI).
     """
-    from ..predict import predict_frame
-
     if len(df) > state.max_rows:
         raise ApiError(
             413,
             f"{file}: {len(df)} rows is more than the limit of {state.max_rows} rows per request",
         )
-    df = df.reset_index(drop=True)
-    if "_row" not in df.columns:
-        df["_row"] = np.arange(1, len(df) + 1)
-    model = state.model_for(df.columns, file=file)
-    feats = model.features
-    errors: dict[int, str] = {}
-    for i in np.flatnonzero(invalid_rows(df, feats)):
-        msg = _row_error(df.iloc[[i]], feats, file)
-        if msg:
-            errors[int(i)] = msg
-    good = [i for i in range(len(df)) if i not in errors] if errors else list(range(len(df)))
-    pred = None
-    if good:
-        try:
-            pred = predict_frame(model, df.iloc[good] if errors else df, file=file)
-        except DataError:  # our guess missed a bad cell: check every row exactly
-            for i in good:
-                msg = _row_error(df.iloc[[i]], feats, file)
-                if msg:
-                    errors[i] = msg
-            good = [i for i in good if i not in errors]
-            pred = predict_frame(model, df.iloc[good], file=file) if good else None
-    n = len(df)
-
-    def column(name, convert):
-        return [convert(v) for v in df[name].tolist()] if name in df.columns else [None] * n
-
-    ids, names = column("id", text), column("name", text)
-    artists, albums = column("artist", text), column("album", text)
-    valence, energy = column("valence", num), column("energy", num)
-    row_numbers = df["_row"].tolist()
-    rows = [
-        row(
-            row=int(row_numbers[i]),
-            id=ids[i],
-            name=names[i],
-            artist=artists[i],
-            album=albums[i],
-            valence=valence[i],
-            energy=energy[i],
-            source=source,
-            reason=errors.get(i),
-        )
-        for i in range(n)
-    ]
-    X = None
-    if pred is not None:
-        moods = pred["mood"].tolist()
-        proba = pred[list(PROBA_COLUMNS)].to_numpy(dtype=float).tolist()
-        X = df.iloc[good][feats].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        for k, i in enumerate(good):
-            r = rows[i]
-            r["p_calm"], r["p_energetic"], r["p_happy"], r["p_sad"] = proba[k]
-            r["model"] = model.name
-            set_mood(r, moods[k])
-            if not r["id"]:
-                r["id"] = synthetic_id(r, feats, X[k])
-    if store and pred is not None:
-        extras = {
-            c: [num(v) for v in df[c].iloc[good].tolist()]
-            for c in ("key", "mode", "time_signature", "popularity")
-            if c in df.columns
-        }
-        remember(state, rows, good, feats, X, model.name, source, extras)
-    return payload(model.name, rows, [])
+    messages: list[str] = []
+    frame = pipeline.as_feature_frame(df, provider=source)  # schema names, contract columns
+    model = state.model_for(frame.columns, file=file, notify=messages.append)
+    synthetic = _fill_ids(frame, model.features)
+    pred = pipeline.predict_features(
+        frame,
+        model=model,
+        strict=False,
+        notify=messages.append,
+        file=file,
+        store=state.locked_store() if store else None,
+    )
+    hide = synthetic & (pred["status"].to_numpy(dtype=object) != OK)
+    if hide.any():  # an id of our own only for rows that were predicted
+        pred["id"] = pred["id"].where(~hide, None)
+    numbers = frame["_row"].tolist() if "_row" in frame.columns else None  # else 1, 2, ...
+    rows = prediction_rows(pred, source=source, numbers=numbers)
+    return payload(model.name, rows, messages)
 
 
 def predict_tracks(state, tracks: list, *, source: str, store: bool = True) -> dict:
-    """Predict validated ``TrackIn`` objects; straight to the model when every track has every
-    feature (types and ranges were checked by the request schema), else through
-    :func:`predict_rows` with per-row reasons.
-    """
+    """Predict validated ``TrackIn`` objects: one table through :func:`predict_rows`."""
     from .schemas import TrackIn
 
-    model = state.model
-    feats = model.features
-    direct = all(f in TrackIn.model_fields for f in feats) and all(
-        not t.model_extra and all(getattr(t, f) is not None for f in feats) for t in tracks
-    )
-    if not direct:
-        keys: set = set()
-        for t in tracks:  # the frame below has one column per distinct key: bound them first
-            keys.update(t.model_extra or ())
-            if len(keys) > limits.MAX_COLUMNS:
-                raise ApiError(
-                    413,
-                    f"request: more than {limits.MAX_COLUMNS} distinct keys over the tracks; "
-                    "a track has one key per feature",
-                )
-        if (len(keys) + len(TrackIn.model_fields)) * len(tracks) > limits.MAX_CELLS:
-            raise ApiError(413, f"request: more than {limits.MAX_CELLS:,} values; split it")
-        records = [t.model_dump(exclude_none=True) for t in tracks]
-        df = normalize_columns(pd.DataFrame.from_records(records))
-        df["_row"] = np.arange(1, len(df) + 1)
-        return predict_rows(state, df, file="request", source=source, store=store)
-    X = np.array([[getattr(t, f) for f in feats] for t in tracks], dtype=float)
-    classes = list(model.classes_)
-    proba = model.predict_proba(X)[:, [classes.index(m) for m in MOODS]]
-    best = proba.argmax(axis=1).tolist()
-    proba = proba.tolist()
-    rows = []
-    for i, t in enumerate(tracks):
-        p = proba[i]
-        r = row(
-            row=i + 1,
-            id=t.id,
-            name=t.name,
-            artist=t.artist,
-            album=t.album,
-            p_calm=p[0],
-            p_energetic=p[1],
-            p_happy=p[2],
-            p_sad=p[3],
-            mood=MOODS[best[i]],
-            valence=t.valence,
-            energy=t.energy,
-            model=model.name,
-            source=source,
-        )
-        if not r["id"]:
-            r["id"] = synthetic_id(r, feats, X[i])
-        rows.append(r)
-    if store:
-        remember(state, rows, list(range(len(rows))), feats, X, model.name, source, {})
-    return payload(model.name, rows, [])
+    keys: set = set()
+    for t in tracks:  # the frame below has one column per distinct key: bound them first
+        keys.update(t.model_extra or ())
+        if len(keys) > limits.MAX_COLUMNS:
+            raise ApiError(
+                413,
+                f"request: more than {limits.MAX_COLUMNS} distinct keys over the tracks; "
+                "a track has one key per feature",
+            )
+    if (len(keys) + len(TrackIn.model_fields)) * len(tracks) > limits.MAX_CELLS:
+        raise ApiError(413, f"request: more than {limits.MAX_CELLS:,} values; split it")
+    records = [t.model_dump(exclude_none=True) for t in tracks]
+    if keys:  # aliases among the keys: the table path renames them
+        df = pd.DataFrame.from_records(records)
+    else:
+        df = _tracks_frame(records, source)
+    return predict_rows(state, df, file="request", source=source, store=store)
 
 
-def remember(state, rows, good, feats, X, model_name, source, extras) -> None:
-    """Keep the predicted rows, their features and predictions in the library (one commit)."""
-    extra_cols = list(extras)
-    with state.lock, state.store.transaction():
-        state.store.upsert_tracks(
-            [{k: rows[i][k] for k in ("id", "name", "artist", "album")} for i in good]
-        )
-        batch = []
-        for k, i in enumerate(good):
-            values = dict(zip(feats, X[k].tolist(), strict=False))
-            for c in extra_cols:
-                if extras[c][k] is not None:
-                    values[c] = extras[c][k]
-            batch.append((rows[i]["id"], values))
-        state.store.put_features_many(batch, source=source)
-        state.store.put_predictions(model_name, [rows[i] for i in good])
+def _tracks_frame(records: list[dict], source: str) -> pd.DataFrame:
+    """Tracks whose keys are all schema names as a feature frame of the contract, built
+    directly (what :func:`pipeline.as_feature_frame` gives, without its renaming pass).
+    """
+    from ..features import SCHEMA, parse_track_id
+    from .schemas import TrackIn
 
-
-def fill_map_features(state, rows: list[dict]) -> None:
-    """Give rows without valence/energy the values the library holds for them, if any."""
-    ids = [
-        r["id"]
-        for r in rows
-        if r.get("id") and (r.get("valence") is None or r.get("energy") is None)
-    ]
-    if not ids:
-        return
-    with state.lock:
-        feats = state.store.get_features(ids)
-    for r in rows:
-        f = feats.get(r.get("id") or "", {})
-        for name in ("valence", "energy"):
-            if r.get(name) is None and name in f:
-                r[name] = num(f[name][0])
+    present = set().union(*records)
+    cols = {c: [r.get(c) for r in records] for c in TrackIn.model_fields if c in present}
+    cols["id"] = [parse_track_id(v) for v in cols.get("id", [None] * len(records))]
+    cols["provenance"] = [dict.fromkeys((k for k in r if k in SCHEMA), source) for r in records]
+    cols["status"] = [OK] * len(records)
+    cols["reason"] = [None] * len(records)
+    return pd.DataFrame(cols)
 
 
 # ------------------------------------------------------------------------------- audio
@@ -228,114 +132,54 @@ def predict_audio(
     state, files: list[tuple[str, str]], *, timeline: float | None = None, notify=None
 ) -> dict:
     """Predict saved audio files ``[(path on disk, the client's name)]``: features from the
-    library's cache or the worker pool (the library lock is not held meanwhile), then the audio
-    model (loaded once), then the library.
+    library's cache or the worker pool (the library lock is not held meanwhile), then a feature
+    frame scored by the pipeline with the audio model (loaded once), which keeps them.
     """
-    from . import audio_jobs as audio
+    from ..sources.audio import SOURCE, results_frame
+    from . import audio_jobs
 
     model = state.audio_model()
-    notify = notify or (lambda m: None)
-    results = audio.features(state, [p for p, _ in files], window=timeline)
-    rows = audio_rows(model, results, [n for _, n in files], timeline=timeline)
-    for r in rows:
-        if r["reason"]:
-            notify(f"skipped: {r['name']}: {r['reason']}")
-        else:
-            r["model"] = model.name
-    audio.remember(state, model.name, rows, results, timeline=timeline)
-    fill_map_features(state, rows)
+    results = audio_jobs.features(state, [p for p, _ in files], window=timeline)
+    for res, (path, name) in zip(results, files, strict=True):
+        res["path"] = res["name"] = name  # the client's name, never our temporary path
+        if "features" not in res:
+            res["error"] = str(res.get("error") or "analysis failed").replace(path, name)
+    frame = results_frame(results, window=timeline, notify=notify)
+    pred, windows = pipeline.score_audio(
+        frame, model, timeline=timeline, store=state.locked_store()
+    )
+    rows = prediction_rows(pred, source=SOURCE)
+    if timeline:
+        for r, wins in zip(rows, windows, strict=True):
+            if wins is not None:
+                r["timeline"] = clean(wins)
     return payload(model.name, rows, [])
-
-
-def audio_rows(
-    model, results: list[dict], names: list[str], *, timeline: float | None
-) -> list[dict]:
-    """Prediction rows: the audio model on each file's features (and windows)."""
-    from ..audio.timeline import full_proba, window_rows
-    from . import audio_jobs as audio
-
-    out = []
-    ok = [i for i, r in enumerate(results) if "features" in r]
-    proba = None
-    if ok:
-        X = np.array(
-            [[results[i]["features"].get(f, np.nan) for f in model.features] for i in ok],
-            dtype=float,
-        )
-        X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
-        proba = full_proba(model.predict_proba(X), model.runtime.classes)
-    where = {i: k for k, i in enumerate(ok)}
-    for i, (res, name) in enumerate(zip(results, names, strict=True)):
-        if i in where:
-            p = proba[where[i]]
-            r = row(
-                row=i + 1,
-                id=res["id"],
-                name=name,
-                source=audio.SOURCE,
-                mood=MOODS[int(p.argmax())],
-                **{c: float(v) for c, v in zip(PROBA_COLUMNS, p, strict=True)},
-            )
-            if timeline:
-                r["timeline"] = clean(window_rows(res.get("windows") or [], model))
-        else:
-            reason = str(res.get("error") or "analysis failed")
-            path = str(res.get("path") or "")
-            if path:
-                reason = reason.replace(path, name)
-            r = row(row=i + 1, id=res.get("id"), name=name, source=audio.SOURCE, reason=reason)
-            r["status"] = "failed"
-        out.append(r)
-    return out
 
 
 # ------------------------------------------------------------------------------- Spotify
 def predict_spotify(state, refs: list[str], *, notify: Callable[[str], None]) -> dict:
-    """Predict Spotify tracks and playlists with the server's credentials."""
-    from ..model.persistence import TrainedModel
-    from ..sources import spotify
+    """Predict Spotify tracks and playlists with the server's credentials, through
+    :func:`pipeline.run`. The source waits on the network with its own connection to the
+    library, so the app's lock is not held meanwhile (an in-memory library has only the app's
+    connection: then the lock is held).
+    """
+    from ..sources.spotify import parse_ref
+    from ..store import Store
 
-    ref = None if isinstance(state.settings.model, TrainedModel) else state.settings.model
-    with state.lock:
-        frame = spotify.predict_refs(refs, model=ref, notify=notify, store=state.store)
-    rows = frame_rows(frame, default_source="spotify")
+    uris = []
+    for ref in refs:
+        kind, sid = parse_ref(ref)
+        uris.append(f"spotify:{kind}:{sid}")
+    shared = str(state.store.path) == ":memory:"
+    with contextlib.ExitStack() as stack:
+        if shared:
+            stack.enter_context(state.lock)
+            store = state.store
+        else:
+            store = stack.enter_context(Store(state.store.path))
+        result = pipeline.run(uris, model=state.model, store=store, notify=notify)
+    rows = prediction_rows(result.predictions, source="spotify")
     if len(rows) > state.max_rows:
         rows = rows[: state.max_rows]
         notify(f"only the first {state.max_rows} tracks are shown")
-    names = set()
-    with state.lock:
-        for r in rows:  # the source chose the model per track (with or without a duration)
-            if r["mood"] and not r["model"]:
-                latest = state.store.get_predictions(r["id"]) if r["id"] else []
-                r["model"] = latest[0]["model"] if latest else state.model.name
-            if r["mood"]:
-                names.add(r["model"])
-    fill_map_features(state, rows)
-    return payload(", ".join(sorted(names)) if names else state.model.name, rows, [])
-
-
-def frame_rows(frame: pd.DataFrame, *, default_source: str) -> list[dict]:
-    """Rows of a source's prediction frame as prediction rows (``failed`` where no mood)."""
-    out = []
-    for k, rec in enumerate(frame.to_dict(orient="records")):
-        name = text(rec.get("name"))
-        path = text(rec.get("path"))
-        r = row(
-            row=k + 1,
-            id=text(rec.get("id")),
-            name=name if name is not None or not path else display_name(path),
-            artist=text(rec.get("artist")),
-            album=text(rec.get("album")),
-            valence=num(rec.get("valence")),
-            energy=num(rec.get("energy")),
-            source=text(rec.get("source")) or default_source,
-            model=text(rec.get("model")),
-            reason=text(rec.get("reason")) or text(rec.get("error")) or None,
-            **{c: num(rec.get(c)) for c in PROBA_COLUMNS},
-        )
-        set_mood(r, text(rec.get("mood")))
-        if not r["mood"]:
-            r["status"] = "failed"
-            r["reason"] = r["reason"] or "no prediction"
-        out.append(r)
-    return out
+    return payload(result.model, rows, [])

@@ -166,8 +166,9 @@ def predict_audio(
     responses={429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 def predict_spotify(state: State, body: SpotifyRequest):
-    """Predict Spotify tracks or playlists (ids, URIs or URLs) where Spotify and ReccoBeats
-    are configured on the server (credentials stay on the server).
+    """Predict Spotify tracks, albums or playlists (ids, URIs or URLs). Single tracks need no
+    credentials (features from ReccoBeats); albums need the app's and playlists a user login on
+    the server (credentials stay on the server).
     """
     try:
         from ...sources import spotify as S
@@ -175,6 +176,11 @@ def predict_spotify(state: State, body: SpotifyRequest):
         raise ApiError(503, "Spotify support is not available in this installation") from None
     refs = list(body.refs)
     kinds = [S.parse_ref(r)[0] for r in refs]  # DataError (422) for what is not a reference
+    for ref, kind in zip(refs, kinds, strict=True):
+        if kind not in ("track", "playlist", "album"):
+            raise ApiError(
+                422, f"{ref}: a Spotify {kind} is not a track list; give its albums or tracks"
+            )
     if "playlist" in kinds and not S.token_cache_path("user").exists():
         # a first login is interactive (browser + redirect); a request must not wait on it
         raise ApiError(
@@ -186,6 +192,8 @@ def predict_spotify(state: State, body: SpotifyRequest):
     messages: list[str] = []
     try:
         result = service.predict_spotify(state, refs, notify=messages.append)
+    except ImportError:
+        raise ApiError(503, "Spotify support is not available in this installation") from None
     except RateLimitError:
         raise
     except SourceError as e:

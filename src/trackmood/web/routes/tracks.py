@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from ...moods import MOODS, PROBA_COLUMNS, normalize_label, quadrant
+from ...moods import MOODS, PROBA_COLUMNS, normalize_label
 from ..deps import State
 from ..errors import ApiError
 from ..schemas import ErrorBody, TrackDetail, TrackId, TrackPage
 from ..util import display_name, json_response
 
 router = APIRouter(tags=["library"])
+
+
+def _quadrant(feats: dict) -> str | None:
+    """The quadrant of a track's stored valence and energy, as the predictions schema has it."""
+    from ...pipeline import quadrants
+
+    v, e = (feats.get(k, (None, None))[0] for k in ("valence", "energy"))
+    if v is None or e is None:
+        return None
+    return quadrants(np.array([v], dtype=float), np.array([e], dtype=float))[0] or None
 
 
 @router.get("/tracks", response_model=TrackPage)
@@ -70,7 +81,7 @@ def tracks(
                 "confidence": max(v for v in probs.values() if v is not None)
                 if has_mood and any(v is not None for v in probs.values())
                 else None,
-                "quadrant": quadrant(t["mood"]) if has_mood else None,
+                "quadrant": _quadrant(f),
                 "valence": f["valence"][0] if "valence" in f else None,
                 "energy": f["energy"][0] if "energy" in f else None,
                 "status": "ok" if has_mood else None,
