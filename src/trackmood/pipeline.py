@@ -304,7 +304,9 @@ def _audio(refs, state: _Run, *, timeline, workers):
     if "audio" not in state.models:
         state.models["audio"] = audio_model(state.requested)
     m = state.models["audio"]
-    src = AudioSource(store=state.store, workers=workers, window=timeline)
+    src = AudioSource(
+        store=state.store, workers=workers, window=timeline, embed_patches=embed_patches(m)
+    )
     frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
     pred, per_track = score_audio(
         frame, m, timeline=timeline, store=state.store, strict=state.strict
@@ -316,8 +318,19 @@ def _audio(refs, state: _Run, *, timeline, workers):
     return pred, pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
 
 
+def embed_patches(model) -> int | None:
+    """The musicnn patch budget an audio model reads (``None``: it reads descriptors only)."""
+    spec = model.card.get("embedding") or {}
+    return int(spec["max_patches"]) if spec.get("max_patches") else None
+
+
 def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False):
     """Predictions for an audio feature frame, and with ``timeline`` each scored row's windows.
+
+    An audio model with valence/energy heads also fills ``valence``, ``energy`` (kept in the
+    library with provider ``estimate:<model provider>``) and so ``quadrant``. Timelines score each
+    window's descriptors: with the model itself when it reads descriptors, else with the bundled
+    ``audio-descriptors`` model.
 
     Returns ``(predictions, windows)``: ``windows[i]`` is the list of :func:`window_rows` of row
     ``i`` (``None`` when it was not scored or there is no timeline). With ``store``, the scored
@@ -325,13 +338,42 @@ def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False
     """
     frame = frame.reset_index(drop=True)
     pred = score(frame, model, strict=strict)
+    ok = np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK)
+    if len(ok) and model.runtime.meta.get("heads"):
+        X = frame.loc[ok, list(model.features)].to_numpy(dtype=float)
+        found = model.runtime.axes(X)
+        if "valence" in found and "energy" in found:
+            frame = _with_axes(frame, ok, found, model)
+            pred["valence"] = frame["valence"].to_numpy(dtype=float)
+            pred["energy"] = frame["energy"].to_numpy(dtype=float)
+            pred["quadrant"] = quadrants(pred["valence"].to_numpy(), pred["energy"].to_numpy())
     per_track: list = [None] * len(pred)
     if timeline:
-        for i in np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK):
-            per_track[i] = window_rows(frame["windows"].iloc[i] or [], model)
+        wm = model if embed_patches(model) is None else load("audio-descriptors")
+        for i in ok:
+            per_track[i] = window_rows(frame["windows"].iloc[i] or [], wm)
         pred["_timeline"] = per_track
     _store_predictions(store, model, frame, pred, window=timeline)
     return pred.drop(columns=["_timeline"], errors="ignore"), per_track
+
+
+def _with_axes(frame, rows, found: dict, model):
+    """``frame`` with estimated ``valence``/``energy`` on ``rows`` and their provenance."""
+    import pandas as pd
+
+    frame = frame.copy()
+    provider = "estimate:" + str(model.runtime.meta.get("provider", model.name))
+    for name in ("valence", "energy"):
+        col = np.full(len(frame), np.nan)
+        if name in frame.columns:
+            col = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, copy=True)
+        col[rows] = np.round(found[name], 4)
+        frame[name] = col
+    prov = frame["provenance"].to_list()
+    for i in rows:
+        prov[i] = {**prov[i], "valence": provider, "energy": provider}
+    frame["provenance"] = prov
+    return frame
 
 
 def window_rows(windows: list[dict], model) -> list[dict]:

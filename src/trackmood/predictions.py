@@ -109,7 +109,12 @@ def audio_model(requested=None) -> TrainedModel:
     from .audio.extract import DESCRIPTORS
 
     m = load(requested, default="audio")
-    if m.card.get("kind") != "audio" or not set(m.features) <= set(DESCRIPTORS):
+    readable = set(DESCRIPTORS)
+    if m.card.get("embedding"):  # the musicnn embedding columns
+        from .audio.embedding import feature_names
+
+        readable |= set(feature_names(tags=True))
+    if m.card.get("kind") != "audio" or not set(m.features) <= readable:
         raise ModelError(
             f"model {m.name!r} reads Spotify-style feature tables, not audio; use the "
             "bundled 'audio' model or one trained on an audio folder"

@@ -58,7 +58,9 @@ def embed_results(
     for r in results:
         if "features" not in r:
             continue
-        cached = store.kv_get(NAMESPACE, _key(r["sha"], max_patches)) if store and r.get("sha") else None
+        cached = (
+            store.kv_get(NAMESPACE, _key(r["sha"], max_patches)) if store and r.get("sha") else None
+        )
         if cached is not None:
             r["features"].update(json.loads(cached))
         else:

@@ -363,20 +363,15 @@ def predict_vectors(X: np.ndarray, model: TrainedModel, *, squeeze: bool = False
     X = np.atleast_2d(np.asarray(X, dtype=float))
     rt = model.runtime
     proba = rt.predict_proba(X)
-    Z = rt.transform(X)
     out = {
         "classes": list(rt.classes),
         "proba": proba,
         "mood": np.asarray(rt.classes)[proba.argmax(axis=1)],
         "provider": rt.meta.get("provider", emb.PROVIDER),
     }
+    found = rt.axes(X)
     for name in AXES:
-        h = rt.meta.get("heads", {}).get(name)
-        out[name] = (
-            1.0 / (1.0 + np.exp(-(Z @ np.asarray(h["coef"]) + h["intercept"])))
-            if h
-            else np.full(len(X), np.nan)
-        )
+        out[name] = found.get(name, np.full(len(X), np.nan))
     if squeeze:
         for key in ("proba", "mood", *AXES):
             out[key] = out[key][0]

@@ -68,6 +68,19 @@ class NetRuntime:
     meta: dict = field(default_factory=dict)
     temperature: float = 1.0  # calibration: softmax(log(p) / temperature) of the averaged p
 
+    def axes(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Logistic heads stored in ``meta["heads"]`` (e.g. ``valence``, ``energy``) on ``X``:
+        ``{name: probability of the axis' positive side}`` (empty without heads).
+        """
+        heads = self.meta.get("heads") or {}
+        if not heads:
+            return {}
+        Z = self.transform(np.atleast_2d(X))
+        return {
+            name: 1.0 / (1.0 + np.exp(-(Z @ np.asarray(h["coef"], dtype=float) + h["intercept"])))
+            for name, h in heads.items()
+        }
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64, copy=True)
         if self.log_mask.any():

@@ -20,6 +20,8 @@ from .base import FAILED, OK, Notify, Progress
 
 #: Provider of the audio model's descriptors (``a_*``).
 SOURCE = "audio:librosa"
+#: The first column of the musicnn embedding (``AudioSource(embed_patches=...)``).
+EMBEDDED = "mn_pen000"
 
 
 def _clean(v):
@@ -60,8 +62,17 @@ class AudioSource:
 
     kind: ClassVar[str] = "audio"
 
-    def __init__(self, *, store=None, workers: int | None = None, scheduler=None, window=None):
+    def __init__(
+        self,
+        *,
+        store=None,
+        workers: int | None = None,
+        scheduler=None,
+        window=None,
+        embed_patches: int | None = None,
+    ):
         self.store, self.workers, self.scheduler, self.window = store, workers, scheduler, window
+        self.embed_patches = embed_patches
 
     def results(self, refs, *, progress=None, notify=None) -> list[dict]:
         """Raw extraction results in input order (folders sorted)."""
@@ -85,7 +96,22 @@ class AudioSource:
             )
         )
         listed = {str(p): i for i, p in enumerate(find_audio(refs))}
-        return sorted(results, key=lambda r: listed.get(r["path"], len(listed)))
+        results = sorted(results, key=lambda r: listed.get(r["path"], len(listed)))
+        if self.embed_patches:
+            from ..audio.embed_many import embed_results
+
+            def step(done, total):
+                if progress:
+                    progress("embedding audio", done, total)
+
+            embed_results(
+                results,
+                max_patches=self.embed_patches,
+                store=self.store,
+                workers=self.workers,
+                progress=step,
+            )
+        return results
 
     def frames(
         self,
@@ -120,6 +146,12 @@ def results_frame(results: list[dict], *, window: float | None = None, notify=No
         **dict.fromkeys(DESCRIPTORS, SOURCE),
     }
     columns = ["id", "name", "path", *MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS]
+    if any("features" in r and EMBEDDED in r["features"] for r in results):
+        from ..audio.embedding import PROVIDER, feature_names
+
+        embedded = feature_names(tags=True)
+        columns += embedded
+        prov.update(dict.fromkeys(embedded, PROVIDER))
     rows = []
     for r in results:
         row = {"id": r["id"], "name": r["name"], "path": r["path"], "decoder": r.get("decoder")}

@@ -140,6 +140,11 @@ def predict_audio(
 
     model = state.audio_model()
     results = audio_jobs.features(state, [p for p, _ in files], window=timeline)
+    patches = pipeline.embed_patches(model)
+    if patches:  # the embedding, in this request's thread (the library lock is not held)
+        from ..audio.embed_many import embed_results
+
+        embed_results(results, max_patches=patches, workers=state.settings.audio_workers)
     for res, (path, name) in zip(results, files, strict=True):
         res["path"] = res["name"] = name  # the client's name, never our temporary path
         if "features" not in res:
