@@ -1,13 +1,13 @@
 """The one place where library code asks for moods: every scan, the beets plugin and the personal
-model go through :func:`analyse_iter` / :func:`analyse`.
+model go through :func:`analyse_iter` / :func:`analyse` / :func:`predict_results`.
 
-Today it extracts with :func:`trackmood.audio.parallel.extract_many` (all cores, content-hash cache
-in the store, every finished file committed at once, so a killed scan resumes where it stopped)
-and predicts each file with the audio model as soon as its features arrive, with the columns of
-the pipeline's predictions frame (``reason`` where the audio source says ``error``). It yields per
-file rather than returning one frame so a caller can commit each result and show one progress bar
-(``sources.audio.predict_audio`` returns one frame at the end and opens a progress display of its
-own, which cannot run inside the scan's).
+It extracts with :func:`trackmood.audio.parallel.extract_many` (all cores, content-hash cache in
+the store, every finished file committed at once, so a killed scan resumes where it stopped) and,
+as soon as a file's features arrive, scores it through the one pipeline: the musicnn embedding
+(:func:`trackmood.audio.embed_many.embed_results`, cached in the store) when the model reads it,
+:func:`trackmood.sources.audio.results_frame` and :func:`trackmood.pipeline.score_audio` (which
+validates, predicts, estimates valence/energy and writes the library). It yields per file rather
+than returning one frame so a caller can commit each result and show one progress bar.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
+from ..moods import PROBA_COLUMNS
 
-from ..moods import MOODS, PROBA_COLUMNS
-
-#: Columns of every result dict (as the pipeline's predictions frame, plus ``sha`` and ``features``).
+#: Columns of every result dict (as the pipeline's predictions frame, plus ``path``, ``name``;
+#: the dicts also carry ``sha`` and ``features``).
 COLUMNS = (
     "id",
     "path",
@@ -30,6 +29,7 @@ COLUMNS = (
     "uncertain",
     "valence",
     "energy",
+    "quadrant",
     "model",
     "status",
     "reason",
@@ -40,40 +40,63 @@ def load(model=None, *, store=None):
     """The audio model to use: ``model`` if given, else the library's default (a personal model
     adopted by ``train_personal``), else the bundled ``audio`` model.
     """
-    from ..sources.audio import _load_audio_model
+    from ..predictions import audio_model
     from .catalog import default_model
 
     if model is None and store is not None:
         model = default_model(store)
-    return _load_audio_model(model)
+    return audio_model(model)
 
 
-def predict_features(model, features: list[dict]) -> np.ndarray:
-    """Probabilities in :data:`MOODS` order for descriptor dicts."""
-    from ..audio.timeline import full_proba
+def _value(v):
+    """A plain Python value of a predictions cell (``None`` for NaN/NA)."""
+    import pandas as pd
 
-    X = np.array([[f.get(k, np.nan) for k in model.features] for f in features], dtype=float)
-    X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
-    return full_proba(model.predict_proba(X), model.runtime.classes)
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return v.item() if hasattr(v, "item") else v
 
 
-def _row(res: dict, model, proba: np.ndarray | None) -> dict:
-    row = dict.fromkeys(COLUMNS)
-    row.update(
-        id=res.get("id"),
-        path=res["path"],
-        name=res.get("name") or Path(res["path"]).stem,
-        model=model.name,
-        sha=res.get("sha"),
-        features=res.get("features"),
-    )
-    if proba is None:
-        row.update(status="error", reason=res.get("error") or "analysis failed")
-        return row
-    best = int(proba.argmax())
-    row.update({c: float(proba[j]) for j, c in enumerate(PROBA_COLUMNS)})
-    row.update(mood=MOODS[best], confidence=float(proba[best]), status="ok")
-    return row
+def predict_results(results: list[dict], model, *, store=None) -> list[dict]:
+    """Score extraction results (``{"id", "name", "path", "sha", "features"/"error"}``) through
+    the pipeline: embed them when ``model`` reads the embedding, build their feature frame, and
+    :func:`~trackmood.pipeline.score_audio` (which writes the library when ``store`` is given).
+
+    Returns one dict per result: :data:`COLUMNS` plus ``sha`` and ``features``; ``status`` is
+    ``ok``, ``failed`` (the file could not be analysed) or ``invalid`` (with ``reason``).
+    """
+    from ..pipeline import embed_patches, score_audio
+    from ..sources.audio import results_frame
+
+    if not results:
+        return []
+    k = embed_patches(model)
+    if k:
+        from ..audio.embed_many import embed_results
+
+        embed_results(results, max_patches=k, store=store, workers=1)
+    frame = results_frame(results)
+    lacking = [f for f in model.features if f not in frame.columns]
+    if lacking:  # no result was embedded (all failed): their rows stay failed
+        import pandas as pd
+
+        frame = pd.concat([frame, pd.DataFrame(float("nan"), frame.index, lacking)], axis=1)
+    pred, _ = score_audio(frame, model, store=store)
+    out = []
+    for i, res in enumerate(results):
+        row = {c: _value(pred[c].iloc[i]) if c in pred.columns else None for c in COLUMNS}
+        row.update(
+            id=res.get("id"),
+            path=res["path"],
+            name=res.get("name") or Path(res["path"]).stem,
+            model=model.name,
+            sha=res.get("sha"),
+            features=res.get("features"),
+        )
+        if row["status"] != "ok" and not row["reason"]:
+            row["reason"] = res.get("error") or "analysis failed"
+        out.append(row)
+    return out
 
 
 def analyse_iter(
@@ -90,7 +113,7 @@ def analyse_iter(
     ----------
     paths : iterable of str or Path
     store : trackmood.store.Store, optional
-        Cache of features by content hash, and where predictions are written.
+        Cache of features (and embeddings) by content hash, and where predictions are written.
     model : str, Path or TrainedModel, optional
         Default: the library's default model, else the bundled audio model.
     workers : int, optional
@@ -100,23 +123,14 @@ def analyse_iter(
     Yields
     ------
     dict
-        :data:`COLUMNS` plus ``sha`` (content hash) and ``features``; ``status`` is ``ok`` or
-        ``error`` (with ``reason``).
+        :data:`COLUMNS` plus ``sha`` (content hash) and ``features``; ``status`` is ``ok``,
+        ``failed`` or ``invalid`` (with ``reason``).
     """
     from ..audio.parallel import extract_many
 
     m = load(model, store=store)
     for res in extract_many(paths, workers=workers, store=store, progress=progress):
-        if "features" not in res:
-            yield _row(res, m, None)
-            continue
-        row = _row(res, m, predict_features(m, [res["features"]])[0])
-        if store is not None:
-            store.put_predictions(
-                m.name,
-                [{"id": row["id"], "mood": row["mood"], **{c: row[c] for c in PROBA_COLUMNS}}],
-            )
-        yield row
+        yield predict_results([res], m, store=store)[0]
 
 
 def analyse(paths, *, store=None, model=None, workers=None, progress=None) -> list[dict]:

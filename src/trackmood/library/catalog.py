@@ -2,7 +2,7 @@
 
 ``lib_files``
     One row per audio file seen by a scan: where it is (``path``), what the scan saw (``size``,
-    ``mtime_ns``, ``sha``), which track it is (``track_id``), its state (``ok``, ``error``,
+    ``mtime_ns``, ``sha``), which track it is (``track_id``), its state (``ok``, ``failed``,
     ``missing``), the tags that playlists need (``artist``, ``title``, ``duration``) and the latest
     prediction (``model``, ``mood``, ``p_*``, ``confidence``).
 ``lib_tag_changes``
@@ -57,7 +57,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lib_files (
     path TEXT PRIMARY KEY,
     size INTEGER, mtime_ns INTEGER, sha TEXT, track_id TEXT,
-    status TEXT NOT NULL,          -- 'ok', 'error' (analysis failed), 'missing' (gone from disk)
+    status TEXT NOT NULL,          -- 'ok', 'failed' (analysis failed), 'missing' (gone from disk)
     error TEXT,
     artist TEXT, title TEXT, duration REAL,
     model TEXT, mood TEXT,

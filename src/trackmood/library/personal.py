@@ -2,15 +2,20 @@
 
 What is compared, honestly, on the user's own labels only:
 
-* **bundled**: the bundled ``audio`` model's accuracy on every labeled track (it never saw them);
+* **bundled**: the bundled ``audio`` model's accuracy on every labeled track (it never saw them),
+  scored through the pipeline;
 * **personal**: K-fold cross-validated accuracy (stratified when every mood has K labels): each
   fold's model is fitted on the base data plus the labels of the other folds and scored on the
   held-out labels.
 
-The personal model is the audio model's linear part (standardisation + multinomial logistic
-regression, ``C`` fixed at the bundled recipe's middle value: nothing is tuned on the labels)
-fitted on the descriptors (``a_*``) of the base data and of the labeled tracks; each user label is
-repeated so that all of them together weigh about as much as one mood of the base data. It is
+Both read the same inputs: the musicnn embedding the bundled audio model reads (its card's
+``embedding``), cached in the library (``kv`` namespace ``musicnn``, as
+:mod:`trackmood.audio.embed_many` keys it) and computed for labeled files that lack it. The
+personal model is the audio model's recipe with nothing tuned on the labels: standardisation +
+multinomial logistic regression (``C`` fixed at the bundled model's value) and logistic
+valence/energy heads, fitted on the embeddings of the base data and of the labeled tracks; each
+user label is repeated so that all of them together weigh about as much as one mood of the base
+data. Its card copies the bundled ``embedding`` key, so the pipeline embeds audio for it. It is
 saved next to the library file and becomes the library's default model (used by ``scan``) only
 when its cross-validated accuracy is higher than the bundled model's.
 """
@@ -32,7 +37,7 @@ from .labels import user_labels
 
 #: Fewest labeled, analysed tracks a personal model is trained on.
 MIN_LABELS = 4
-#: The logistic regression's strength (the middle of the bundled recipe's grid).
+#: The logistic regression's strength (the bundled audio model's choice).
 C = 0.01
 
 
@@ -79,85 +84,128 @@ class PersonalReport:
         return out
 
 
-def labeled_descriptors(store) -> tuple[np.ndarray, np.ndarray, int]:
-    """``(X, y, skipped)``: descriptors of the user-labeled tracks whose features are cached."""
-    from ..audio.extract import DESCRIPTORS
-    from ..audio.parallel import CACHE_NAMESPACE, cache_key
+def _embedding_spec(model) -> tuple[int, str]:
+    """``(max_patches, blocks)`` of an audio model that reads the musicnn embedding."""
+    from ..pipeline import embed_patches
 
+    k = embed_patches(model)
+    if not k:
+        raise DataError(f"model {model.name!r} does not read the musicnn embedding")
+    block = "pen+tags" if any(f.startswith("mn_tag") for f in model.features) else "pen"
+    return k, block
+
+
+def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(X, y, skipped)``: the ``model.features`` of the user-labeled tracks, from the library's
+    embedding cache, embedding the files that are not cached yet (``skipped``: no file to read).
+    """
+    from ..audio.embed_many import NAMESPACE, _key, embed_results
+
+    k, _ = _embedding_spec(model)
     catalog.ensure(store)
-    labels = user_labels(store)
     rows, ys, skipped = [], [], 0
-    for tid, mood in sorted(labels.items()):
+    for tid, mood in sorted(user_labels(store).items()):
         feats = None
-        for r in store.conn.execute(
-            "SELECT sha FROM lib_files WHERE track_id=? AND sha IS NOT NULL", (tid,)
-        ):
-            raw = store.kv_get(CACHE_NAMESPACE, cache_key(r[0]))
+        files = store.conn.execute(
+            "SELECT sha, path FROM lib_files WHERE track_id=? AND sha IS NOT NULL", (tid,)
+        ).fetchall()
+        for sha, _path in files:
+            raw = store.kv_get(NAMESPACE, _key(sha, k))
             if raw is not None:
-                feats = json.loads(raw)["features"]
+                feats = json.loads(raw)
                 break
-        if feats is None:
+        for sha, path in files if feats is None else ():
+            if not Path(path).is_file():
+                continue
+            res = {"path": path, "sha": sha, "features": {}}
+            embed_results([res], max_patches=k, store=store, workers=1)
+            if "features" in res:
+                feats = res["features"]
+                break
+        if feats is None or any(f not in feats for f in model.features):
             skipped += 1
             continue
-        rows.append([feats.get(k, np.nan) for k in DESCRIPTORS])
+        rows.append([feats[f] for f in model.features])
         ys.append(mood)
-    X = np.nan_to_num(np.array(rows, dtype=float).reshape(len(rows), len(DESCRIPTORS)))
+    X = np.array(rows, dtype=float).reshape(len(rows), len(model.features))
     return X, np.array(ys, dtype=object), skipped
 
 
-def base_descriptors(base, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray, str]:
-    """``(X, y, description)`` of the base data: a labeled audio folder (one subfolder per mood or
-    quadrant, as the bundled model was trained on) or a table with ``mood`` and ``a_*`` columns.
+def base_embeddings(base, model, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(X, y, description)`` of the base data in ``model.features``: a labeled audio folder (one
+    subfolder per mood or quadrant, as the bundled model was trained on; its embeddings cached in
+    an ``.npz`` beside the library file) or a table with ``mood`` and those columns.
     """
-    from ..audio.extract import DESCRIPTORS
-
+    features = list(model.features)
     if base is None:
-        return np.empty((0, len(DESCRIPTORS))), np.array([], dtype=object), "none"
+        return np.empty((0, len(features))), np.array([], dtype=object), "none"
     base = Path(base)
     if base.is_dir():
-        from ..audio.model import load_descriptors
+        from ..audio.model import load_embeddings
         from ..moods import LabelMap
 
-        df = load_descriptors(base, label_map=LabelMap(), store=store, window=None, notify=notify)
-    elif base.exists():
-        import pandas as pd
-
-        try:
-            df = pd.read_csv(base) if base.suffix.lower() == ".csv" else pd.read_parquet(base)
-        except Exception as e:  # noqa: BLE001 - any unreadable table is one clear error
-            raise DataError(f"cannot read the table ({type(e).__name__}: {e})", file=base) from None
-        missing = [c for c in ("mood", *DESCRIPTORS) if c not in df.columns]
-        if missing:
-            raise DataError(
-                f"missing column(s) {', '.join(missing[:5])}"
-                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""),
-                file=base,
-            )
-    else:
+        k, block = _embedding_spec(model)
+        cache = None
+        if store is not None and store.path != ":memory:":
+            cache = Path(store.path).parent / "personal-base-embeddings.npz"
+        data = load_embeddings(base, label_map=LabelMap(), cache=cache, budgets=(k,), notify=notify)
+        return data["X"][(k, block)], np.asarray(data["mood"], dtype=object), str(base)
+    if not base.exists():
         raise DataError(f"{base}: no such folder or table")
-    if "start" in df.columns:
-        df = df[df["start"].isna()]
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(base) if base.suffix.lower() == ".csv" else pd.read_parquet(base)
+    except Exception as e:  # noqa: BLE001 - any unreadable table is one clear error
+        raise DataError(f"cannot read the table ({type(e).__name__}: {e})", file=base) from None
+    missing = [c for c in ("mood", *features) if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"missing column(s) {', '.join(missing[:5])}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""),
+            file=base,
+        )
     from ..moods import normalize_label
 
     y = np.array([normalize_label(m) for m in df["mood"]], dtype=object)
-    X = np.nan_to_num(df[list(DESCRIPTORS)].to_numpy(float))
-    return X, y, str(base)
+    return np.nan_to_num(df[features].to_numpy(float)), y, str(base)
 
 
-def _fit(Xb, yb, Xu, yu):
-    from ..audio.model import fit_runtime
+def _fit(Xb, yb, Xu, yu, features):
+    from ..audio.model import _runtime
+    from ..audio.model_cv import AXES, fit_logistic
 
     reps = max(1, round(len(yb) / len(MOODS) / max(1, len(yu))))
     X = np.vstack([Xb, np.repeat(Xu, reps, axis=0)])
     y = np.concatenate([yb, np.repeat(yu, reps)])
-    return fit_runtime(X, y, C=C, members=0)
+    heads = {}
+    for name, pos in AXES.items():
+        side = np.isin(y, pos).astype(int)
+        if side.all() or not side.any():
+            continue
+        _, _, hc, hi, _ = fit_logistic(X, side, C=C)
+        heads[name] = {"coef": hc.ravel().tolist(), "intercept": float(hi.ravel()[0]), "C": C}
+    return _runtime(X, y, C=C, features=list(features), heads=heads)
+
+
+def bundled_moods(model, X: np.ndarray) -> np.ndarray:
+    """The moods ``model`` predicts, through the pipeline, for rows of ``model.features``."""
+    import pandas as pd
+
+    from ..predictions import score
+
+    frame = pd.DataFrame(X, columns=list(model.features))
+    frame["status"], frame["reason"] = "ok", None
+    return score(frame, model)["mood"].to_numpy(dtype=object)
 
 
 def _predict(runtime, X) -> np.ndarray:
     return np.asarray(runtime.classes, dtype=object)[runtime.predict_proba(X).argmax(axis=1)]
 
 
-def cross_validated_accuracy(Xb, yb, Xu, yu, *, folds: int, seed: int = 0) -> tuple[float, int]:
+def cross_validated_accuracy(
+    Xb, yb, Xu, yu, *, features, folds: int, seed: int = 0
+) -> tuple[float, int]:
     """Pooled accuracy over K held-out folds of the user's labels; ``(accuracy, K)``."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -172,7 +220,7 @@ def cross_validated_accuracy(Xb, yb, Xu, yu, *, folds: int, seed: int = 0) -> tu
         if len(set(yu[tr]) | set(yb)) < 2:
             pred[te] = yu[tr][0]  # one class to learn from: it is the only answer
             continue
-        pred[te] = _predict(_fit(Xb, yb, Xu[tr], yu[tr]), Xu[te])
+        pred[te] = _predict(_fit(Xb, yb, Xu[tr], yu[tr], features), Xu[te])
     return float((pred == yu).mean()), k
 
 
@@ -197,34 +245,30 @@ def train_personal(
     out : folder, optional
         Where to save the model (default ``personal-model`` beside the library file).
     """
-    from ..audio.model import fit_runtime  # noqa: F401  (fails early without scikit-learn)
-    from ..model.persistence import TrainedModel, load_model, save_model
-    from .analyse import predict_features
+    from ..model.persistence import TrainedModel, save_model
+    from ..predictions import audio_model
 
-    Xu, yu, skipped = labeled_descriptors(store)
+    bundled = audio_model("audio")
+    features = list(bundled.features)
+    Xu, yu, skipped = labeled_embeddings(store, bundled)
     if len(yu) < MIN_LABELS:
         raise DataError(
             f"a personal model needs at least {MIN_LABELS} labeled tracks with audio features; "
             f"the library has {len(yu)}"
             + (f" ({skipped} labeled but not analysed)" if skipped else "")
         )
-    Xb, yb, base_text = base_descriptors(base, store=store, notify=notify)
+    Xb, yb, base_text = base_embeddings(base, bundled, store=store, notify=notify)
     # a labeled track that is also in the base data would be scored on what it was trained on
-    mine = {tuple(np.round(r, 6)) for r in Xu}
-    keep = np.array([tuple(np.round(r, 6)) not in mine for r in Xb], dtype=bool)
+    mine = {tuple(np.round(r, 5)) for r in Xu}
+    keep = np.array([tuple(np.round(r, 5)) not in mine for r in Xb], dtype=bool)
     overlap = int((~keep).sum())
     Xb, yb = Xb[keep], yb[keep]
     if len(set(yu) | set(yb)) < 2:
         raise DataError("a personal model needs labels of at least two moods")
-    bundled = load_model("audio")
-    from ..audio.extract import DESCRIPTORS
-
-    feats = [dict(zip(DESCRIPTORS, row, strict=True)) for row in Xu]
-    bundled_pred = np.asarray(MOODS, dtype=object)[predict_features(bundled, feats).argmax(axis=1)]
-    bundled_acc = float((bundled_pred == yu).mean())
+    bundled_acc = float((bundled_moods(bundled, Xu) == yu).mean())
     if notify:
         notify(f"cross-validating a personal model on {len(yu)} labels")
-    acc, k = cross_validated_accuracy(Xb, yb, Xu, yu, folds=folds, seed=seed)
+    acc, k = cross_validated_accuracy(Xb, yb, Xu, yu, features=features, folds=folds, seed=seed)
     rep = PersonalReport(
         labels=len(yu),
         label_counts={m: int((yu == m).sum()) for m in MOODS if (yu == m).any()},
@@ -239,16 +283,18 @@ def train_personal(
     )
     if not rep.adopted:
         return rep
-    runtime = _fit(Xb, yb, Xu, yu)
+    runtime = _fit(Xb, yb, Xu, yu, features)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     name = f"personal-{stamp}"
     card = {
         "name": name,
         "kind": "audio",
         "description": "Personal audio mood model: the user's labels with the base data "
-        f"({base_text}); logistic regression on the audio descriptors, C={C}.",
+        f"({base_text}); logistic regression on the bundled model's musicnn embedding, "
+        f"C={C}, with valence/energy heads.",
         "features": list(runtime.features),
         "classes": list(runtime.classes),
+        "embedding": dict(bundled.card["embedding"]),
         "label_counts": rep.label_counts,
         "metrics": {
             "cv": f"{k}-fold on the user's labels",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
-from ..moods import MOODS, PROBA_COLUMNS
+from ..moods import PROBA_COLUMNS
 from . import catalog
 from .analyse import analyse_iter, load
 
@@ -151,7 +151,7 @@ def scan(
             and row["size"] == st.st_size
             and row["mtime_ns"] == st.st_mtime_ns
             and row["status"] != "missing"
-            and (row["status"] == "error" or row["model"] == m.name)
+            and (row["status"] in ("failed", "error") or row["model"] == m.name)
         ):
             rep.unchanged += 1
             continue
@@ -224,7 +224,8 @@ def scan(
             "mtime_ns": st.st_mtime_ns if st else None,
             "sha": res.get("sha"),
             "track_id": res.get("id") or (track_id(res["sha"]) if res.get("sha") else None),
-            "status": res["status"],
+            # 'ok'; 'failed' when the file could not be analysed or its features were invalid
+            "status": "ok" if res["status"] == "ok" else "failed",
             "error": res.get("reason"),
             "model": m.name,
             "seen_at": time.time(),
@@ -254,44 +255,49 @@ def scan(
 
 
 def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
-    """Predict unchanged files again with ``model`` from the features cached by content hash;
-    files without cached features go to ``todo`` (analysed). Returns how many were predicted.
+    """Predict unchanged files again with ``model`` through the pipeline, from the features
+    cached by content hash (descriptors in the extraction cache, the embedding in the store's
+    ``musicnn`` namespace, computed when missing); files without cached descriptors go to
+    ``todo`` (analysed). Returns how many were predicted.
     """
     import json
 
     from ..audio.parallel import CACHE_NAMESPACE, cache_key
-    from .analyse import predict_features
+    from .analyse import predict_results
 
-    ready, feats = [], []
+    ready = []
     for row in rows:
         raw = store.kv_get(CACHE_NAMESPACE, cache_key(row["sha"])) if row["sha"] else None
         if raw is None:
             todo.append(row["path"])
             continue
-        ready.append(row)
-        feats.append(json.loads(raw)["features"])
+        res = {
+            "id": row["track_id"],
+            "name": row.get("title") or Path(row["path"]).stem,
+            "path": row["path"],
+            "sha": row["sha"],
+            "features": json.loads(raw)["features"],
+        }
+        ready.append((row, res))
     if not ready:
         return 0
-    proba = predict_features(model, feats)
+    preds = predict_results([r for _, r in ready], model, store=store)
     now = time.time()
     with store.transaction() as c:
-        for row, p in zip(ready, proba, strict=True):
-            best = int(p.argmax())
+        for (row, _), p in zip(ready, preds, strict=True):
+            ok = p["status"] == "ok"
             c.execute(
-                "UPDATE lib_files SET status='ok', model=?, mood=?, p_calm=?, p_energetic=?, p_happy=?, "
-                "p_sad=?, confidence=?, analysed_at=? WHERE path=?",
-                (model.name, MOODS[best], *map(float, p), float(p[best]), now, row["path"]),
+                "UPDATE lib_files SET status=?, error=?, model=?, mood=?, p_calm=?, p_energetic=?, "
+                "p_happy=?, p_sad=?, confidence=?, analysed_at=? WHERE path=?",
+                (
+                    "ok" if ok else "failed",
+                    p["reason"],
+                    model.name,
+                    p["mood"],
+                    *(p[k] for k in PROBA_COLUMNS),
+                    p["confidence"],
+                    now,
+                    row["path"],
+                ),
             )
-    store.put_predictions(
-        model.name,
-        [
-            {
-                "id": r["track_id"],
-                "mood": MOODS[int(p.argmax())],
-                **dict(zip(PROBA_COLUMNS, map(float, p), strict=True)),
-            }
-            for r, p in zip(ready, proba, strict=True)
-            if r["track_id"]
-        ],
-    )
     return len(ready)
