@@ -13,11 +13,9 @@ import pandas as pd
 import pytest
 
 from tests.library_fixtures import copy_library, scanned_library
-from trackmood.audio.extract import DESCRIPTORS
-from trackmood.audio.parallel import CACHE_NAMESPACE, cache_key
+from trackmood.audio.embed_many import NAMESPACE, _key
 from trackmood.errors import DataError
 from trackmood.library import catalog
-from trackmood.library.analyse import predict_features
 from trackmood.library.labels import set_label, user_labels
 from trackmood.library.personal import train_personal
 from trackmood.library.scan import scan
@@ -76,11 +74,15 @@ def test_label_cli(library):
     assert len(lines) == 1 and lines[0].startswith("trackmood: error: unknown mood label 'Dreamy'")
 
 
+def _features() -> list[str]:
+    return list(load_model("audio").features)
+
+
 def _add_labeled(store, feats: dict, mood: str, i: int) -> None:
-    """A labeled track whose cached features are ``feats`` (as a scan leaves them)."""
+    """A labeled track whose cached musicnn embedding is ``feats`` (as a scan leaves it)."""
     sha = hashlib.sha256(f"labeled {i}".encode()).hexdigest()
     tid = f"audio:{sha[:16]}"
-    store.kv_put(CACHE_NAMESPACE, cache_key(sha), json.dumps({"features": feats}))
+    store.kv_put(NAMESPACE, _key(sha, 9), json.dumps(feats))
     store.upsert_tracks([{"id": tid, "name": f"t{i}"}])
     catalog.upsert_files(
         store, [{"path": f"/labeled/{i}.mp3", "sha": sha, "track_id": tid, "status": "ok"}]
@@ -89,23 +91,25 @@ def _add_labeled(store, feats: dict, mood: str, i: int) -> None:
 
 
 def _clusters(store, n_per: int = 6, seed: int = 0) -> list[dict]:
-    """Two tight groups of descriptor vectors around two real scanned files' features."""
+    """Two tight groups of embeddings around two real scanned files' embeddings."""
     rng = np.random.default_rng(seed)
+    names = _features()
     centers = []
     for r in catalog.analysed(store)[:2]:
-        raw = json.loads(store.kv_get(CACHE_NAMESPACE, cache_key(r["sha"])))["features"]
-        centers.append(np.array([raw[k] for k in DESCRIPTORS], dtype=float))
+        raw = json.loads(store.kv_get(NAMESPACE, _key(r["sha"], 9)))
+        centers.append(np.array([raw[k] for k in names], dtype=float))
     out = []
     for c in centers:
         for _ in range(n_per):
-            v = c * (1 + 0.01 * rng.standard_normal(len(c)))
-            out.append(dict(zip(DESCRIPTORS, v.tolist(), strict=True)))
+            v = c + 0.01 * np.abs(c).mean() * rng.standard_normal(len(c))
+            out.append(dict(zip(names, v.tolist(), strict=True)))
     return out
 
 
 def _bundled_moods(feats: list[dict]) -> list[str]:
-    proba = predict_features(load_model("audio"), feats)
-    return [MOODS[i] for i in proba.argmax(axis=1)]
+    m = load_model("audio")
+    X = np.array([[f[k] for k in m.features] for f in feats])
+    return [m.runtime.classes[i] for i in m.predict_proba(X).argmax(axis=1)]
 
 
 def test_personal_model_adopted_when_it_beats_the_bundled_one(library, tmp_path):
@@ -141,7 +145,7 @@ def test_personal_model_not_adopted_when_the_bundled_one_is_right(library, tmp_p
     feats = _clusters(store, seed=1)
     for i, (f, m) in enumerate(zip(feats, _bundled_moods(feats), strict=True)):
         _add_labeled(store, f, m, i)
-    # base data as a table (e.g. the bundled model's training descriptors)
+    # base data as a table (e.g. the bundled model's training embeddings)
     base = tmp_path / "base.parquet"
     rows = [{**f, "mood": MOODS[i % 4]} for i, f in enumerate(_clusters(store, seed=2))]
     pd.DataFrame([*rows, {**feats[0], "mood": "Sad"}]).to_parquet(base)  # + one of the user's

@@ -297,7 +297,7 @@ def train_personal(
         "embedding": dict(bundled.card["embedding"]),
         "label_counts": rep.label_counts,
         "metrics": {
-            "cv": f"{k}-fold on the user's labels",
+            "protocol": f"{k}-fold CV on the user's labels",
             "personal_accuracy": acc,
             "bundled_accuracy": bundled_acc,
             "labels": len(yu),
