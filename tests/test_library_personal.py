@@ -179,3 +179,32 @@ def test_train_personal_cli_reports_one_line_error(library):
         "trackmood: error: a personal model needs at least 4 labeled tracks with audio "
         "features; the library has 0"
     ]
+
+
+def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(library, tmp_path):
+    from tests.audio_fixtures import click_track, music_like, write_wav
+
+    music, store = library
+    rows = catalog.analysed(store)[:4]
+    # no embedding cached for the labeled files: train_personal computes (and caches) it
+    store.conn.execute("DELETE FROM kv WHERE namespace=?", (NAMESPACE,))
+    store.conn.commit()
+    for r, mood in zip(rows, ("Sad", "Happy", "Sad", "Happy"), strict=True):
+        set_label(store, r["path"], mood)
+    base = tmp_path / "base"
+    for mood, signals in (
+        ("Calm", [music_like(3.5, 22050, seed=s) * 0.3 for s in (2, 3)]),
+        ("Energetic", [click_track(bpm, 3.5, 22050) for bpm in (150, 170)]),
+    ):
+        (base / mood).mkdir(parents=True)
+        for i, y in enumerate(signals):
+            write_wav(base / mood / f"{i}.wav", y, 22050)
+    rep = train_personal(store, base=base, folds=2)
+    assert rep.labels == 4 and rep.skipped == 0
+    assert rep.base == str(base) and rep.base_rows == 4
+    assert 0.0 <= rep.personal_accuracy <= 1.0 and 0.0 <= rep.bundled_accuracy <= 1.0
+    assert rep.adopted == (rep.personal_accuracy > rep.bundled_accuracy)
+    for r in rows:
+        cached = json.loads(store.kv_get(NAMESPACE, _key(r["sha"], 9)))
+        assert len([k for k in cached if k.startswith("mn_pen")]) == 200
+    assert (store.path.parent / "personal-base-embeddings.npz").exists()
