@@ -187,3 +187,28 @@ def test_undecodable_file_name_is_reported_not_a_crash(library):
     rep = scan(store, [music], workers=1)
     assert rep.unchanged == len(TRACKS) and rep.analysed == 0
     assert len(rep.failed) == 1 and "not valid UTF-8" in rep.failed[0]
+
+
+def test_analyse_goes_through_the_pipeline(library):
+    from trackmood.library.analyse import analyse
+    from trackmood.pipeline import score_audio
+    from trackmood.predictions import audio_model
+    from trackmood.sources.audio import AudioSource
+
+    music, store = library
+    bad = music / "broken.flac"
+    bad.write_bytes(b"fLaC" + b"\0" * 100)
+    got = {r["path"]: r for r in analyse([music], store=store, workers=1)}
+    assert got[str(bad)]["status"] == "failed" and "broken.flac" in got[str(bad)]["reason"]
+    # the same answers as the pipeline's own audio path on the same files
+    model = audio_model()
+    frame = next(AudioSource(store=store, workers=1, embed_patches=9).frames([str(music)]))
+    pred, _ = score_audio(frame, model)
+    for path, p in zip(frame["path"], pred.to_dict("records"), strict=True):
+        row = got[path]
+        assert row["status"] == p["status"]
+        if p["status"] != "ok":
+            continue
+        assert row["mood"] == p["mood"] and row["quadrant"] == p["quadrant"] != ""
+        assert row["valence"] == pytest.approx(p["valence"]) and 0 <= row["valence"] <= 1
+        assert row["p_sad"] == pytest.approx(p["p_sad"]) and isinstance(row["uncertain"], bool)
