@@ -58,8 +58,9 @@ def test_headless_login_command_end_to_end(fake_spotify):
     out, err = proc.communicate(redirected + "\n", timeout=30)
     err = "".join(seen) + err
     assert proc.returncode == 0, err
-    assert "paste here the whole URL" in err and "logged in" in err
-    assert "feed Spotify's data into trackmood's mood model" in err  # the terms notice
+    said = " ".join(err.split())  # a message may wrap at the terminal's width
+    assert "paste here the whole URL" in said and "logged in" in said
+    assert "feed Spotify's data into trackmood's mood model" in said  # the terms notice
     assert fake_spotify.requests("/api/token", status=200)
     path = A.token_cache_path("user")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -43,14 +43,14 @@ def client(tmp_path):
 
 
 def outcome(rows) -> list[tuple]:
-    """Per row: status, mood, reason, model, the probabilities (5 places), uncertain."""
+    """Per row: status, mood, reason, model, the probabilities (4 places: CSV keeps 6 digits), uncertain."""
     out = []
     for r in rows:
 
         def val(v):
             return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
-        p = tuple(None if val(r[c]) is None else round(float(r[c]), 5) for c in PROBA_COLUMNS)
+        p = tuple(None if val(r[c]) is None else round(float(r[c]), 4) for c in PROBA_COLUMNS)
         unc = val(r["uncertain"])
         unc = None if unc is None or unc is pd.NA else str(unc).lower() == "true"
         out.append((r["status"], val(r["mood"]), val(r["reason"]), r["model"], p, unc))

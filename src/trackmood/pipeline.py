@@ -337,6 +337,12 @@ def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False
     rows (and their timelines) are kept in the library.
     """
     frame = frame.reset_index(drop=True)
+    absent = [f for f in model.features if f not in frame.columns]
+    if absent:  # e.g. no file could be embedded: its rows failed already, or are invalid now
+        import pandas as pd
+
+        empty = pd.DataFrame(np.nan, index=frame.index, columns=absent)
+        frame = pd.concat([frame, empty], axis=1)
     pred = score(frame, model, strict=strict)
     ok = np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK)
     if len(ok) and model.runtime.meta.get("heads"):

@@ -186,13 +186,15 @@ def card_markdown(card: dict) -> str:
     metrics = card.get("metrics") or {}
     headline = []
     cv = metrics.get("cv")
-    if cv:
+    if isinstance(cv, dict) and "accuracy_mean" in cv:
         headline.append(
             f"- {cv.get('protocol', 'stratified CV')}: **{_pct(cv['accuracy_mean'])}** "
             f"(± {100 * cv['accuracy_std']:.1f} = spread of single folds), macro-F1 "
             f"{cv['macro_f1_mean']:.3f}"
         )
     loto = metrics.get("leave_one_table_out")
+    if not (isinstance(loto, dict) and "accuracy_mean" in loto):
+        loto = None
     if loto:
         headline.append(
             f"- leave-one-table-out (trained on the other tables, never on a scored track): "

@@ -144,6 +144,8 @@ def predict_audio(
     if patches:  # the embedding, in this request's thread (the library lock is not held)
         from ..audio.embed_many import embed_results
 
+        for res, (path, _) in zip(results, files, strict=True):
+            res.setdefault("path", path)
         embed_results(results, max_patches=patches, workers=state.settings.audio_workers)
     for res, (path, name) in zip(results, files, strict=True):
         res["path"] = res["name"] = name  # the client's name, never our temporary path
