@@ -55,8 +55,11 @@ def test_headless_login_command_end_to_end(fake_spotify):
     assert "code_challenge_method=S256" in url and "state=" in url
     # the user opens it elsewhere, agrees, and pastes where the browser was sent
     redirected = fake_spotify.redirect_for(url)
-    out, err = proc.communicate(redirected + "\n", timeout=30)
-    err = "".join(seen) + err
+    proc.stdin.write(redirected + "\n")
+    proc.stdin.close()
+    # read on through the same buffered reader: communicate() would skip what it read ahead
+    err = "".join(seen) + proc.stderr.read()
+    proc.wait(timeout=30)
     assert proc.returncode == 0, err
     said = " ".join(err.split())  # a message may wrap at the terminal's width
     assert "paste here the whole URL" in said and "logged in" in said
@@ -67,7 +70,7 @@ def test_headless_login_command_end_to_end(fake_spotify):
     assert fake_spotify.client_id not in path.name  # keyed by a hash of the client id
     # the cached login now serves the API, in another process (this one)
     assert S.SpotifyAPI(S.client(user=True)).me()["id"] == fake_spotify.user_id
-    assert fake_spotify.client_secret not in out + err
+    assert fake_spotify.client_secret not in proc.stdout.read() + err
 
 
 def _login_with(fake, answer, **kw):
