@@ -15,25 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ..moods import PROBA_COLUMNS
+from ..predictions import PREDICTION_COLUMNS
 
 #: Columns of every result dict (as the pipeline's predictions frame, plus ``path``, ``name``;
 #: the dicts also carry ``sha`` and ``features``).
-COLUMNS = (
-    "id",
-    "path",
-    "name",
-    "mood",
-    *PROBA_COLUMNS,
-    "confidence",
-    "uncertain",
-    "valence",
-    "energy",
-    "quadrant",
-    "model",
-    "status",
-    "reason",
-)
+COLUMNS = ("id", "path", "name", *PREDICTION_COLUMNS)
 
 
 def load(model=None, *, store=None):

@@ -5,30 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..moods import PROBA_COLUMNS
+from ..predictions import PREDICTION_COLUMNS
 from .util import num, text
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Every field of :class:`~.schemas.Prediction` but ``timeline``, in order.
-FIELDS = (
-    "row",
-    "id",
-    "name",
-    "artist",
-    "album",
-    "mood",
-    *PROBA_COLUMNS,
-    "confidence",
-    "uncertain",
-    "valence",
-    "energy",
-    "quadrant",
-    "model",
-    "status",
-    "reason",
-    "source",
-)
+FIELDS = ("row", "id", "name", "artist", "album", *PREDICTION_COLUMNS, "source")
 _TEXT = ("id", "name", "artist", "album", "mood", "quadrant", "model", "status", "reason")
 _NUM = (*PROBA_COLUMNS, "confidence", "valence", "energy")
 
