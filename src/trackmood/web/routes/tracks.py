@@ -134,8 +134,10 @@ def put_label(state: State, track_id: TrackId, body: dict):
     mood = body.get("mood") if isinstance(body, dict) else None
     try:
         mood = normalize_label(str(mood))
-    except DataError as e:
-        raise ApiError(422, f"mood: {e}") from None
+    except DataError:
+        raise ApiError(
+            422, f"mood {str(mood)[:60]!r} is not one of Calm, Energetic, Happy, Sad"
+        ) from None
     with state.lock:
         if state.store.get_track(track_id) is None:
             raise ApiError(404, f"no track {track_id!r} in the library")
