@@ -176,6 +176,12 @@ def test_page_end_to_end(serve, browser, tmp_path):
     assert "1 of 17 rows could not be predicted" in page.locator("#error").inner_text()
     expect(page.locator("#progress-box")).to_be_hidden()
 
+    # a click on a mood badge gives the track the user's own mood, kept in the library
+    first = page.locator("#tracks-table tbody tr").first
+    first.locator("button.badge-button").click()
+    first.locator(".mood-menu button", has_text="Sad").click()
+    expect(first.locator(".my-mood")).to_have_text("your mood: Sad")
+
     # hover a point: the tooltip names the track
     page.locator("#map-points circle").first.hover()
     tip = page.locator("#tooltip")

@@ -8,6 +8,7 @@ import numpy as np
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from ...errors import DataError
 from ...moods import MOODS, PROBA_COLUMNS, normalize_label
 from ..deps import State
 from ..errors import ApiError
@@ -121,3 +122,24 @@ def delete_track(state: State, track_id: TrackId):
     if not found:
         raise ApiError(404, f"no track {track_id!r} in the library")
     return Response(status_code=204)
+
+
+@router.put(
+    "/tracks/{track_id}/label", responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+)
+def put_label(state: State, track_id: TrackId, body: dict):
+    """Store the user's own mood (``{"mood": "Calm"}``) for a track of the library."""
+    from ...library.labels import set_label
+
+    mood = body.get("mood") if isinstance(body, dict) else None
+    try:
+        mood = normalize_label(str(mood))
+    except DataError:
+        raise ApiError(
+            422, f"mood {str(mood)[:60]!r} is not one of Calm, Energetic, Happy, Sad"
+        ) from None
+    with state.lock:
+        if state.store.get_track(track_id) is None:
+            raise ApiError(404, f"no track {track_id!r} in the library")
+        out = set_label(state.locked_store(), track_id, mood)
+    return json_response({"id": out["track_id"], "label": out["mood"]})

@@ -131,6 +131,43 @@ function render() {
   drawTimelines(rows);
 }
 
+const MOOD_CHOICES = ["Calm", "Energetic", "Happy", "Sad"];
+
+// The mood badge: for a track in the library, a button that lets the user give their own mood
+// (PUT /tracks/{id}/label), which a personal model learns from ('trackmood train --personal').
+function moodCell(r) {
+  if (!r.id || !r.mood) return [el("span", { class: `badge ${moodClass(r.mood)}`, text: r.mood || "—" })];
+  const badge = el("button", {
+    type: "button", class: `badge badge-button ${moodClass(r.mood)}`, text: r.mood,
+    title: "Give this track your own mood", "aria-expanded": "false",
+  });
+  const mine = el("span", { class: "my-mood", text: r.label ? `your mood: ${r.label}` : "" });
+  const menu = el("span", { class: "mood-menu", role: "group", "aria-label": "Your mood for this track" });
+  menu.hidden = true;
+  for (const m of MOOD_CHOICES) {
+    const b = el("button", { type: "button", class: `badge ${moodClass(m)}`, text: m });
+    b.addEventListener("click", async () => {
+      const resp = await fetch(`/tracks/${encodeURIComponent(r.id)}/label`, {
+        method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mood: m }),
+      });
+      if (resp.ok) {
+        r.label = (await resp.json()).label;
+        mine.textContent = `your mood: ${r.label}`;
+      } else {
+        mine.textContent = "not saved: " + ((await resp.json().catch(() => ({}))).error || resp.status);
+      }
+      menu.hidden = true;
+      badge.setAttribute("aria-expanded", "false");
+    });
+    menu.append(b);
+  }
+  badge.addEventListener("click", () => {
+    menu.hidden = !menu.hidden;
+    badge.setAttribute("aria-expanded", String(!menu.hidden));
+  });
+  return [badge, " ", menu, " ", mine];
+}
+
 function tableRow(r) {
   const title = el("div", { class: "t-name", text: r.name || r.id || `row ${r.row}` });
   const sub = el("div", { class: "t-sub", text: [r.artist, r.album].filter(Boolean).join(" — ") });
@@ -138,7 +175,7 @@ function tableRow(r) {
   if (r.reason) {
     cells.push(el("td", { colspan: 7, class: "row-error" }, el("span", { class: "badge error-badge", text: "error" }), " ", r.reason));
   } else {
-    cells.push(el("td", {}, el("span", { class: `badge ${moodClass(r.mood)}`, text: r.mood || "—" })));
+    cells.push(el("td", {}, ...moodCell(r)));
     for (const p of PROBS) {
       const cell = el("td", { class: "num" });
       if (r[p] !== null && r[p] !== undefined) {
