@@ -58,6 +58,27 @@ class SourceError(TrackmoodError):
     exit_code = 4
 
 
+class LibraryError(TrackmoodError):
+    """The library file (the SQLite store) cannot be opened, read or written.
+
+    ``str()`` names the file, what is wrong and what to do (e.g. run ``trackmood library check``).
+    The CLI exits with :attr:`exit_code`; the web app answers 503.
+
+    Parameters
+    ----------
+    message : str
+        The whole one-line message (file, problem, next step).
+    path : optional
+        The library file.
+    """
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, path=None):
+        self.path = path
+        super().__init__(message)
+
+
 class RateLimitError(SourceError):
     """A remote API asked us to wait longer than we are allowed to, or its quota is spent."""
 

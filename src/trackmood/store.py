@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracks (
@@ -70,7 +70,25 @@ CREATE TABLE IF NOT EXISTS kv (
     PRIMARY KEY (namespace, key)
 );
 CREATE INDEX IF NOT EXISTS predictions_mood ON predictions(mood);
+CREATE TABLE IF NOT EXISTS embeddings (
+    sha TEXT NOT NULL,            -- content hash of the audio (sha256 hex)
+    model TEXT NOT NULL,          -- which embedding, e.g. 'musicnn-msd:9' (model and patch budget)
+    dim INTEGER NOT NULL,
+    vec BLOB NOT NULL,            -- float32, little-endian, dim values
+    at REAL NOT NULL,
+    PRIMARY KEY (model, sha)
+);
 """
+
+#: Statements that bring a library of version ``n - 1`` to version ``n``.
+_MIGRATIONS: dict[int, str] = {
+    2: """
+CREATE TABLE IF NOT EXISTS embeddings (
+    sha TEXT NOT NULL, model TEXT NOT NULL, dim INTEGER NOT NULL, vec BLOB NOT NULL,
+    at REAL NOT NULL, PRIMARY KEY (model, sha)
+);
+""",
+}
 
 
 def default_path() -> Path:
@@ -113,7 +131,11 @@ class Store:
             )
         if version < SCHEMA_VERSION:
             with self.transaction() as c:
-                for statement in _SCHEMA.split(";"):
+                if version == 0:
+                    script = _SCHEMA
+                else:
+                    script = "".join(_MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+                for statement in script.split(";"):
                     if statement.strip():
                         c.execute(statement)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -360,6 +382,56 @@ class Store:
             d["extra"] = json.loads(d["extra"]) if d["extra"] else None
             out.append(d)
         return out
+
+    # -- embeddings (compact: float32 blobs, readable in bulk) ------------------------------
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, object]]) -> None:
+        """Store ``(sha, vector)`` rows of one embedding ``model`` (vectors become float32)."""
+        import numpy as np
+
+        now = time.time()
+        values = []
+        for sha, vec in rows:
+            v = np.ascontiguousarray(np.asarray(vec, dtype="<f4").ravel())
+            values.append((sha, model, int(v.size), v.tobytes(), now))
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?)", values)
+
+    def get_embeddings(self, model: str, shas: Iterable[str]) -> dict:
+        """``{sha: float32 vector}`` for the contents that have an embedding of ``model``."""
+        import numpy as np
+
+        shas = list(shas)
+        out: dict = {}
+        for i in range(0, len(shas), 500):
+            part = shas[i : i + 500]
+            q = (
+                "SELECT sha, vec FROM embeddings WHERE model=? AND "
+                f"sha IN ({','.join('?' * len(part))})"
+            )
+            for sha, blob in self.conn.execute(q, [model, *part]):
+                out[sha] = np.frombuffer(blob, dtype="<f4")
+        return out
+
+    def embedding_matrix(self, model: str) -> tuple[list[str], object]:
+        """Every embedding of ``model`` at once: ``(shas, float32 array of shape (n, dim))``.
+
+        >>> s = Store(":memory:")
+        >>> s.put_embeddings("m", [("a", [1.0, 2.0]), ("b", [3.0, 4.0])])
+        >>> shas, m = s.embedding_matrix("m")
+        >>> shas, m.shape, m.dtype.name
+        (['a', 'b'], (2, 2), 'float32')
+        """
+        import numpy as np
+
+        rows = self.conn.execute(
+            "SELECT sha, dim, vec FROM embeddings WHERE model=? ORDER BY sha", (model,)
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        dim = rows[0][1]
+        buf = b"".join(r[2] for r in rows if r[1] == dim)
+        shas = [r[0] for r in rows if r[1] == dim]
+        return shas, np.frombuffer(buf, dtype="<f4").reshape(len(shas), dim)
 
     # -- generic caches ---------------------------------------------------------------------
     def kv_get(self, namespace: str, key: str) -> str | None:
