@@ -188,6 +188,7 @@ def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(libra
     rows = catalog.analysed(store)[:4]
     # no embedding cached for the labeled files: train_personal computes (and caches) it
     store.conn.execute("DELETE FROM kv WHERE namespace=?", (NAMESPACE,))
+    store.conn.execute("DELETE FROM embeddings")  # the store keeps them there (schema 3)
     store.conn.commit()
     for r, mood in zip(rows, ("Sad", "Happy", "Sad", "Happy"), strict=True):
         set_label(store, r["path"], mood)

@@ -160,9 +160,7 @@ def test_killed_scan_keeps_finished_files(tmp_path):
     def done() -> int:
         try:
             with sqlite3.connect(str(db), timeout=5) as c:
-                return c.execute(
-                    "SELECT count(*) FROM lib_files WHERE mood IS NOT NULL"
-                ).fetchone()[0]
+                return c.execute("SELECT count(*) FROM lib_files WHERE status = 'ok'").fetchone()[0]
         except sqlite3.OperationalError:  # not created yet
             return 0
 

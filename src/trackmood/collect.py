@@ -217,21 +217,20 @@ def collect(
                 labels.append((t["id"], spec.mood, spec.label_source))
                 labeled.append((t["id"], spec.mood))
                 moods.setdefault(t["id"], set()).add(spec.mood)
-            with store.transaction():
-                store.upsert_tracks(
-                    [
-                        {
-                            "id": t["id"],
-                            "name": t["name"],
-                            "artist": t["artist"],
-                            "album": t["album"],
-                            "duration_ms": t.get("duration_ms"),
-                            "uri": t.get("uri"),
-                        }
-                        for t in new_tracks
-                    ]
-                )
-                store.put_labels(labels)
+            store.add_labeled_tracks(
+                [
+                    {
+                        "id": t["id"],
+                        "name": t["name"],
+                        "artist": t["artist"],
+                        "album": t["album"],
+                        "duration_ms": t.get("duration_ms"),
+                        "uri": t.get("uri"),
+                    }
+                    for t in new_tracks
+                ],
+                labels,
+            )
             if progress:
                 progress(f"reading {spec.kind} {spec.ref}", read, page.get("total"))
         report.items[spec.label_source] += read

@@ -245,10 +245,7 @@ def scan(
 
     missing = [p for p in gone if p not in moved_from]
     if missing:
-        with store.transaction() as c:
-            c.executemany(
-                "UPDATE lib_files SET status='missing' WHERE path=?", [(p,) for p in missing]
-            )
+        store.mark_files_missing(missing)
     rep.missing = missing
     rep.seconds = time.perf_counter() - t0
     return rep
@@ -283,21 +280,17 @@ def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
         return 0
     preds = predict_results([r for _, r in ready], model, store=store)
     now = time.time()
-    with store.transaction() as c:
-        for (row, _), p in zip(ready, preds, strict=True):
-            ok = p["status"] == "ok"
-            c.execute(
-                "UPDATE lib_files SET status=?, error=?, model=?, mood=?, p_calm=?, p_energetic=?, "
-                "p_happy=?, p_sad=?, confidence=?, analysed_at=? WHERE path=?",
-                (
-                    "ok" if ok else "failed",
-                    p["reason"],
-                    model.name,
-                    p["mood"],
-                    *(p[k] for k in PROBA_COLUMNS),
-                    p["confidence"],
-                    now,
-                    row["path"],
-                ),
-            )
+    store.set_file_results(
+        {
+            "path": row["path"],
+            "status": "ok" if p["status"] == "ok" else "failed",
+            "error": p["reason"],
+            "model": model.name,
+            "mood": p["mood"],
+            **{k: p[k] for k in PROBA_COLUMNS},
+            "confidence": p["confidence"],
+            "analysed_at": now,
+        }
+        for (row, _), p in zip(ready, preds, strict=True)
+    )
     return len(ready)

@@ -186,25 +186,26 @@ class FeatureChain:
                     if self.notify:
                         self.notify(f"{e}; using the next feature provider")
                     break
-                with self.store.transaction():
-                    for tid in batch:
-                        values = found.get(tid)
-                        if values and all(k in values for k in CORE):
-                            sources = {k: provider.name for k in values}
-                            dur = durations.get(tid)
-                            if "duration_ms" not in values and dur:
-                                values = {**values, "duration_ms": float(dur)}
-                                sources["duration_ms"] = "spotify"
-                            self.store.put_features(tid, values, source=sources)
-                            out[tid] = TrackFeatures(values, sources)
-                        else:
-                            why = (
-                                f"not in {provider.name}'s catalogue"
-                                if not values
-                                else f"{provider.name} gave incomplete features"
-                            )
-                            self.store.mark_missing(tid, provider.name, why)
-                            misses.setdefault(tid, {})[provider.name] = why
+                found_rows, miss_rows = [], []
+                for tid in batch:
+                    values = found.get(tid)
+                    if values and all(k in values for k in CORE):
+                        sources = {k: provider.name for k in values}
+                        dur = durations.get(tid)
+                        if "duration_ms" not in values and dur:
+                            values = {**values, "duration_ms": float(dur)}
+                            sources["duration_ms"] = "spotify"
+                        found_rows.append((tid, values, sources))
+                        out[tid] = TrackFeatures(values, sources)
+                    else:
+                        why = (
+                            f"not in {provider.name}'s catalogue"
+                            if not values
+                            else f"{provider.name} gave incomplete features"
+                        )
+                        miss_rows.append((tid, provider.name, why))
+                        misses.setdefault(tid, {})[provider.name] = why
+                self.store.put_provider_results(found_rows, miss_rows)
                 done += len(batch)
                 if self.progress:
                     self.progress(f"features from {provider.name}", done, len(todo))

@@ -1,94 +1,27 @@
-"""The library store: one SQLite file of tracks, features (with their source), labels, predictions,
-and caches for the Spotify/ReccoBeats and audio sources.
+"""The :class:`Store`: the connection, tracks, features, labels and predictions.
 
-The default path comes from platformdirs (``user_data_dir("trackmood")/library.sqlite``) and is
-overridden by ``TRACKMOOD_DB``. The schema version is ``PRAGMA user_version``; the journal is WAL;
-every write is a transaction, so a killed process loses nothing that was committed.
-
->>> s = Store(":memory:")
->>> s.upsert_tracks([{"id": "t1", "name": "Song"}])
->>> s.put_features("t1", {"energy": 0.5}, source="file:x.csv")
->>> s.get_features(["t1"])["t1"]["energy"]
-(0.5, 'file:x.csv')
+Caches (key-value, embeddings) are in :mod:`.caches`, the music-library tables in :mod:`.files`,
+every table and migration in :mod:`.schema`, the file's faults in :mod:`.faults`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+from ..errors import LibraryError
+from ..paths import display
+from . import faults, schema
+from .caches import Caches
+from .files import LibraryFiles
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tracks (
-    id TEXT PRIMARY KEY,          -- Spotify id, or 'audio:<sha256>' for audio files
-    name TEXT, artist TEXT, album TEXT, path TEXT,
-    meta TEXT,                    -- JSON of anything else worth keeping
-    added_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS features (
-    track_id TEXT NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    value REAL,
-    source TEXT NOT NULL,         -- 'spotify', 'reccobeats', 'audio:librosa', 'file:<name>', 'estimate:...'
-    at REAL NOT NULL,
-    PRIMARY KEY (track_id, name)
-);
-CREATE TABLE IF NOT EXISTS feature_misses (
-    track_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (track_id, provider)
-);
-CREATE TABLE IF NOT EXISTS labels (
-    track_id TEXT NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
-    mood TEXT NOT NULL,
-    source TEXT NOT NULL,         -- e.g. 'playlist:<id>', 'file:<name>'
-    at REAL NOT NULL,
-    PRIMARY KEY (track_id, source)
-);
-CREATE TABLE IF NOT EXISTS predictions (
-    track_id TEXT NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,
-    mood TEXT NOT NULL,
-    p_calm REAL, p_energetic REAL, p_happy REAL, p_sad REAL,
-    extra TEXT,                   -- JSON, e.g. a mood timeline
-    at REAL NOT NULL,
-    PRIMARY KEY (track_id, model)
-);
-CREATE TABLE IF NOT EXISTS kv (
-    namespace TEXT NOT NULL,      -- e.g. 'http' (cached API pages), 'audio' (extraction by hash)
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (namespace, key)
-);
-CREATE INDEX IF NOT EXISTS predictions_mood ON predictions(mood);
-CREATE TABLE IF NOT EXISTS embeddings (
-    sha TEXT NOT NULL,            -- content hash of the audio (sha256 hex)
-    model TEXT NOT NULL,          -- which embedding, e.g. 'musicnn-msd:9' (model and patch budget)
-    dim INTEGER NOT NULL,
-    vec BLOB NOT NULL,            -- float32, little-endian, dim values
-    at REAL NOT NULL,
-    PRIMARY KEY (model, sha)
-);
-"""
-
-#: Statements that bring a library of version ``n - 1`` to version ``n``.
-_MIGRATIONS: dict[int, str] = {
-    2: """
-CREATE TABLE IF NOT EXISTS embeddings (
-    sha TEXT NOT NULL, model TEXT NOT NULL, dim INTEGER NOT NULL, vec BLOB NOT NULL,
-    at REAL NOT NULL, PRIMARY KEY (model, sha)
-);
-""",
-}
+log = logging.getLogger("trackmood.store")
 
 
 def default_path() -> Path:
@@ -101,44 +34,57 @@ def default_path() -> Path:
     return Path(user_data_dir("trackmood")) / "library.sqlite"
 
 
-class Store:
-    """A connection to the library. Safe to open from several processes (WAL, busy timeout)."""
+class Store(Caches, LibraryFiles):
+    """A connection to the library. Safe to open from several processes (WAL, busy timeout).
 
-    def __init__(self, path: str | Path | None = None):
+    Parameters
+    ----------
+    path : optional
+        The library file (default :func:`default_path`) or ``":memory:"``.
+    notify : callable(str), optional
+        Told (one line) when an old library is backed up and upgraded; default: a warning of the
+        ``trackmood.store`` logger (shown on stderr).
+
+    Raises
+    ------
+    LibraryError
+        The file cannot be opened, read or written (damaged, not a database, read-only, full,
+        locked); so can every method.
+    """
+
+    def __init__(
+        self, path: str | Path | None = None, *, notify: Callable[[str], None] | None = None
+    ):
         if path == ":memory:":
             self.path = path
         else:
             self.path = Path(path) if path is not None else default_path()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(
-            str(self.path), timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            from .errors import TrackmoodError
-
-            raise TrackmoodError(
-                f"{self.path}: library schema version {version} is newer than this "
-                f"trackmood ({SCHEMA_VERSION}); upgrade trackmood"
-            )
-        if version < SCHEMA_VERSION:
-            with self.transaction() as c:
-                if version == 0:
-                    script = _SCHEMA
-                else:
-                    script = "".join(_MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
-                for statement in script.split(";"):
-                    if statement.strip():
-                        c.execute(statement)
-                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise LibraryError(
+                    f"{display(self.path.parent)}: cannot create the library's folder "
+                    f"({e.strerror or e}); set TRACKMOOD_DB to a file in a writable folder",
+                    path=self.path,
+                ) from None
+            if self.path.is_dir():
+                raise LibraryError(
+                    f"{display(self.path)}: the library is a folder, not a file; set "
+                    "TRACKMOOD_DB to a file name",
+                    path=self.path,
+                )
+        self.conn = faults.connect(self.path)
+        try:
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            with faults.translated(self.path):
+                schema.migrate(self.conn, self.path, notify=notify or log.warning)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -159,7 +105,11 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except (sqlite3.Error, LibraryError):
+                    pass  # the error that got us here says more
             raise
         self.conn.execute("COMMIT")
 
@@ -318,6 +268,18 @@ class Store:
                 (track_id, provider, reason, time.time()),
             )
 
+    def put_provider_results(
+        self, found: Iterable[tuple[str, dict, dict]], misses: Iterable[tuple[str, str, str]]
+    ) -> None:
+        """One provider batch in one transaction: ``(track_id, values, {feature: source})`` rows
+        found and ``(track_id, provider, reason)`` misses.
+        """
+        with self.transaction():
+            for tid, values, sources in found:
+                self.put_features(tid, values, source=sources)
+            for tid, provider, reason in misses:
+                self.mark_missing(tid, provider, reason)
+
     def get_misses(self, track_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """``{track_id: {provider: reason}}``."""
         out: dict[str, dict] = {}
@@ -340,11 +302,28 @@ class Store:
                     "INSERT OR REPLACE INTO labels VALUES (?,?,?,?)", (tid, mood, source, now)
                 )
 
+    def delete_labels(self, track_id: str, source: str) -> int:
+        """Forget ``track_id``'s label from ``source``; how many were removed (0 or 1)."""
+        with self.transaction() as c:
+            return c.execute(
+                "DELETE FROM labels WHERE track_id=? AND source=?", (track_id, source)
+            ).rowcount
+
+    def add_labeled_tracks(self, tracks: Iterable[dict], labels: Iterable[tuple]) -> None:
+        """Tracks (as :meth:`upsert_tracks`) and their ``(track_id, mood, source)`` labels, in one
+        transaction.
+        """
+        with self.transaction():
+            self.upsert_tracks(tracks)
+            self.put_labels(labels)
+
     def get_labels(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM labels ORDER BY at, track_id")]
 
     def put_predictions(self, model: str, rows: Iterable[dict]) -> None:
-        """Rows with ``id``, ``mood``, ``p_calm`` … ``p_sad`` and optional ``extra`` (JSON-able)."""
+        """Rows with ``id``, ``mood``, ``p_calm`` … ``p_sad``, optional ``confidence`` (default:
+        the probability of ``mood``) and optional ``extra`` (JSON-able).
+        """
         now = time.time()
         rows = list(rows)
         with self.transaction() as c:
@@ -353,7 +332,8 @@ class Store:
                 [(r["id"], now) for r in rows],
             )
             c.executemany(
-                "INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO predictions(track_id, model, mood, p_calm, p_energetic, "
+                "p_happy, p_sad, extra, at, confidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         r["id"],
@@ -365,6 +345,7 @@ class Store:
                         r.get("p_sad"),
                         json.dumps(r["extra"], default=str) if r.get("extra") is not None else None,
                         now,
+                        _confidence(r),
                     )
                     for r in rows
                 ],
@@ -384,69 +365,10 @@ class Store:
         return out
 
     # -- embeddings (compact: float32 blobs, readable in bulk) ------------------------------
-    def put_embeddings(self, model: str, rows: Iterable[tuple[str, object]]) -> None:
-        """Store ``(sha, vector)`` rows of one embedding ``model`` (vectors become float32)."""
-        import numpy as np
 
-        now = time.time()
-        values = []
-        for sha, vec in rows:
-            v = np.ascontiguousarray(np.asarray(vec, dtype="<f4").ravel())
-            values.append((sha, model, int(v.size), v.tobytes(), now))
-        with self.transaction() as c:
-            c.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?)", values)
 
-    def get_embeddings(self, model: str, shas: Iterable[str]) -> dict:
-        """``{sha: float32 vector}`` for the contents that have an embedding of ``model``."""
-        import numpy as np
-
-        shas = list(shas)
-        out: dict = {}
-        for i in range(0, len(shas), 500):
-            part = shas[i : i + 500]
-            q = (
-                "SELECT sha, vec FROM embeddings WHERE model=? AND "
-                f"sha IN ({','.join('?' * len(part))})"
-            )
-            for sha, blob in self.conn.execute(q, [model, *part]):
-                out[sha] = np.frombuffer(blob, dtype="<f4")
-        return out
-
-    def embedding_matrix(self, model: str) -> tuple[list[str], object]:
-        """Every embedding of ``model`` at once: ``(shas, float32 array of shape (n, dim))``.
-
-        >>> s = Store(":memory:")
-        >>> s.put_embeddings("m", [("a", [1.0, 2.0]), ("b", [3.0, 4.0])])
-        >>> shas, m = s.embedding_matrix("m")
-        >>> shas, m.shape, m.dtype.name
-        (['a', 'b'], (2, 2), 'float32')
-        """
-        import numpy as np
-
-        rows = self.conn.execute(
-            "SELECT sha, dim, vec FROM embeddings WHERE model=? ORDER BY sha", (model,)
-        ).fetchall()
-        if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        dim = rows[0][1]
-        buf = b"".join(r[2] for r in rows if r[1] == dim)
-        shas = [r[0] for r in rows if r[1] == dim]
-        return shas, np.frombuffer(buf, dtype="<f4").reshape(len(shas), dim)
-
-    # -- generic caches ---------------------------------------------------------------------
-    def kv_get(self, namespace: str, key: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT value FROM kv WHERE namespace=? AND key=?", (namespace, key)
-        ).fetchone()
-        return row[0] if row else None
-
-    def kv_put(self, namespace: str, key: str, value: str) -> None:
-        with self.transaction() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO kv VALUES (?,?,?,?)", (namespace, key, value, time.time())
-            )
-
-    def kv_keys(self, namespace: str) -> list[str]:
-        return [
-            r[0] for r in self.conn.execute("SELECT key FROM kv WHERE namespace=?", (namespace,))
-        ]
+def _confidence(row: dict) -> float | None:
+    if row.get("confidence") is not None:
+        return float(row["confidence"])
+    p = row.get("p_" + str(row.get("mood", "")).lower())
+    return None if p is None else float(p)

@@ -1,0 +1,151 @@
+"""The library file's faults in plain words: every SQLite error that says something about the
+file (damaged, not a database, read-only, full, locked, unreadable) becomes a
+:class:`~trackmood.errors.LibraryError` naming the file, the cause and what to do.
+
+The store's connection is a :class:`Connection` whose cursors translate those errors wherever
+they surface (open, query, fetch, commit); errors of the SQL itself (a bug) pass unchanged.
+
+>>> e = sqlite3.DatabaseError("file is not a database")
+>>> e.sqlite_errorcode = 26
+>>> print(library_error(e, "/m/library.sqlite"))
+/m/library.sqlite: the library file is not a SQLite database (damaged or overwritten); run 'trackmood library check' (it can start a new library and keep this file)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import LibraryError
+from ..paths import display
+
+CHECK = "run 'trackmood library check' (it can start a new library and keep this file)"
+
+#: SQLite primary result code → (cause, what to do).
+CAUSES: dict[int, tuple[str, str]] = {
+    3: ("cannot be accessed (permission denied)", "make it readable and writable for you"),
+    5: ("is locked by another program", "wait for it to finish (or close it) and run again"),
+    6: ("is locked by another program", "wait for it to finish (or close it) and run again"),
+    8: (
+        "is read-only",
+        "make it (and its folder) writable, or set TRACKMOOD_DB to a writable file",
+    ),
+    10: ("could not be read or written (disk I/O error)", CHECK),
+    11: ("is damaged (malformed database)", CHECK),
+    13: ("cannot grow: the disk is full", "free some space on its disk and run again"),
+    14: (
+        "cannot be opened",
+        "check that the file and its folder exist and are readable and writable",
+    ),
+    26: ("is not a SQLite database (damaged or overwritten)", CHECK),
+}
+#: When the error carries no code (old Pythons), its text tells the cause.
+_BY_TEXT = (
+    ("not a database", 26),
+    ("malformed", 11),
+    ("readonly", 8),
+    ("read-only", 8),
+    ("disk is full", 13),
+    ("locked", 5),
+    ("unable to open", 14),
+    ("disk i/o", 10),
+)
+
+
+def code_of(error: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of ``error`` when it is about the file, else ``None``."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF
+        return code if code in CAUSES else None
+    text = str(error).lower()
+    return next((c for phrase, c in _BY_TEXT if phrase in text), None)
+
+
+def library_error(error: sqlite3.Error, path) -> LibraryError | None:
+    """The :class:`LibraryError` for ``error`` on the library ``path``; ``None`` for SQL bugs."""
+    code = code_of(error)
+    if code is None:
+        return None
+    cause, todo = CAUSES[code]
+    name = display(path) if isinstance(path, (str, Path)) else str(path)
+    word = "file is" if cause.startswith("not") else "file"
+    word = "file " + cause if not cause.startswith("is ") else "file " + cause
+    return LibraryError(f"{name}: the library {word}; {todo}", path=path)
+
+
+@contextmanager
+def translated(path):
+    """Raise the :class:`LibraryError` of any SQLite fault about the file inside the block."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        lib = library_error(e, path)
+        if lib is None:
+            raise
+        raise lib from e
+
+
+class Cursor(sqlite3.Cursor):
+    """A cursor whose file faults are :class:`LibraryError` (also while fetching rows)."""
+
+    def execute(self, *args):
+        with translated(self.connection.library_path):
+            return super().execute(*args)
+
+    def executemany(self, *args):
+        with translated(self.connection.library_path):
+            return super().executemany(*args)
+
+    def executescript(self, *args):
+        with translated(self.connection.library_path):
+            return super().executescript(*args)
+
+    def fetchone(self):
+        with translated(self.connection.library_path):
+            return super().fetchone()
+
+    def fetchmany(self, *args):
+        with translated(self.connection.library_path):
+            return super().fetchmany(*args)
+
+    def fetchall(self):
+        with translated(self.connection.library_path):
+            return super().fetchall()
+
+    def __next__(self):
+        with translated(self.connection.library_path):
+            return super().__next__()
+
+
+class Connection(sqlite3.Connection):
+    """The store's connection: ``execute`` and friends go through :class:`Cursor`."""
+
+    library_path: object = None
+
+    def cursor(self, factory=Cursor):
+        return super().cursor(factory)
+
+    def execute(self, sql, parameters=()):
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql, parameters):
+        return self.cursor().executemany(sql, parameters)
+
+    def executescript(self, script):
+        return self.cursor().executescript(script)
+
+    def commit(self):
+        with translated(self.library_path):
+            return super().commit()
+
+
+def connect(path) -> Connection:
+    """Open ``path`` (a file or ``:memory:``) with the translating connection."""
+    with translated(path):
+        conn = sqlite3.connect(
+            str(path), timeout=30, isolation_level=None, check_same_thread=False, factory=Connection
+        )
+    conn.library_path = path
+    return conn
