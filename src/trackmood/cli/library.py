@@ -1,5 +1,5 @@
-"""CLI commands for the music library: ``scan``, ``tag``, ``playlists export``, ``label`` and
-``library train-personal`` (registered on the main app by :mod:`trackmood.cli`).
+"""CLI commands for the music library: ``scan``, ``tag``, ``playlists export``, ``label``,
+``library train-personal`` and ``library check`` (registered on the main app by :mod:`trackmood.cli`).
 """
 
 from __future__ import annotations
@@ -188,6 +188,48 @@ def register(app: typer.Typer) -> None:
                 store.close()
             for line in rep.lines():
                 typer.echo(line)
+        except TrackmoodError as e:
+            fail(e)
+
+    @library.command("check")
+    def check(
+        fresh: Annotated[
+            bool,
+            typer.Option(
+                "--fresh",
+                help="If the library is broken, move it (with its -wal/-shm) aside as "
+                "library.sqlite.broken-<time> and start a new, empty one.",
+            ),
+        ] = False,
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """Check the library file: SQLite integrity, schema version, rows per table.
+
+        Exit 0 when it is sound, 5 when it is broken (damaged, not a database, read-only, disk full), with what to do.
+        """
+        from ..errors import LibraryError, TrackmoodError
+        from ..paths import display
+        from ..store import default_path
+        from ..store.check import check as run_check
+        from ..store.check import start_fresh
+        from .common import err, fail
+
+        try:
+            path = db or default_path()
+            rep = run_check(path)
+            for line in rep.lines():
+                typer.echo(line)
+            if rep.note:
+                err(rep.note)
+            if rep.ok:
+                if fresh:
+                    err("the library is sound: nothing moved")
+                return
+            if not fresh:
+                raise LibraryError(rep.problem, path=path)
+            old, new = start_fresh(path)
+            err(f"the broken library is kept at {display(old)}")
+            err(f"a new, empty library is at {display(new)}")
         except TrackmoodError as e:
             fail(e)
 

@@ -68,11 +68,29 @@ def library_error(error: sqlite3.Error, path) -> LibraryError | None:
     code = code_of(error)
     if code is None:
         return None
+    if code in (10, 13, 14, 8) and isinstance(path, Path):
+        code = _refine(code, path)
     cause, todo = CAUSES[code]
     name = display(path) if isinstance(path, (str, Path)) else str(path)
     word = "file is" if cause.startswith("not") else "file"
     word = "file " + cause if not cause.startswith("is ") else "file " + cause
     return LibraryError(f"{name}: the library {word}; {todo}", path=path)
+
+
+def _refine(code: int, path: Path) -> int:
+    """An I/O error or a file that cannot be opened is often a read-only or full disk."""
+    import os
+    import shutil
+
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return 8
+        if shutil.disk_usage(folder).free < 64 * 1024:
+            return 13
+    except OSError:
+        pass
+    return code
 
 
 @contextmanager
@@ -141,11 +159,24 @@ class Connection(sqlite3.Connection):
             return super().commit()
 
 
-def connect(path) -> Connection:
-    """Open ``path`` (a file or ``:memory:``) with the translating connection."""
+def connect(path, *, read_only: bool = False) -> Connection:
+    """Open ``path`` (a file or ``:memory:``) with the translating connection; ``read_only``
+    opens it without ever changing it or its ``-wal`` (for a check).
+    """
+    target, uri = str(path), False
+    if read_only:
+        try:
+            target, uri = Path(path).resolve().as_uri() + "?mode=ro", True
+        except ValueError:
+            pass
     with translated(path):
         conn = sqlite3.connect(
-            str(path), timeout=30, isolation_level=None, check_same_thread=False, factory=Connection
+            target,
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=Connection,
+            uri=uri,
         )
     conn.library_path = path
     return conn
