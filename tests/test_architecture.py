@@ -9,6 +9,7 @@ is a deliberate late import and breaks no load order, but the source rule counts
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,77 @@ def test_sources_only_produce_features(source):
         assert bad, f"{source} is clean now: remove it from PENDING_SOURCES"
         pytest.xfail(f"{source} still predicts until its rewrite is merged: {bad}")
     assert not bad, f"{source} imports {bad}"
+
+
+# -- one store: tables and writes of the library only in trackmood.store ----------------------
+STORE_PACKAGE = "trackmood.store"
+#: SQL that makes a table or changes rows (in any string literal, f-strings included).
+WRITE_SQL = re.compile(
+    r"\b(CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE|CREATE\s+(UNIQUE\s+)?INDEX|ALTER\s+TABLE|"
+    r"DROP\s+TABLE|INSERT\s+(OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b",
+    re.IGNORECASE,
+)
+#: Modules outside the store that still write the library with their own SQL. The test fails for
+#: any other module, and once one of these is clean (remove it then).
+PENDING_STORE_WRITERS: dict[str, str] = {
+    # owned by other branches of issues 15/16; the Store methods to call instead exist:
+    "trackmood.library.labels": "DELETE FROM labels → Store.delete_labels(track_id, source)",
+    "trackmood.library.personal": "conn.execute on lib_files → Store.file_shas(track_id)",
+}
+
+
+def store_offences(path: Path) -> list[str]:
+    """Write SQL in string literals, and ``<x>.conn.execute…`` calls, of one module."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings and (m := WRITE_SQL.search(node.value)):
+                found.append(f"line {node.lineno}: {m.group(0)!r}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("execute", "executemany", "executescript")
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "conn"
+        ):
+            found.append(f"line {node.lineno}: .conn.{node.attr}")
+    return found
+
+
+def test_store_offence_finder_finds_planted_sql(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        '"""CREATE TABLE in a docstring is prose."""\n'
+        "def f(store, t):\n"
+        '    store.conn.execute("SELECT 1")\n'
+        '    q = f"insert or replace into {t} VALUES (1)"\n'
+        '    return "CREATE TABLE x (a)", "update lib_files set a=1", "DELETE FROM kv"\n'
+    )
+    assert [o.split(": ", 1)[1] for o in store_offences(bad)] == [
+        ".conn.execute",
+        "'insert or replace into'",
+        "'CREATE TABLE'",
+        "'update lib_files set'",
+        "'DELETE FROM'",
+    ]
+
+
+def test_only_the_store_makes_tables_and_writes_the_library():
+    found = {
+        m: o
+        for m, p in modules().items()
+        if not (m == STORE_PACKAGE or m.startswith(STORE_PACKAGE + "."))
+        and (o := store_offences(p))
+    }
+    new = {m: o for m, o in found.items() if m not in PENDING_STORE_WRITERS}
+    assert not new, f"tables or library writes outside {STORE_PACKAGE}: {new}"
+    clean = sorted(set(PENDING_STORE_WRITERS) - set(found))
+    assert not clean, f"clean now: remove {clean} from PENDING_STORE_WRITERS"
