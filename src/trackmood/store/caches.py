@@ -48,6 +48,7 @@ class Caches:
     def embedding_matrix(self, model: str) -> tuple[list[str], object]:
         """Every embedding of ``model`` at once: ``(shas, float32 array of shape (n, dim))``.
 
+        >>> from trackmood.store import Store
         >>> s = Store(":memory:")
         >>> s.put_embeddings("m", [("a", [1.0, 2.0]), ("b", [3.0, 4.0])])
         >>> shas, m = s.embedding_matrix("m")

@@ -70,7 +70,7 @@ def check(path: str | Path) -> CheckReport:
         return rep
     name = display(path)
     if path.is_dir():
-        rep.problem = f"{name}: the library is a folder, not a file; set TRACKMOOD_DB to a file"
+        rep.problem = f"{name}: cannot open the library: it is a folder, not a file; set TRACKMOOD_DB to a file"
         return rep
     try:
         conn = faults.connect(path, read_only=True)

@@ -69,7 +69,7 @@ class Store(Caches, LibraryFiles):
                 ) from None
             if self.path.is_dir():
                 raise LibraryError(
-                    f"{display(self.path)}: the library is a folder, not a file; set "
+                    f"{display(self.path)}: cannot open the library: it is a folder, not a file; set "
                     "TRACKMOOD_DB to a file name",
                     path=self.path,
                 )
