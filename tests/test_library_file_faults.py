@@ -259,3 +259,19 @@ def test_check_finds_damage_and_fresh_keeps_the_old_file(tmp_path, damage):
         assert s.analysed() == []
     with sqlite3.connect(db) as c:
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_library_locked_by_another_program(tmp_path):
+    db = make_library(tmp_path / "library.sqlite", n=5)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program is writing
+    try:
+        with Store(db) as s:
+            s.conn.execute("PRAGMA busy_timeout = 50")  # instead of waiting 30 s
+            assert s.get_file("/music/1.mp3")["mood"] == "Calm"  # reading goes on (WAL)
+            with pytest.raises(LibraryError, match="locked by another program") as e:
+                s.kv_put("k", "v", "1")
+            assert str(e.value).startswith(f"{db}: ")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -105,36 +105,57 @@ def translated(path):
         raise lib from e
 
 
+def _raise(error: sqlite3.Error, path):
+    lib = library_error(error, path)
+    if lib is None:
+        raise error
+    raise lib from error
+
+
 class Cursor(sqlite3.Cursor):
     """A cursor whose file faults are :class:`LibraryError` (also while fetching rows)."""
 
     def execute(self, *args):
-        with translated(self.connection.library_path):
+        try:
             return super().execute(*args)
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
     def executemany(self, *args):
-        with translated(self.connection.library_path):
+        try:
             return super().executemany(*args)
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
     def executescript(self, *args):
-        with translated(self.connection.library_path):
+        try:
             return super().executescript(*args)
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
     def fetchone(self):
-        with translated(self.connection.library_path):
+        try:
             return super().fetchone()
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
     def fetchmany(self, *args):
-        with translated(self.connection.library_path):
+        try:
             return super().fetchmany(*args)
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
     def fetchall(self):
-        with translated(self.connection.library_path):
+        try:
             return super().fetchall()
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
     def __next__(self):
-        with translated(self.connection.library_path):
+        try:
             return super().__next__()
+        except sqlite3.Error as e:
+            _raise(e, self.connection.library_path)
 
 
 class Connection(sqlite3.Connection):
