@@ -13,8 +13,8 @@ requests carry.
 
 >>> sorted(served_names("127.0.0.1"))
 ['127.0.0.1', '::1', 'localhost']
->>> host_of("LocalHost.:8000"), host_of("[::1]:8000"), host_of("")
-('localhost', '::1', '')
+>>> host_of("LocalHost.:8000"), host_of("[::1]:8000"), host_of("::1"), host_of("")
+('localhost', '::1', '::1', '')
 >>> allowed("10.1.2.3:8000", served_names("0.0.0.0", hostnames=["box"]), any_ip=True)
 True
 >>> allowed("evil.example", served_names("0.0.0.0", hostnames=["box"]), any_ip=True)
@@ -46,6 +46,8 @@ def host_of(value: str) -> str:
     value = value.strip()
     if not value:
         return ""
+    if value.count(":") > 1 and not value.startswith("["):  # a bare IPv6 address
+        return value.lower()
     try:
         name = urlsplit("//" + value).hostname or ""
     except ValueError:
