@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -138,6 +139,44 @@ def test_csv_header_and_rows_are_checked_before_reading(client):
     quoted = csv_bytes([{**FEATURES, "name": "a\nb\nc"}] * 400)
     r = upload(client, "quoted.csv", quoted)
     assert r.status_code == 200 and r.json()["count"] == 400
+
+
+@pytest.mark.parametrize(
+    "kind, size", [("csv", 45 << 20), ("json", 45 << 20), ("tsv", 1 << 20), ("jsonl", 1 << 20)]
+)
+def test_a_45_mb_cell_is_refused_and_nothing_is_stored(tmp_path, kind, size):
+    huge = "N" * size  # a 45 MB name: under the 50 MB upload limit
+    rows = [dict(FEATURES, id="a", name="fine"), dict(FEATURES, id="b", name=huge)]
+    if kind in ("csv", "tsv"):
+        data = pd.DataFrame(rows).to_csv(index=False, sep="," if kind == "csv" else "\t").encode()
+    elif kind == "json":
+        data = json.dumps(rows).encode()
+    else:
+        data = "\n".join(json.dumps(r) for r in rows).encode()
+    del huge, rows
+    with web_client(create_app(store_path=tmp_path / "cell.sqlite")) as c:
+        r = upload(c, f"names.{kind}", data, "application/octet-stream")
+        assert r.status_code == 413, r.text[:300]
+        message = r.json()["error"]
+        assert message == (
+            f"names.{kind}, row 2, column 'name': a value of {size:,} bytes is more than the "
+            "limit of 64 KB per cell"
+        )
+        r = c.get("/tracks")
+        assert r.json()["total"] == 0 and len(r.content) < 1000  # nothing was stored
+        # the same table with names under the limit goes through
+        ok = data.replace(b"N" * size, b"N" * 60_000)
+        r = upload(c, f"names.{kind}", ok, "application/octet-stream")
+        assert r.status_code == 200 and r.json()["count"] == 2, r.text[:300]
+
+
+def test_long_string_in_a_json_body_is_413(client):
+    body = json.dumps([dict(FEATURES, extra_note="x" * 70_000)])
+    r = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == (
+        "request body: a string of 70,000 bytes is more than the limit of 64 KB per value"
+    )
 
 
 def test_scan_json_counts_values_and_skips_escapes():
