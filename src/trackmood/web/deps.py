@@ -62,7 +62,7 @@ class WebState:
     def open(self) -> None:
         from ..model.persistence import TrainedModel, load_model
         from ..store import Store
-        from .library import LibraryHealth, describe, is_library_error
+        from .library import LibraryHealth, is_library_error
         from .workers import AudioPool
 
         ref = self.settings.model
@@ -78,7 +78,7 @@ class WebState:
         except Exception as e:  # a broken library: serve, answer 503 where it is needed
             if not (is_library_error(e) or isinstance(e, OSError)):
                 raise
-            self.library.failed(describe(e, path))
+            self.library.failed(self.library.explain(e))
         self.pool = AudioPool(
             workers=self.settings.audio_workers, analyser=self.settings.audio_analyser
         )
@@ -101,6 +101,7 @@ class WebState:
 
             problem = self.library.problem if self.library is not None else None
             raise LibraryError(problem or "the library is not open yet; try again")
+        self.library.verify()  # the file's header: damaged or gone while we run
         return self._store
 
     # -- models -----------------------------------------------------------------------------

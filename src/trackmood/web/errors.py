@@ -73,8 +73,10 @@ def install_handlers(app: FastAPI) -> None:
         from .library import describe
 
         state = request.app.state.trackmood
-        path = state.library.path if state.library is not None else state.settings.store_path
-        message = describe(exc, path)
+        if state.library is not None:
+            message = state.library.explain(exc)
+        else:
+            message = describe(exc, state.settings.store_path)
         log.warning("library unavailable on %s %s: %s", request.method, request.url.path, message)
         if state.library is not None:
             state.library.failed(message)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 from ..errors import LibraryError
@@ -24,7 +23,6 @@ from ..paths import display
 
 CHECK = "run 'trackmood library check' to check it or start a new one"
 LOW_SPACE = 256 * 1024  # bytes free below which the library's disk counts as full
-_PROBE_EVERY = 1.0  # seconds between two probes of the library by /health
 
 _KINDS = (  # (words in SQLite's message, what it means, what to do)
     (("not a database", "malformed", "corrupt"), "is damaged", CHECK),
@@ -73,19 +71,69 @@ def disk_problem(path) -> str | None:
     return None
 
 
-class LibraryHealth:
-    """The library's state as ``/health`` tells it: the last problem a request met, and a cheap
-    probe (a read of the schema, the file system's flags and free space) at most once a second.
+MAGIC = b"SQLite format 3\x00"
 
-    A problem a request met is kept until a request that changes something succeeds again or
-    the probe finds the file writable and the disk with space after a write problem (read-only,
-    full) was fixed; a damaged file stays reported until a write succeeds.
+
+def file_problem(path) -> str | None:
+    """What the library file itself shows: missing, not SQLite (header overwritten), truncated.
+
+    Reads its first 100 bytes (the SQLite header): cheap enough for every request, and it sees
+    what the open connection does not (in WAL mode it keeps answering from its cache and the
+    WAL file after the database file was overwritten).
+    """
+    if path is None or str(path) == ":memory:":
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+            size = os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return "is missing (moved or deleted while the server runs)"
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if len(head) < 100 or not head.startswith(MAGIC):
+        return "is damaged (not an SQLite database: its header is overwritten)"
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[92:96] == head[24:28]  # the page count is only meant when these agree
+    if valid and pages and size < pages * page:
+        return f"is damaged (truncated: {size:,} of {pages * page:,} bytes)"
+    return None
+
+
+class LibraryHealth:
+    """The library's state as requests and ``/health`` see it.
+
+    :meth:`verify` (every request that uses the library) reads the file's header;
+    :meth:`check` (``/health``) adds the file system's flags and free space, and the last
+    problem a request met (read-only, full, damaged pages), which is kept until a request that
+    changes something succeeds again, or, for read-only and full, until the file is writable and
+    the disk has space again.
     """
 
     def __init__(self, path):
         self.path = path
         self.problem: str | None = None  # the last one-line reason
-        self._probed = 0.0
+
+    def _line(self, what: str) -> str:
+        todo = (
+            "free some space"
+            if "full" in what
+            else "make the file and its folder writable"
+            if "read-only" in what
+            else CHECK
+        )
+        return f"library {display(str(self.path))} {what}; {todo}"
+
+    def explain(self, exc: BaseException) -> str:
+        """One line for ``exc``: what the file and its disk show if they explain it (read-only,
+        full, damaged), else SQLite's reason.
+        """
+        if isinstance(exc, LibraryError):
+            return describe(exc, self.path)
+        what = file_problem(self.path) or disk_problem(self.path)
+        return self._line(what) if what is not None else describe(exc, self.path)
 
     def failed(self, message: str) -> None:
         self.problem = message
@@ -93,30 +141,32 @@ class LibraryHealth:
     def recovered(self) -> None:
         self.problem = None
 
-    def check(self, store, lock) -> str | None:
-        """The current problem (a one-line reason) or ``None``; never blocks on ``lock``."""
+    def verify(self) -> None:
+        """Raise :class:`~trackmood.errors.LibraryError` if the file is missing or damaged."""
+        what = file_problem(self.path)
+        if what is not None:
+            self.problem = self._line(what)
+            raise LibraryError(self.problem, path=self.path)
+
+    def check(self, store) -> str | None:
+        """The current problem (a one-line reason) or ``None``, without touching SQLite."""
+        what = file_problem(self.path) or disk_problem(self.path)
         if store is None:
+            if what is not None:
+                return self._line(what)
             return self.problem or f"library {display(str(self.path))} is not open"
-        now = time.monotonic()
-        if now - self._probed < _PROBE_EVERY:
-            return self.problem
-        if not lock.acquire(blocking=False):
-            return self.problem  # a request is using it: the last known state
-        try:
-            self._probed = now
-            store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as e:
-            self.problem = describe(e, self.path)
-            return self.problem
-        finally:
-            lock.release()
-        disk = disk_problem(self.path)
-        if disk is not None:
-            self.problem = f"library {display(str(self.path))} {disk}; " + (
-                "free some space" if "full" in disk else "make the file and its folder writable"
-            )
+        if what is not None:
+            self.problem = self._line(what)
         elif self.problem is not None and any(
-            w in self.problem for w in ("read-only", "readonly", "disk is full")
+            w in self.problem
+            for w in (
+                "read-only",
+                "readonly",
+                "disk is full",
+                "missing",
+                "overwritten",
+                "truncated",
+            )
         ):
-            self.problem = None  # the probe read it and the disk takes writes again
+            self.problem = None  # the file and the disk look usable again
         return self.problem

@@ -39,7 +39,7 @@ async def health(state: State):
     }
     if state.library is None:
         return body
-    problem = state.library.check(state._store, state.lock)
+    problem = state.library.check(state._store)
     if problem is None:
         return body | {"library": "ok"}
     return json_response(
