@@ -61,7 +61,6 @@ class Guard:
         self.token = access.check_token(token)
         self.any_ip = any_ip
         self.on_write_ok = on_write_ok
-        self._shown = ", ".join(sorted(self.allowed_hosts)[:6])
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -75,8 +74,8 @@ class Guard:
             return await self._reply(
                 send,
                 421,
-                f"host {shown!r} is not a name this server was started for ({self._shown}); "
-                "to serve it, start 'trackmood serve' with --allow-host NAME"
+                f"host {shown!r} is not a name this server was started for; to serve it, "
+                "start 'trackmood serve' with --allow-host NAME"
                 if shown
                 else "missing Host header",
             )
@@ -92,7 +91,7 @@ class Guard:
                         "the page sends it by itself)"
                     )
                     if given is None
-                    else "wrong token in X-Trackmood-Token: use the one printed when "
+                    else "wrong token: use the one printed when "
                     "'trackmood serve' started (or reload the page)",
                 )
         if method in self.UNSAFE and "origin" in headers:
