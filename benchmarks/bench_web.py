@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -109,7 +110,8 @@ def main() -> None:
     model = load_model("default")
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
     port = free_port()
-    env = {**os.environ, "TRACKMOOD_DB": str(tmp / "library.sqlite")}
+    token = secrets.token_urlsafe(32)  # the server's token for POST (X-Trackmood-Token)
+    env = {**os.environ, "TRACKMOOD_DB": str(tmp / "library.sqlite"), "TRACKMOOD_TOKEN": token}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -130,7 +132,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     results = []
     try:
-        with httpx.Client(base_url=base, timeout=60) as client:
+        with httpx.Client(
+            base_url=base, timeout=60, headers={"X-Trackmood-Token": token}
+        ) as client:
             deadline = time.monotonic() + 30
             while True:
                 try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -30,6 +31,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+TOKEN = secrets.token_urlsafe(32)  # the server's token for POST (X-Trackmood-Token)
+AUTH = {"X-Trackmood-Token": TOKEN}
 
 MB = 1 << 20
 
@@ -110,7 +114,7 @@ def stream_900mb(base: str) -> tuple[str, float, int]:
 
     t0 = time.perf_counter()
     try:
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with httpx.Client(base_url=base, timeout=120, headers=AUTH) as c:
             r = c.post(
                 "/predict/file",
                 content=body(),
@@ -127,7 +131,8 @@ def announced_900mb(port: int) -> tuple[str, float]:
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(
             b"POST /predict/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 943718400\r\n\r\n"
+            + f"X-Trackmood-Token: {TOKEN}\r\n".encode()
+            + b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 943718400\r\n\r\n"
         )
         s.settimeout(30)
         line = s.recv(200).split(b"\r\n")[0].decode()
@@ -139,7 +144,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-hostile-"))
     port = free_port()
-    env = {**os.environ, "TRACKMOOD_DB": str(tmp / "library.sqlite")}
+    env = {**os.environ, "TRACKMOOD_DB": str(tmp / "library.sqlite"), "TRACKMOOD_TOKEN": TOKEN}
     cmd = [sys.executable, "-m", "trackmood", "serve", "--port", str(port), "--db"]
     server = subprocess.Popen(
         [*cmd, str(tmp / "library.sqlite"), "--log-level", "warning"],
@@ -172,7 +177,7 @@ def main() -> None:
             "speechiness": 0.04,
             "tempo": 80.0,
         }
-        with httpx.Client(base_url=base, timeout=300) as c:
+        with httpx.Client(base_url=base, timeout=300, headers=AUTH) as c:
             c.post("/predict", json=[track]).raise_for_status()
             start_rss = vm_mb(server.pid, "VmHWM")
             cases = corpus()

@@ -47,6 +47,17 @@ LOUD = {
 }
 
 
+TOKEN = "test-token-0123456789abcdef"  # what the tests' servers are started with
+AUTH = {"X-Trackmood-Token": TOKEN}
+
+
+def web_client(app, **kw) -> TestClient:
+    """A TestClient on 127.0.0.1 (a name the app serves) that sends the app's token."""
+    return TestClient(
+        app, base_url="http://127.0.0.1", headers={"X-Trackmood-Token": app.state.token}, **kw
+    )
+
+
 @pytest.fixture
 def db(tmp_path):
     return tmp_path / "web.sqlite"
@@ -54,12 +65,12 @@ def db(tmp_path):
 
 @pytest.fixture
 def client(db):
-    with TestClient(create_app(store_path=db)) as c:
+    with web_client(create_app(store_path=db)) as c:
         yield c
 
 
 def make_client(db, **kw):
-    return TestClient(create_app(store_path=db, **kw))
+    return web_client(create_app(store_path=db, **kw))
 
 
 def csv_bytes(rows: list[dict]) -> bytes:
@@ -327,7 +338,7 @@ def fake_extract(path, *, window=None):
 
 @pytest.fixture
 def audio_client(db):
-    with TestClient(create_app(store_path=db, audio_analyser=fake_extract)) as c:
+    with web_client(create_app(store_path=db, audio_analyser=fake_extract)) as c:
         yield c
 
 
@@ -594,14 +605,69 @@ def test_cross_origin_writes_refused(client):
     assert r.status_code == 403 and "cross-origin" in r.json()["error"]
     r = client.delete("/tracks/x", headers={"Origin": "null"})
     assert r.status_code == 403
-    r = client.post("/predict", json=[FEATURES], headers={"Origin": "http://testserver"})
+    r = client.post("/predict", json=[FEATURES], headers={"Origin": "http://127.0.0.1"})
     assert r.status_code == 200
 
 
 def test_allowed_hosts(db):
-    with make_client(db, allowed_hosts=["127.0.0.1", "localhost"]) as c:
-        assert c.get("/health").status_code == 400  # Host: testserver
-        assert c.get("/health", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    # by default the app answers to loopback names only, whatever it is asked for
+    with make_client(db) as c:
+        for host in ("testserver", "evil.example", "127.0.0.1.evil.example", "10.0.0.1"):
+            r = c.get("/tracks", headers={"Host": host})
+            assert r.status_code == 421, host
+            assert host in r.json()["error"] and "--allow-host" in r.json()["error"]
+        for host in ("127.0.0.1:8000", "localhost", "LOCALHOST.:9", "[::1]:8000"):
+            assert c.get("/tracks", headers={"Host": host}).status_code == 200, host
+    with make_client(db, allowed_hosts=["box.lan"], any_ip=True) as c:
+        assert c.get("/health", headers={"Host": "box.lan:8000"}).status_code == 200
+        assert c.get("/health", headers={"Host": "192.168.1.5:8000"}).status_code == 200
+        assert c.get("/health", headers={"Host": "evil.example"}).status_code == 421
+
+
+def test_writes_need_the_token(db):
+    app = create_app(store_path=db, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as c:  # sends no token by itself
+        r = c.post("/predict", json=[FEATURES])
+        assert r.status_code == 403 and "X-Trackmood-Token" in r.json()["error"]
+        assert "missing token" in r.json()["error"]
+        r = c.post("/predict", json=[FEATURES], headers={"X-Trackmood-Token": TOKEN[:-1] + "x"})
+        assert r.status_code == 403 and "wrong token" in r.json()["error"]
+        assert c.get("/tracks").json()["total"] == 0  # nothing was stored
+        # a form on another site cannot add a header: a plain form POST is refused
+        r = c.post(
+            "/predict/file",
+            content=b"--x\r\nContent-Disposition: form-data; name=file; filename=a.csv\r\n\r\n"
+            + csv_bytes([FEATURES])
+            + b"\r\n--x--\r\n",
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
+        assert r.status_code == 403
+        assert c.get("/tracks").json()["total"] == 0
+        # the header or a bearer token both work
+        assert c.post("/predict", json=[FEATURES], headers=AUTH).status_code == 200
+        r = c.post("/predict", json=[LOUD], headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200
+        tid = c.get("/tracks").json()["tracks"][0]["id"]
+        assert c.put(f"/tracks/{tid}/label", json={"mood": "Sad"}).status_code == 403
+        assert c.delete(f"/tracks/{tid}").status_code == 403
+        assert c.get("/tracks").json()["total"] == 2
+        assert c.delete(f"/tracks/{tid}", headers=AUTH).status_code == 204
+
+
+def test_page_carries_the_token(db):
+    app = create_app(store_path=db)
+    token = app.state.token
+    assert len(token) >= 32 and token != create_app(store_path=db).state.token  # fresh each time
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        r = c.get("/")
+        assert f'<meta name="trackmood-token" content="{token}">' in r.text
+        assert r.headers["cache-control"] == "no-store"
+        assert c.post("/predict", json=[FEATURES], headers={"X-Trackmood-Token": token}).is_success
+        spec = c.get("/openapi.json").json()
+        assert spec["paths"]["/predict"]["post"]["security"] == [{"token": []}]
+        assert "security" not in spec["paths"]["/tracks"]["get"]
+    with pytest.raises(ValueError, match="16 to 256 characters"):
+        create_app(store_path=db, token="short")
 
 
 def test_page_docs_and_headers(client):
@@ -660,7 +726,11 @@ def test_serve_cli_help_and_errors(tmp_path):
     )
     assert r.exit_code != 0 and "no model at" in r.output
     r = runner.invoke(app, ["serve", "--db", str(tmp_path)])  # a folder, not a file
-    assert r.exit_code != 0 and "cannot open the library" in r.output
+    assert r.exit_code == 5 and "cannot be opened" in r.output and str(tmp_path) in r.output
+    r = runner.invoke(app, ["serve", "--db", str(tmp_path / "z.db"), "--token", "short"])
+    assert r.exit_code != 0 and "--token" in r.output and "16 to 256 characters" in r.output
+    r = runner.invoke(app, ["serve", "--db", str(tmp_path / "z.db"), "--allow-host", "a/b"])
+    assert r.exit_code != 0 and "--allow-host 'a/b'" in r.output
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -228,7 +228,20 @@ def test_page_end_to_end(serve, browser, tmp_path):
     assert "Hum.wav" in page.locator("#timelines").inner_text()
 
     page.screenshot(path=str(ARTIFACTS / "web-desktop.png"), full_page=True)
+
+    # removing a track from the page: its DELETE carries the token the server put in the page
+    before = page.request.get(server + "/tracks").json()["total"]
+    page.locator("#tracks-table tbody tr:not(.has-error) button.icon").first.click()
+    expect(page.locator("#status")).to_contain_text("Removed")
+    assert page.request.get(server + "/tracks").json()["total"] == before - 1
     assert not problems, problems
+
+    # the same request without the token, from the page itself, is refused
+    status = page.evaluate(
+        "() => fetch('/predict', {method: 'POST', headers: {'Content-Type': "
+        "'application/json'}, body: '[]'}).then(r => r.status)"
+    )
+    assert status == 403
     ctx.close()
 
 

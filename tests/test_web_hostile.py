@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fastapi.testclient import TestClient
 
 from trackmood.web import create_app, limits
 
-from .test_web_api import FEATURES, csv_bytes, upload
+from .test_web_api import AUTH, FEATURES, TOKEN, csv_bytes, upload, web_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def wide_csv_header(size: int = 10 * 1024 * 1024) -> bytes:
 
 @pytest.fixture
 def client(tmp_path):
-    with TestClient(create_app(store_path=tmp_path / "h.sqlite", max_rows=5000)) as c:
+    with web_client(create_app(store_path=tmp_path / "h.sqlite", max_rows=5000)) as c:
         yield c
 
 
@@ -101,7 +101,7 @@ def test_parquet_string_bomb_is_413(client):
     assert r.status_code == 413 and "column 'name' holds a value of 1,000,000 bytes" in r.text
     # cells under the per-cell limit that add up: counted through the dictionary
     data = parquet_string_bomb(rows=1000, cell=60_000)
-    with TestClient(create_app(store_path=":memory:", max_rows=1000)) as c:
+    with web_client(create_app(store_path=":memory:", max_rows=1000)) as c:
         old = limits.MAX_DECODED_BYTES
         limits.MAX_DECODED_BYTES = 32 * 1024 * 1024
         try:
@@ -141,6 +141,44 @@ def test_csv_header_and_rows_are_checked_before_reading(client):
     assert r.status_code == 200 and r.json()["count"] == 400
 
 
+@pytest.mark.parametrize(
+    "kind, size", [("csv", 45 << 20), ("json", 45 << 20), ("tsv", 1 << 20), ("jsonl", 1 << 20)]
+)
+def test_a_45_mb_cell_is_refused_and_nothing_is_stored(tmp_path, kind, size):
+    huge = "N" * size  # a 45 MB name: under the 50 MB upload limit
+    rows = [dict(FEATURES, id="a", name="fine"), dict(FEATURES, id="b", name=huge)]
+    if kind in ("csv", "tsv"):
+        data = pd.DataFrame(rows).to_csv(index=False, sep="," if kind == "csv" else "\t").encode()
+    elif kind == "json":
+        data = json.dumps(rows).encode()
+    else:
+        data = "\n".join(json.dumps(r) for r in rows).encode()
+    del huge, rows
+    with web_client(create_app(store_path=tmp_path / "cell.sqlite")) as c:
+        r = upload(c, f"names.{kind}", data, "application/octet-stream")
+        assert r.status_code == 413, r.text[:300]
+        message = r.json()["error"]
+        assert message == (
+            f"names.{kind}, row 2, column 'name': a value of {size:,} bytes is more than the "
+            "limit of 64 KB per cell"
+        )
+        r = c.get("/tracks")
+        assert r.json()["total"] == 0 and len(r.content) < 1000  # nothing was stored
+        # the same table with names under the limit goes through
+        ok = data.replace(b"N" * size, b"N" * 60_000)
+        r = upload(c, f"names.{kind}", ok, "application/octet-stream")
+        assert r.status_code == 200 and r.json()["count"] == 2, r.text[:300]
+
+
+def test_long_string_in_a_json_body_is_413(client):
+    body = json.dumps([dict(FEATURES, extra_note="x" * 70_000)])
+    r = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == (
+        "request body: a string of 70,000 bytes is more than the limit of 64 KB per value"
+    )
+
+
 def test_scan_json_counts_values_and_skips_escapes():
     assert limits.scan_json(b'{"a": "\\\\"}')[0] == 1  # an escaped backslash ends the string
     assert limits.scan_json(b'["\\"[[[["]')[0] == 1  # an escaped quote does not
@@ -151,7 +189,7 @@ def test_scan_json_counts_values_and_skips_escapes():
 
 
 def test_body_limits_are_streamed(tmp_path):
-    with TestClient(create_app(store_path=":memory:", max_upload_mb=1)) as c:
+    with web_client(create_app(store_path=":memory:", max_upload_mb=1)) as c:
         big = b"x" * (3 << 20)
         r = c.post("/predict/file", files={"file": ("big.csv", big, "text/csv")})
         assert r.status_code == 413 and "limit" in r.json()["error"]
@@ -168,12 +206,12 @@ def test_body_limits_are_streamed(tmp_path):
 SERVER = """
 import importlib, sys, uvicorn
 from trackmood.web import create_app
-port, db, upload_mb, analyser = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+port, db, upload_mb, analyser, token = sys.argv[1], sys.argv[2], float(sys.argv[3]), *sys.argv[4:6]
 kw = {}
 if analyser:
     mod, _, fn = analyser.partition(":")
     kw["audio_analyser"] = getattr(importlib.import_module(mod), fn)
-app = create_app(store_path=db, max_upload_mb=upload_mb, **kw)
+app = create_app(store_path=db, max_upload_mb=upload_mb, token=token, **kw)
 uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning")
 """
 
@@ -194,7 +232,9 @@ def vm_hwm_mb(pid: int) -> float:
 
 @contextlib.contextmanager
 def real_server(tmp_path, *, upload_mb: float = 50, analyser: str = ""):
-    """``trackmood.web`` under uvicorn in a subprocess; yields ``(base_url, Popen)``."""
+    """``trackmood.web`` under uvicorn in a subprocess, started with ``TOKEN`` (send ``AUTH``);
+    yields ``(base_url, Popen)``.
+    """
     import httpx
 
     port = free_port()
@@ -208,6 +248,7 @@ def real_server(tmp_path, *, upload_mb: float = 50, analyser: str = ""):
             str(tmp_path / "server.sqlite"),
             str(upload_mb),
             analyser,
+            TOKEN,
         ],
         env=env,
         stderr=subprocess.PIPE,
@@ -270,7 +311,7 @@ def test_server_memory_is_bounded_under_hostile_uploads(tmp_path):
     import httpx
 
     with real_server(tmp_path, upload_mb=20) as (base, proc):
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with httpx.Client(base_url=base, timeout=120, headers=AUTH) as c:
             assert c.post("/predict", json=[FEATURES]).status_code == 200
             before = vm_hwm_mb(proc.pid)
             with HealthWatch(base) as watch:
@@ -293,7 +334,8 @@ def test_server_memory_is_bounded_under_hostile_uploads(tmp_path):
                 with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1]))) as s:
                     s.sendall(
                         b"POST /predict/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        b"Content-Type: multipart/form-data; boundary=x\r\n"
+                        + f"X-Trackmood-Token: {TOKEN}\r\n".encode()
+                        + b"Content-Type: multipart/form-data; boundary=x\r\n"
                         b"Content-Length: 943718400\r\n\r\n"
                     )
                     s.settimeout(10)

@@ -1,11 +1,12 @@
 """PUT /tracks/{id}/label: the user's own mood for a track, through the real app and library."""
 
 import pytest
-from fastapi.testclient import TestClient
 
 from trackmood.library.labels import user_labels
 from trackmood.store import Store
 from trackmood.web import create_app
+
+from .test_web_api import web_client
 
 ROW = {
     "danceability": 0.7,
@@ -29,7 +30,7 @@ def db(tmp_path):
 
 
 def test_put_label_stores_user_mood(db):
-    with TestClient(create_app(store_path=db)) as c:
+    with web_client(create_app(store_path=db)) as c:
         assert c.post("/predict", json=[ROW]).status_code == 200
         ids = [t["id"] for t in c.get("/tracks").json()["tracks"]]
         tid = next(i for i in ids if i.endswith("t-label"))

@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from trackmood import pipeline
@@ -19,6 +18,8 @@ from trackmood.cli import app
 from trackmood.features import MODEL_FEATURES
 from trackmood.moods import PROBA_COLUMNS
 from trackmood.web import create_app
+
+from .test_web_api import web_client
 
 
 def generated(n: int, seed: int) -> pd.DataFrame:
@@ -38,7 +39,7 @@ def generated(n: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture
 def client(tmp_path):
-    with TestClient(create_app(store_path=tmp_path / "web.sqlite")) as c:
+    with web_client(create_app(store_path=tmp_path / "web.sqlite")) as c:
         yield c
 
 

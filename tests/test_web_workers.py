@@ -10,12 +10,11 @@ import threading
 import time
 
 import httpx
-from fastapi.testclient import TestClient
 
 from trackmood.web import create_app
 from trackmood.web.workers import AudioPool
 
-from .test_web_api import fake_extract, wav_bytes
+from .test_web_api import AUTH, fake_extract, wav_bytes, web_client
 from .test_web_hostile import real_server
 
 CRASH = b"CRASH-ME"
@@ -79,7 +78,7 @@ def test_pool_replaces_a_stuck_worker(tmp_path):
 def test_server_survives_a_crashing_upload(tmp_path):
     analyser = "tests.test_web_workers:crashy_extract"
     with real_server(tmp_path, analyser=analyser) as (base, proc):
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with httpx.Client(base_url=base, timeout=120, headers=AUTH) as c:
             ok = ("files", ("fine.wav", wav_bytes(0.2), "audio/wav"))
             r = c.post("/predict/audio", files=[ok])
             assert r.status_code == 200 and r.json()["predictions"][0]["mood"], r.text
@@ -100,7 +99,7 @@ def test_server_survives_a_crashing_upload(tmp_path):
 
 def test_library_is_not_locked_while_audio_is_analysed(tmp_path):
     app = create_app(store_path=tmp_path / "lock.sqlite", audio_analyser=slow_extract)
-    with TestClient(app) as c:
+    with web_client(app) as c:
         c.app.state.trackmood.pool.warm()
         time.sleep(2)  # the worker is up
         result = {}

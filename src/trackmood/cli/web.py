@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
 
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
@@ -33,23 +31,54 @@ def serve(
     log_level: str = typer.Option(
         "info", help="uvicorn log level: critical, error, warning, info, debug."
     ),
+    allow_host: list[str] = typer.Option(
+        [],
+        "--allow-host",
+        help="Another name this server answers to (Host header), e.g. the name a reverse proxy "
+        "or your LAN uses; repeat for several. Other names are refused (DNS rebinding).",
+    ),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="TRACKMOOD_TOKEN",
+        show_envvar=True,
+        help="The token requests that change something must send (X-Trackmood-Token header); "
+        "default: a new random one, printed at start. Prefer $TRACKMOOD_TOKEN (not shown in ps).",
+    ),
 ):
-    """Serve the web page and REST API (OpenAPI docs at /docs) with uvicorn."""
+    """Serve the web page and REST API (OpenAPI docs at /docs) with uvicorn.
+
+    The server answers only to the names it was started for (loopback names, or off loopback
+    its address, this machine's names and --allow-host names); requests that change something
+    (POST, PUT, DELETE) need its token, which the page sends by itself.
+    """
     import socket
     import sqlite3
 
-    from ..errors import DataError, TrackmoodError
+    from ..errors import DataError, LibraryError, TrackmoodError
+    from ..web import access
     from .common import err, fail
 
     try:
         from ..model.persistence import resolve_model_path
-        from ..store import Store
+        from ..store import Store, default_path
+        from ..web.library import describe
 
+        if token is not None:
+            try:
+                access.check_token(token)
+            except ValueError as e:
+                raise DataError(f"--token / $TRACKMOOD_TOKEN: {e}") from None
+        for name in allow_host:
+            if not access.host_of(name) or any(c.isspace() or c in "/?#@" for c in name):
+                raise DataError(f"--allow-host {name!r}: give a host name or address, e.g. box.lan")
         resolve_model_path(model)  # a missing model fails here, not inside the server
         try:
             Store(db).close()
+        except LibraryError:
+            raise
         except (sqlite3.Error, OSError) as e:
-            raise DataError(f"cannot open the library: {e}", file=db) from None
+            raise LibraryError(describe(e, db or default_path()), path=db) from None
         family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -66,22 +95,35 @@ def serve(
 
     from ..web import create_app
 
-    if host not in LOOPBACK:
+    names = access.served_names(host, allow_host)
+    bound = host.strip("[]").lower()
+    if not access.is_loopback(host):
         err(
-            f"warning: listening on {host}, so other computers can reach this server; it has "
-            "no login"
+            f"warning: listening on {host}, so other computers can reach this server: anyone "
+            "who reaches it can read the library; changes need the token"
         )
-    allowed = ["127.0.0.1", "localhost", "::1"] if host in LOOPBACK else None
     app = create_app(
         model=model,
         store_path=db,
         max_upload_mb=max_upload_mb,
         max_rows=max_rows,
         max_files=max_files,
-        allowed_hosts=allowed,
+        allowed_hosts=names,
+        any_ip=bound in access.WILDCARD,
+        token=token,
     )
     shown = f"[{host.strip('[]')}]" if ":" in host.strip("[]") else host
     err(f"serving on http://{shown}:{port}/ (API docs at /docs); Ctrl-C stops")
+    err(
+        "answering to: "
+        + ", ".join(sorted(names))
+        + (" and any IP address" if bound in access.WILDCARD else "")
+        + " (more with --allow-host NAME)"
+    )
+    if token is None:  # printed here only, never logged
+        err(f"token for changes (the page sends it by itself): {app.state.token}")
+    else:
+        err("token for changes: the one given with --token / $TRACKMOOD_TOKEN")
     uvicorn.run(
         app,
         host=host.strip("[]"),

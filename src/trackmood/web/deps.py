@@ -49,7 +49,8 @@ class WebState:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.model = None
-        self.store = None
+        self._store = None
+        self.library = None  # LibraryHealth, once open() has run
         self.pool = None
         self.lock = threading.RLock()  # one SQLite connection, shared by the worker threads
         self._audio_model = None
@@ -61,11 +62,23 @@ class WebState:
     def open(self) -> None:
         from ..model.persistence import TrainedModel, load_model
         from ..store import Store
+        from .library import LibraryHealth, is_library_error
         from .workers import AudioPool
 
         ref = self.settings.model
         self.model = ref if isinstance(ref, TrainedModel) else load_model(ref)
-        self.store = Store(self.settings.store_path)
+        path = self.settings.store_path
+        if path is None:
+            from ..store import default_path
+
+            path = default_path()
+        self.library = LibraryHealth(path)
+        try:
+            self._store = Store(path)
+        except Exception as e:  # a broken library: serve, answer 503 where it is needed
+            if not (is_library_error(e) or isinstance(e, OSError)):
+                raise
+            self.library.failed(self.library.explain(e))
         self.pool = AudioPool(
             workers=self.settings.audio_workers, analyser=self.settings.audio_analyser
         )
@@ -74,9 +87,22 @@ class WebState:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def store(self):
+        """The open library; :class:`~trackmood.errors.LibraryError` (503) if it could not be
+        opened.
+        """
+        if self._store is None:
+            from ..errors import LibraryError
+
+            problem = self.library.problem if self.library is not None else None
+            raise LibraryError(problem or "the library is not open yet; try again")
+        self.library.verify()  # the file's header: damaged or gone while we run
+        return self._store
 
     # -- models -----------------------------------------------------------------------------
     @property

@@ -1,18 +1,27 @@
 """Errors as JSON: ``{"error": "<one line>", ...}`` with a 4xx status, for every failure a
-request can cause; an unexpected one is logged and answered with a plain 500.
+request can cause; a library file that cannot be used is a 503 naming it and what to do (see
+:mod:`.library`); an unexpected error is logged and answered with a plain 500.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import DataError, ModelError, RateLimitError, SourceError, TrackmoodError
+from ..errors import (
+    DataError,
+    LibraryError,
+    ModelError,
+    RateLimitError,
+    SourceError,
+    TrackmoodError,
+)
 from .util import short
 
 log = logging.getLogger("trackmood.web")
@@ -27,7 +36,11 @@ class ApiError(Exception):
 
 
 def status_of(error: TrackmoodError) -> int:
-    """The HTTP status for a library error: bad input 422, remote limits 429, sources 503."""
+    """The HTTP status for a library error: bad input 422, remote limits 429, sources and the
+    library file 503.
+    """
+    if isinstance(error, LibraryError):
+        return 503
     if isinstance(error, DataError):  # includes LabelError
         return 422
     if isinstance(error, RateLimitError):
@@ -55,6 +68,31 @@ def install_handlers(app: FastAPI) -> None:
         if isinstance(exc, RateLimitError) and exc.retry_after:
             headers = {"Retry-After": str(math.ceil(exc.retry_after))}
         return error_response(status_of(exc), str(exc).replace("\n", " "), headers=headers)
+
+    def _library_unavailable(request: Request, exc: Exception):
+        from .library import describe
+
+        state = request.app.state.trackmood
+        if state.library is not None:
+            message = state.library.explain(exc)
+        else:
+            message = describe(exc, state.settings.store_path)
+        log.warning("library unavailable on %s %s: %s", request.method, request.url.path, message)
+        if state.library is not None:
+            state.library.failed(message)
+        return error_response(503, message)
+
+    @app.exception_handler(LibraryError)
+    async def _library(request: Request, exc: LibraryError):
+        return _library_unavailable(request, exc)
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def _sqlite(request: Request, exc: sqlite3.DatabaseError):
+        from .library import is_library_error
+
+        if is_library_error(exc):
+            return _library_unavailable(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

@@ -1,5 +1,8 @@
-"""A pure ASGI middleware in front of the app: allowed hosts, same-origin writes, body limits
-and security headers.
+"""A pure ASGI middleware in front of the app: allowed hosts, the token for writes, same-origin
+writes, body limits and security headers (see :mod:`.access` for hosts and the token).
+
+Every check runs before any route: a request for another Host is answered 421, a write without
+the right token 403, before a byte of its body is read.
 
 Body limits are streamed: a ``Content-Length`` over the limit is refused before a byte of the
 body is read, and a body without one (chunked) is counted while it arrives and refused the
@@ -12,19 +15,27 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from . import access
 from .errors import ApiError
 
 
 class Guard:
-    """Pure ASGI middleware: body-size limits, same-origin writes, security headers.
+    """Pure ASGI middleware: Host names, the token for writes, same-origin writes, body-size
+    limits, security headers.
 
     Parameters
     ----------
     app : ASGI app
     limits : callable(path) -> int
         The largest request body (bytes) for a path.
-    allowed_hosts : list of str, optional
-        Host names served (a DNS-rebinding guard for a server on loopback); default any.
+    allowed_hosts : set of str
+        Host names served (normalised, see :func:`.access.served_names`); any other is refused.
+    token : str
+        What POST, PUT, PATCH and DELETE requests must carry.
+    any_ip : bool
+        Also answer to any IP address (a server listening on every address).
+    on_write_ok : callable, optional
+        Called when a state-changing request succeeds (2xx): the library works again.
     """
 
     UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -34,10 +45,22 @@ class Guard:
         "form-action 'self'; object-src 'none'"
     )
 
-    def __init__(self, app, *, limits: Callable[[str], int], allowed_hosts=None):
+    def __init__(
+        self,
+        app,
+        *,
+        limits: Callable[[str], int],
+        allowed_hosts: frozenset[str],
+        token: str,
+        any_ip: bool = False,
+        on_write_ok: Callable[[], None] | None = None,
+    ):
         self.app = app
         self.limits = limits
-        self.allowed_hosts = set(allowed_hosts) if allowed_hosts else None
+        self.allowed_hosts = frozenset(allowed_hosts)
+        self.token = access.check_token(token)
+        self.any_ip = any_ip
+        self.on_write_ok = on_write_ok
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -45,10 +68,32 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope.get("path", "")
         method = scope.get("method", "GET")
-        if self.allowed_hosts is not None:
-            hostname = urlsplit("//" + headers.get("host", "")).hostname or ""
-            if hostname not in self.allowed_hosts:
-                return await self._reply(send, 400, f"host {hostname!r} is not served here")
+        host = headers.get("host", "")
+        if not access.allowed(host, self.allowed_hosts, any_ip=self.any_ip):
+            shown = access.host_of(host)[:100]
+            return await self._reply(
+                send,
+                421,
+                f"host {shown!r} is not a name this server was started for; to serve it, "
+                "start 'trackmood serve' with --allow-host NAME"
+                if shown
+                else "missing Host header",
+            )
+        if method in self.UNSAFE:
+            given = access.token_of(headers)
+            if not access.same_token(given, self.token):
+                return await self._reply(
+                    send,
+                    403,
+                    (
+                        "missing token: requests that change something need the server's token "
+                        "in the X-Trackmood-Token header (printed when 'trackmood serve' started; "
+                        "the page sends it by itself)"
+                    )
+                    if given is None
+                    else "wrong token: use the one printed when "
+                    "'trackmood serve' started (or reload the page)",
+                )
         if method in self.UNSAFE and "origin" in headers:
             origin = urlsplit(headers["origin"]).netloc if headers["origin"] != "null" else "null"
             if origin != headers.get("host"):
@@ -97,6 +142,8 @@ class Guard:
                         send, 413, f"request body is larger than the limit of {limit} bytes"
                     )
                 started = True
+                if self.on_write_ok and method in self.UNSAFE and message["status"] < 300:
+                    self.on_write_ok()
                 extra = [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),

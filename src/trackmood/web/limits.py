@@ -9,7 +9,9 @@ is not a table) before it is parsed:
 - JSON: nesting depth and the number of values, from one streamed pass over the bytes (strings
   skipped), before the parser runs (a deep nesting would otherwise end in a ``RecursionError``);
   then the number of distinct keys (columns) before a frame is built.
-- CSV/TSV: the header's length and number of columns, and the number of rows.
+- CSV/TSV: the header's length and number of columns, the number of rows and the length of
+  every cell (a 45 MB name would otherwise be stored and sent back by every ``GET /tracks``).
+- JSON: the length of every string (cell or key), measured in the same pass as the nesting.
 - Parquet: the footer (rows, columns, types, uncompressed bytes), then the decoded length of
   every string cell read through its dictionary (a repeated string is counted every time).
 
@@ -36,7 +38,7 @@ MAX_CELLS = 5_000_000  # rows x columns
 MAX_DEPTH = 32  # JSON nesting
 MAX_JSON_VALUES = 5_000_000  # JSON values (each costs ~50-100 bytes once parsed)
 MAX_HEADER_BYTES = 256 * 1024  # a CSV header line
-MAX_CELL_BYTES = 64 * 1024  # one string cell
+MAX_CELL_BYTES = 64 * 1024  # one string cell (CSV, TSV, JSON, Parquet)
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # a Parquet file's uncompressed / decoded data
 MAX_FOOTER_BYTES = 8 * 1024 * 1024  # a Parquet footer
 _CHUNK = 1 << 20
@@ -51,15 +53,37 @@ def _too_big(what: str) -> ApiError:
     return ApiError(413, what)
 
 
+class LongString(ApiError):
+    """A JSON string longer than the limit (``length`` bytes); the caller may name its cell."""
+
+    def __init__(self, message: str, length: int):
+        super().__init__(413, message)
+        self.length = length
+
+
+def _cell_message(name: str, row: int | None, column, length: int) -> str:
+    where = [name]
+    if row is not None:
+        where.append("the header" if row == 0 else f"row {row}")
+    if column is not None:
+        where.append(f"column {column!r}" if isinstance(column, str) else f"column #{column}")
+    return (
+        f"{', '.join(where)}: a value of {length:,} bytes is more than the limit of "
+        f"{MAX_CELL_BYTES // 1024} KB per cell"
+    )
+
+
 def scan_json(
     data: bytes | memoryview,
     *,
     max_depth: int = MAX_DEPTH,
     max_values: int = MAX_JSON_VALUES,
+    max_string: int | None = None,
     name: str = "input",
 ) -> tuple[int, int]:
     """Deepest nesting and (about) the number of values in JSON (or JSON Lines) text, in one
-    pass of 1 MB chunks with numpy, strings skipped; raises :class:`ApiError` past a limit.
+    pass of 1 MB chunks with numpy, strings skipped; raises :class:`ApiError` past a limit
+    (:class:`LongString` for a string, key or value, longer than ``max_string`` bytes).
 
     Only valid JSON is measured exactly; invalid JSON fails in the parser at the first bad byte,
     before it reaches anything this pass could have miscounted.
@@ -69,6 +93,7 @@ def scan_json(
     deepest = 0
     values = 0
     in_string = 0  # parity carried from the previous chunk
+    opened = -1  # where the string still open at the end of the previous chunk started
     run = 0  # backslashes at the end of the previous chunk
     for start in range(0, len(view), _CHUNK):
         a = np.frombuffer(view[start : start + _CHUNK], dtype=np.uint8)
@@ -82,6 +107,21 @@ def scan_json(
         before = idx - 1 - prev + np.where(prev == -1, run, 0)  # backslashes just before i
         quote = (a == _QUOTE) & (before % 2 == 0)
         parity = (np.cumsum(quote) + in_string) % 2
+        if max_string is not None:
+            marks = np.flatnonzero(quote) + start
+            if in_string:
+                marks = np.concatenate(([opened], marks))
+            if len(marks) % 2:
+                opened = int(marks[-1])
+                marks = marks[:-1]
+            lengths = marks[1::2] - marks[0::2] - 1
+            longest = int(lengths.max()) if len(lengths) else 0
+            if longest > max_string:
+                raise LongString(
+                    f"{name}: a string of {longest:,} bytes is more than the limit of "
+                    f"{max_string // 1024} KB per value",
+                    longest,
+                )
         outside = parity == 0
         opens = outside & ((a == _OPEN[0]) | (a == _OPEN[1]))
         closes = outside & ((a == _CLOSE[0]) | (a == _CLOSE[1]))
@@ -109,15 +149,51 @@ def scan_json(
     return deepest, values
 
 
-def check_records(records, *, max_rows: int, name: str) -> None:
-    """Columns (distinct keys over all objects), rows and cells of parsed JSON records."""
+def _table_of(records):
+    """The list of row objects in parsed JSON (as the table reader finds it)."""
     if isinstance(records, dict):
         for key in ("tracks", "items", "data", "audio_features", "content"):
             if isinstance(records.get(key), list):
-                records = records[key]
-                break
-        else:
-            records = [records]
+                return records[key]
+        return [records]
+    return records
+
+
+def find_long_cell(records, limit: int = MAX_CELL_BYTES):
+    """``(row, column)`` (1-based row) of the first key or string value longer than ``limit``
+    UTF-8 bytes in parsed JSON records, or ``None``.
+    """
+    records = _table_of(records)
+    if not isinstance(records, list):
+        return None
+
+    def long(v) -> bool:
+        return (
+            isinstance(v, str) and len(v) * 4 > limit and len(v.encode("utf-8", "replace")) > limit
+        )
+
+    for i, r in enumerate(records, start=1):
+        if not isinstance(r, dict):
+            if long(r) or long(json_text(r)):
+                return i, None
+            continue
+        for k, v in r.items():
+            if long(k):
+                return i, f"{k[:20]}…"
+            if long(v) or (isinstance(v, (list, dict)) and long(json_text(v))):
+                return i, k[:60]
+    return None
+
+
+def json_text(value) -> str:
+    import json
+
+    return json.dumps(value) if isinstance(value, (list, dict)) else ""
+
+
+def check_records(records, *, max_rows: int, name: str) -> None:
+    """Columns (distinct keys over all objects), rows and cells of parsed JSON records."""
+    records = _table_of(records)
     if not isinstance(records, list):
         return  # the table reader names the problem
     if len(records) > max_rows:
@@ -145,15 +221,26 @@ def check_json_file(path: Path, *, max_rows: int, name: str) -> None:
     import json
 
     data = path.read_bytes()
-    scan_json(data, name=name)
+    too_long = None
+    try:
+        scan_json(data, name=name, max_string=MAX_CELL_BYTES)
+    except LongString as e:
+        too_long = e
     try:
         if path.suffix in (".jsonl", ".ndjson"):
             records = [json.loads(line) for line in data.splitlines() if line.strip()]
         else:
             records = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        if too_long is not None:
+            raise too_long from None
         return  # the table reader reports malformed JSON with its line and column
     del data
+    if too_long is not None:
+        where = find_long_cell(records)
+        if where is None:
+            raise too_long
+        raise _too_big(_cell_message(name, where[0], where[1], too_long.length))
     check_records(records, max_rows=max_rows, name=name)
 
 
@@ -180,23 +267,48 @@ def check_csv_file(path: Path, *, max_rows: int, name: str, sep: str = ",") -> N
         rows = -1  # the header
         in_quotes = 0
         last = b""
+        sep_byte = ord(sep)
+        bound = -1  # where the last cell ended (a separator or newline outside quotes)
+        column = 0  # separators since the last newline, before this chunk
+        start = 0
         while True:
             block = fh.read(_CHUNK)
             if not block:
                 break
             a = np.frombuffer(block, dtype=np.uint8)
             parity = (np.cumsum(a == _QUOTE) + in_quotes) % 2
-            rows += int(np.count_nonzero((a == 10) & (parity == 0)))
+            outside = parity == 0
+            newline = (a == 10) & outside
+            ends = np.flatnonzero(newline | ((a == sep_byte) & outside))
+            if len(ends):
+                sizes = np.diff(ends + start, prepend=bound) - 1
+                if int(sizes.max()) > MAX_CELL_BYTES:
+                    k = int(np.argmax(sizes > MAX_CELL_BYTES))
+                    lines = np.flatnonzero(newline[ends[:k]])
+                    col = k - int(lines[-1]) - 1 if len(lines) else column + k
+                    row = rows + 1 + len(lines)
+                    raise _too_big(_cell_name(name, row, col, cols, int(sizes[k])))
+                lines = np.flatnonzero(newline[ends])
+                column = len(ends) - int(lines[-1]) - 1 if len(lines) else column + len(ends)
+                bound = int(ends[-1]) + start
+            rows += int(np.count_nonzero(newline))
             in_quotes = int(parity[-1])
             last = block[-1:]
+            start += len(block)
             if rows > max_rows:
                 raise _too_big(f"{name}: more rows than the limit of {max_rows} rows per request")
+        if start - bound - 1 > MAX_CELL_BYTES:  # the last cell, with no newline after it
+            raise _too_big(_cell_name(name, rows + 1, column, cols, start - bound - 1))
         if last and last != b"\n":
             rows += 1
         if rows * max(len(cols), 1) > MAX_CELLS:
             raise _too_big(
                 f"{name}: {rows} rows x {len(cols)} columns is more than {MAX_CELLS:,} cells"
             )
+
+
+def _cell_name(name: str, row: int, col: int, cols: list, length: int) -> str:
+    return _cell_message(name, row, cols[col] if 0 <= col < len(cols) else col + 1, length)
 
 
 def _end_of_first_record(head: bytes) -> int | None:

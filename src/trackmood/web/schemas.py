@@ -96,9 +96,10 @@ class Regions(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, starting, or degraded (the library is unavailable)")
     version: str
     model: str | None
+    library: str | None = Field(None, description="ok, or unavailable: <reason>")
 
 
 class SpotifyRequest(BaseModel):

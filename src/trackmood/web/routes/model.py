@@ -19,16 +19,32 @@ router = APIRouter()
 _HELD = {f.name for f in MODEL_FEATURES if f.name not in ("valence", "energy")}
 
 
-@router.get("/health", response_model=Health, tags=["service"])
+@router.get(
+    "/health",
+    response_model=Health,
+    tags=["service"],
+    responses={503: {"model": Health, "description": "the library is unavailable"}},
+)
 async def health(state: State):
-    """Liveness: ``ok`` once the model is loaded and the library is open. Answered on the event
-    loop (no worker thread), so it answers while uploads are being read or refused.
+    """Liveness: ``ok`` once the model is loaded and the library is open and usable; 503
+    ``degraded`` with the reason when the library is damaged, read-only or on a full disk.
+    Answered on the event loop (no worker thread, never waiting for the library), so it
+    answers while uploads are being read or refused.
     """
-    return {
-        "status": "ok" if state.model is not None and state.store is not None else "starting",
+    body = {
+        "status": "ok" if state.model is not None and state.library is not None else "starting",
         "version": __version__,
         "model": state.model.name if state.model else None,
+        "library": None,
     }
+    if state.library is None:
+        return body
+    problem = state.library.check(state._store)
+    if problem is None:
+        return body | {"library": "ok"}
+    return json_response(
+        body | {"status": "degraded", "library": f"unavailable: {problem}"}, status=503
+    )
 
 
 @router.get("/model", tags=["model"])

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 
@@ -37,14 +37,23 @@ def plain_docs(spec: dict) -> str:
     )
 
 
+def with_token(html: str, token: str) -> str:
+    """The page with the server's token in ``<meta name="trackmood-token">`` (for app.js)."""
+    meta = f'<meta name="trackmood-token" content="{escape(token, quote=True)}">'
+    return html.replace("<head>", "<head>\n" + meta, 1)
+
+
 def mount(app: FastAPI) -> None:
     """Add the page, its static files and the docs to ``app``."""
     static_dir = Path(str(resources.files("trackmood") / "web" / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
+    page = with_token((static_dir / "index.html").read_text("utf-8"), app.state.token)
+
     @app.get("/", include_in_schema=False)
     def index():
-        return FileResponse(static_dir / "index.html", media_type="text/html")
+        # the token is in the page: never cached, readable only by same-origin scripts
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     assets = swagger_dir()
     if assets is not None:

@@ -33,7 +33,7 @@ INLINE_BYTES = 64 * 1024
 
 def _measured_json(body: bytes):
     """The parsed body once its nesting and size are measured; ``None`` if it is not JSON."""
-    limits.scan_json(body, name="request body")
+    limits.scan_json(body, name="request body", max_string=limits.MAX_CELL_BYTES)
     try:
         return json.loads(body)
     except (ValueError, RecursionError):

@@ -57,11 +57,16 @@ function progress(on, value, text) {
 }
 
 // ----------------------------------------------------------------------------- requests
+// Requests that change something carry the server's token, which the server put in the page.
+const TOKEN = (document.querySelector('meta[name="trackmood-token"]') || {}).content || "";
+function writeHeaders(extra) { return Object.assign({ "X-Trackmood-Token": TOKEN }, extra || {}); }
+
 function send(method, url, body, label) {
   // XMLHttpRequest so the upload can show its progress.
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
+    xhr.setRequestHeader("X-Trackmood-Token", TOKEN);
     xhr.responseType = "text";
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) progress(true, Math.round((100 * e.loaded) / e.total), `Uploading ${label}… ${Math.round((100 * e.loaded) / e.total)}%`);
@@ -148,7 +153,7 @@ function moodCell(r) {
     const b = el("button", { type: "button", class: `badge ${moodClass(m)}`, text: m });
     b.addEventListener("click", async () => {
       const resp = await fetch(`/tracks/${encodeURIComponent(r.id)}/label`, {
-        method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mood: m }),
+        method: "PUT", headers: writeHeaders({ "Content-Type": "application/json" }), body: JSON.stringify({ mood: m }),
       });
       if (resp.ok) {
         r.label = (await resp.json()).label;
@@ -202,7 +207,7 @@ function tableRow(r) {
 
 async function removeTrack(r) {
   try {
-    const resp = await fetch(`/tracks/${encodeURIComponent(r.id)}`, { method: "DELETE" });
+    const resp = await fetch(`/tracks/${encodeURIComponent(r.id)}`, { method: "DELETE", headers: writeHeaders() });
     if (!resp.ok && resp.status !== 404) {
       const data = await resp.json().catch(() => null);
       throw new Error((data && data.error) || `delete failed (${resp.status})`);
