@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .paths import as_text
+
 SCHEMA_VERSION = 2
 
 _SCHEMA = """
@@ -175,10 +177,10 @@ class Store:
             rows.append(
                 (
                     t["id"],
-                    t.get("name"),
-                    t.get("artist"),
-                    t.get("album"),
-                    t.get("path"),
+                    as_text(t.get("name")),
+                    as_text(t.get("artist")),
+                    as_text(t.get("album")),
+                    as_text(t.get("path")),
                     json.dumps(meta, default=str) if meta else None,
                     now,
                 )
