@@ -32,6 +32,7 @@ from .. import __version__
 from .deps import Settings, WebState
 from .errors import install_handlers
 from .guard import Guard
+from .routes import download as download_routes
 from .routes import model as model_routes
 from .routes import pages
 from .routes import predict as predict_routes
@@ -128,5 +129,6 @@ def create_app(
     app.include_router(predict_routes.measured)
     app.include_router(predict_routes.router)
     app.include_router(track_routes.router)
+    app.include_router(download_routes.router)
     pages.mount(app)
     return app
