@@ -104,6 +104,8 @@ def output_format(path: str | Path | None, fmt: str | None) -> str:
         return _SUFFIX_FORMATS[suffix]
     if not suffix and _is_stream(path):
         return "csv"
+    if Path(path).is_dir():
+        raise DataError("is a folder; give a file name for the output", file=path)
     raise DataError(
         f"unknown output file type {suffix or '(no suffix)'!r}; name the file with one of "
         f"{SUFFIXES} or give the output format ({', '.join(OUTPUT_FORMATS)})",
@@ -232,7 +234,9 @@ class AtomicOutput:
             clean = {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
             self._json_line(json.dumps(clean))
         elif self.fmt == "csv":
-            w = csv.writer(self._stream, lineterminator="\n")
+            cr = any(isinstance(v, str) and "\r" in v for v in (*record, *record.values()))
+            quoting = csv.QUOTE_NONNUMERIC if cr else csv.QUOTE_MINIMAL
+            w = csv.writer(self._stream, lineterminator="\n", quoting=quoting)
             if self._first:
                 w.writerow(record if self.raw_csv else [csv_safe(k) for k in record])
             cells = [_cell(v, "{:.6g}") for v in record.values()]
@@ -291,7 +295,13 @@ class AtomicOutput:
                 self._writer = pq.ParquetWriter(self._stream or self._tmp, table.schema)
             self._writer.write_table(table.cast(self._writer.schema))
         elif self.fmt == "csv":
-            chunk.to_csv(self._stream, header=self._first, index=False, float_format="%.6g")
+            chunk.to_csv(
+                self._stream,
+                header=self._first,
+                index=False,
+                float_format="%.6g",
+                quoting=_csv_quoting(chunk),
+            )
         elif self.fmt in ("json", "jsonl"):
             for rec in chunk.to_json(orient="records", lines=True, double_precision=6).splitlines():
                 self._json_line(rec)
@@ -344,6 +354,25 @@ def _cell(v, spec: str) -> str:
     if isinstance(v, float):
         return "" if v != v else spec.format(v)
     return "" if v is None else str(v)
+
+
+def _csv_quoting(df: pd.DataFrame) -> int:
+    """Quote every text cell of a chunk holding a carriage return: with newline line ends the
+    csv module quotes only cells holding a newline, and a bare CR ends a row for most readers.
+    """
+    import csv
+
+    import pandas as pd
+
+    for c in df.columns:
+        col = df[c]
+        if (isinstance(c, str) and "\r" in c) or (
+            len(col)
+            and (col.dtype == object or isinstance(col.dtype, pd.StringDtype))
+            and col.str.contains("\r", regex=False, na=False).any()
+        ):
+            return csv.QUOTE_NONNUMERIC
+    return csv.QUOTE_MINIMAL
 
 
 def _printable(df: pd.DataFrame) -> pd.DataFrame:
