@@ -74,6 +74,13 @@ def test_predict_folder_with_a_name_that_is_not_utf8(folder, tmp_path):
     assert {"good", "caf\\xe9"} <= names
 
 
+def test_scan_reports_a_name_that_is_not_utf8_escaped(folder, tmp_path):
+    run = tm("scan", folder, db=tmp_path / "lib.sqlite", ok=False)
+    assert run.returncode == 4  # reported one by one, the other files analysed
+    assert f"{folder}/caf\\xe9.wav: the file name is not valid UTF-8" in run.stderr_text
+    assert "1 analysed" in run.stderr_text and "\\udc" not in run.stderr_text
+
+
 def test_extract_folder_with_a_name_that_is_not_utf8(folder, tmp_path):
     db = tmp_path / "lib.sqlite"
     run = tm("extract", folder, "--workers", "1", db=db)
