@@ -208,6 +208,10 @@ def test_negative_numbers_stay_numbers_and_a_cr_stays_in_its_cell(tmp_path):
     write_frame(pd.DataFrame({"name": ["a\rb", "c"], "loudness": [-5.2, 1.0]}), out)
     back = pd.read_csv(out)
     assert back["name"].tolist() == ["a\rb", "c"] and back["loudness"].tolist() == [-5.2, 1.0]
+    # columns of booleans or numbers with empty cells (object dtype) are left alone
+    flags = pd.DataFrame({"name": ["=x", "y"], "uncertain": pd.Series([True, None], dtype=object)})
+    write_frame(flags, out)
+    assert out.read_text().splitlines() == ["name,uncertain", "'=x,True", "y,"]
 
 
 def test_web_download_uses_the_same_rule(tmp_path):

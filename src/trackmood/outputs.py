@@ -25,7 +25,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,22 +61,37 @@ def csv_safe(value):
     return value
 
 
-def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`csv_safe` over every text column of ``df`` (a copy only when a cell changes)."""
+def _text_cells(df: pd.DataFrame, test) -> Iterator[tuple[object, pd.Series, pd.Series]]:
+    """``(column name, column, mask)`` of the text columns where ``test(column.str)`` holds for
+    some cell (columns of numbers, booleans or nothing are skipped).
+    """
     import pandas as pd
 
-    copied = False
     for c in df.columns:
         col = df[c]
         if not len(col) or not (col.dtype == object or isinstance(col.dtype, pd.StringDtype)):
             continue
-        starts = col.str.startswith(FORMULA_START, na=False)
-        if not starts.any():
+        try:
+            mask = test(col.str)
+        except AttributeError:  # an object column without text (booleans, numbers, empty)
             continue
-        if not copied:
-            df, copied = df.copy(), True
-        df[c] = col.mask(starts, col.map(csv_safe))
+        if mask.any():
+            yield c, col, mask
+
+
+def _map_cells(df: pd.DataFrame, test, fn) -> pd.DataFrame:
+    """``fn`` over the text cells where ``test`` holds (a copy only when a cell changes)."""
+    changed = [(c, col.mask(mask, col.map(fn))) for c, col, mask in _text_cells(df, test)]
+    if changed:
+        df = df.copy()
+        for c, col in changed:
+            df[c] = col
     return df
+
+
+def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`csv_safe` over every text column of ``df`` (a copy only when a cell changes)."""
+    return _map_cells(df, lambda s: s.startswith(FORMULA_START, na=False), csv_safe)
 
 
 def _is_stream(path: str | Path) -> bool:
@@ -362,34 +377,19 @@ def _csv_quoting(df: pd.DataFrame) -> int:
     """
     import csv
 
-    import pandas as pd
-
-    for c in df.columns:
-        col = df[c]
-        if (isinstance(c, str) and "\r" in c) or (
-            len(col)
-            and (col.dtype == object or isinstance(col.dtype, pd.StringDtype))
-            and col.str.contains("\r", regex=False, na=False).any()
-        ):
-            return csv.QUOTE_NONNUMERIC
-    return csv.QUOTE_MINIMAL
+    has_cr = any(isinstance(c, str) and "\r" in c for c in df.columns) or any(
+        _text_cells(df, lambda s: s.contains("\r", regex=False, na=False))
+    )
+    return csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL
 
 
 def _printable(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells holding line breaks or other control characters escaped (one row a line)."""
-    import pandas as pd
-
-    copied = False
-    for c in df.columns:
-        col = df[c]
-        if not len(col) or not (col.dtype == object or isinstance(col.dtype, pd.StringDtype)):
-            continue
-        bad = col.str.contains(r"[\x00-\x1f\x7f]", regex=True, na=False)
-        if bad.any():
-            if not copied:
-                df, copied = df.copy(), True
-            df[c] = col.mask(bad, col.map(lambda v: display(v) if isinstance(v, str) else v))
-    return df
+    return _map_cells(
+        df,
+        lambda s: s.contains(r"[\x00-\x1f\x7f]", regex=True, na=False),
+        lambda v: display(v) if isinstance(v, str) else v,
+    )
 
 
 def _json_cells(df: pd.DataFrame) -> pd.DataFrame:

@@ -217,7 +217,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Write one M3U8 playlist per mood from the scanned library.
 
-        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the playlist: Navidrome, Jellyfin, MPD and foobar2000 import them.
+        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the playlist: Navidrome, Jellyfin, MPD and foobar2000 import them. Files whose names hold a line break or other control character, or are not UTF-8, are left out and named on stderr.
         """
         from ..errors import TrackmoodError
         from ..library.m3u import export as run
