@@ -147,6 +147,26 @@ def test_export_never_lets_a_name_add_lines(hostile_library):
     assert all("control character" in ln for ln in skipped)
 
 
+@pytest.mark.parametrize("name", [EVIL, "a\rb", "a\x00b", "a\x1cb", "a\x85b", "a\u2028b"])
+def test_render_writes_no_name_that_breaks_a_line(name, tmp_path):
+    from trackmood.library import m3u
+
+    rows = [
+        {
+            "path": str(tmp_path / f"{name}.mp3"),
+            "duration": 3.0,
+            "artist": "A\u2028B",
+            "title": name,
+        },
+        {"path": str(tmp_path / "ok.mp3"), "duration": 3.0, "artist": "A\u2028B", "title": name},
+    ]
+    text = m3u.render(rows, tmp_path)
+    lines = text.splitlines()
+    assert len(lines) == 3 and lines[0] == "#EXTM3U" and lines[2] == "ok.mp3"
+    assert lines[1].startswith("#EXTINF:3,A B - ")  # the tags' breaks are spaces
+    assert text.split("\n")[:-1] == text.splitlines()  # no other line break anywhere
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -35,9 +35,13 @@ class Playlist:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+#: Unicode line breaks that some readers split lines at (``str.splitlines`` does)
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def unwritable(path: str) -> str | None:
     """Why ``path`` cannot be a line of an M3U8 file, or ``None`` when it can."""
-    if has_control(path):
+    if has_control(path) or any(b in path for b in _UNICODE_BREAKS):
         return "its name holds a line break or another control character (M3U has no escape)"
     if not is_utf8(path):
         return "its name is not valid UTF-8 (rename it to include it, e.g. with convmv)"
