@@ -48,7 +48,8 @@ def test_extract_errors(tmp_path, monkeypatch):
     r = runner.invoke(app, ["extract", str(bad)])
     assert r.exit_code == 4 and "not an audio file" in r.stderr
     r = runner.invoke(app, ["extract", str(bad), "-o", str(tmp_path / "x.xlsx")])
-    assert r.exit_code != 0 and "use .parquet or .csv" in r.stderr
+    assert r.exit_code == 2 and "unknown output file type '.xlsx'" in r.stderr
+    assert ".csv" in r.stderr and ".parquet" in r.stderr and not (tmp_path / "x.xlsx").exists()
 
 
 def test_predict_audio_file(tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ def test_example_table_to_stdout():
     assert len(r.stdout.strip().splitlines()) == 1 + 5
 
 
-@pytest.mark.parametrize("suffix", ["csv", "json", "parquet"])
+@pytest.mark.parametrize("suffix", ["csv", "json", "jsonl", "parquet"])
 def test_output_formats_keep_ids_and_add_predictions(tmp_path, suffix):
     out = tmp_path / f"p.{suffix}"
     r = run("predict", EXAMPLE, "-o", out)
@@ -44,7 +44,8 @@ def test_output_formats_keep_ids_and_add_predictions(tmp_path, suffix):
     got = {
         "csv": pd.read_csv,
         "parquet": pd.read_parquet,
-        "json": lambda p: pd.read_json(p, lines=True),
+        "json": lambda p: pd.DataFrame(json.loads(p.read_text())),
+        "jsonl": lambda p: pd.read_json(p, lines=True),
     }[suffix](out)
     assert list(got.columns) == ["name", "artist", *PREDICTION_COLUMNS]
     assert (got["status"] == "ok").all() and (got["model"] == "default").all()
@@ -73,7 +74,7 @@ def test_single_track_from_feature_options():
     ]
     r = run("predict", *args, "--format", "json")
     assert r.exit_code == 0, r.stderr
-    rec = json.loads(r.stdout.strip())
+    (rec,) = json.loads(r.stdout)  # one JSON array
     assert rec["mood"] in ("Calm", "Sad")
 
 

@@ -247,7 +247,7 @@ def test_one_track_needs_no_pandas():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stderr.strip().splitlines()[-1] == "False", r.stderr
-    rec = json.loads(r.stdout)
+    (rec,) = json.loads(r.stdout)  # one JSON array
     assert rec["mood"] in MOODS and rec["status"] == "ok" and 0 < rec["confidence"] <= 1
 
 

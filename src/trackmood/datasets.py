@@ -66,6 +66,26 @@ def _looks_binary(path: Path) -> bool:
     return b"\x00" in head
 
 
+def json_lines(text: str, *, file=None) -> list:
+    """The objects of a JSON-lines text (blank lines skipped); a malformed line is reported by
+    its own line number in the file.
+
+    >>> json_lines('{"a": 1}' + chr(10) + chr(10) + '{"a": 2}')
+    [{'a': 1}, {'a': 2}]
+    """
+    records = []
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise DataError(
+                f"malformed JSON at line {number} column {e.colno}: {e.msg}", file=file
+            ) from None
+    return records
+
+
 def read_table(path: str | Path, *, chunksize: int | None = None):
     """Read a table file into a DataFrame with schema column names and a ``_row`` column.
 
@@ -181,15 +201,15 @@ def _iter_chunks(path: Path, fmt: str, chunksize: int | None) -> Iterator[pd.Dat
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as e:
             raise DataError(f"not UTF-8 text (byte {e.start})", file=path) from None
-        try:
-            if path.suffix.lower() in (".jsonl", ".ndjson"):
-                records = [json.loads(line) for line in text.splitlines() if line.strip()]
-            else:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            records = json_lines(text, file=path)
+        else:
+            try:
                 records = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(
-                f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}", file=path
-            ) from None
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}", file=path
+                ) from None
         if isinstance(records, dict):
             for key in ("tracks", "items", "data", "audio_features", "content"):
                 if isinstance(records.get(key), list):

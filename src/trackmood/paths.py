@@ -8,6 +8,8 @@ can be shown on one line, and tell whether it can be written as is.
 /music/evil\n#EXTINF:1,pwned.mp3
 >>> print(display("/music/caf" + chr(0xDCE9) + ".mp3"))
 /music/caf\xe9.mp3
+>>> as_text("/music/caf" + chr(0xDCE9) + ".mp3") == "/music/caf" + chr(92) + "xe9.mp3"
+True
 >>> is_utf8("/music/caf" + chr(0xDCE9)), has_control("/music/a" + chr(13)), has_control("/m/ok.mp3")
 (False, True, False)
 """
@@ -53,3 +55,14 @@ def display(path: str | os.PathLike) -> str:
         else:
             out.append(c)
     return "".join(out)
+
+
+def as_text(value):
+    r"""``value`` as text that can be stored, put in a table or written to a UTF-8 file: bytes of
+    a file name that are not UTF-8 become ``\xNN`` escapes (as :func:`display` shows them);
+    control characters are kept (CSV quotes them, JSON escapes them). Anything that is not a
+    string (``None``, numbers) is returned unchanged.
+    """
+    if not isinstance(value, str) or is_utf8(value):
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -27,6 +27,7 @@ the blocks out one by one, so a file of any length decodes in the memory of one 
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,14 +94,14 @@ def _soundfile_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.nda
     import soundfile as sf
 
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: names that are not UTF-8 too
     except (sf.LibsndfileError, RuntimeError) as e:
         raise _Unreadable(str(e)) from None
     declared = info.frames if info.frames and info.frames > 0 else None
 
     def gen():
         try:
-            with sf.SoundFile(str(path)) as f:
+            with sf.SoundFile(os.fsencode(path)) as f:
                 while True:
                     block = f.read(_BLOCK, dtype="float32", always_2d=True)
                     if not len(block):

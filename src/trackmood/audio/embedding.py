@@ -26,6 +26,7 @@ TensorFlow is never needed: the graph was converted once by ``scripts/convert_mu
 from __future__ import annotations
 
 import json
+import os
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -283,7 +284,7 @@ def _windows(length16: int, max_patches: int):
 def _read_soundfile(path: Path, max_patches: int):
     import soundfile as sf
 
-    with sf.SoundFile(str(path)) as f:
+    with sf.SoundFile(os.fsencode(path)) as f:
         rate, frames = f.samplerate, f.frames
         if not f.seekable() or frames <= 0 or frames / rate < SEEK_ABOVE_S:
             return None

@@ -25,9 +25,18 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "-o",
                 "--out",
-                help="Write the features table here: .parquet or .csv (default: CSV on stdout).",
+                help="Write the features table here: .parquet, .csv, .json (one array) or "
+                ".jsonl (default: CSV on stdout).",
             ),
         ] = None,
+        raw_csv: Annotated[
+            bool,
+            typer.Option(
+                "--raw-csv",
+                help="CSV: write text cells as they are (by default a cell starting with "
+                "= + - @ gets a leading ' so a spreadsheet shows it as text).",
+            ),
+        ] = False,
         workers: Annotated[
             int | None,
             typer.Option(
@@ -56,16 +65,14 @@ def register(app: typer.Typer) -> None:
         hash: a rerun, or a renamed file, does no work twice; an interrupted run keeps every
         finished file.
         """
-        from ..errors import DataError, TrackmoodError
+        from ..errors import TrackmoodError
         from ..outputs import AtomicOutput, output_format
         from ..sources.audio import extract_table
         from ..store import Store
         from .common import StageProgress, err, fail
 
         try:
-            if out is not None and out.suffix.lower() not in (".parquet", ".pq", ".csv", ".json"):
-                raise DataError(f"unsupported output {str(out)!r}; use .parquet or .csv")
-            fmt = "csv" if out is None else output_format(out, None)
+            fmt = "csv" if out is None else output_format(out, None)  # unknown suffix: error
             store = Store(db) if db else Store()
             try:
                 with StageProgress() as progress:
@@ -77,7 +84,7 @@ def register(app: typer.Typer) -> None:
             failed = df["error"].notna()
             for msg in df.loc[failed, "error"]:
                 err(f"skipped: {msg}")
-            with AtomicOutput(out, fmt, inputs=paths) as sink:
+            with AtomicOutput(out, fmt, inputs=paths, raw_csv=raw_csv) as sink:
                 sink.write(df)
             err(
                 f"{int((~failed).sum())} file(s) extracted, {int(failed.sum())} failed"

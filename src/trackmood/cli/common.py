@@ -14,10 +14,13 @@ import sys
 
 import typer
 
+from ..paths import display
+
 #: Library messages speak of values; the CLI names the flag that sets them.
 FLAG_HINTS: tuple[tuple[str, str], ...] = (
     ("timeline window", "--timeline"),
     ("unknown output format", "--format"),
+    ("unknown output file type", "-o, --format"),
     ("parquet output needs a file", "-o OUT.parquet"),
     ("unknown feature", "--feature"),
     ("must look like NAME=VALUE", "--feature"),
@@ -37,13 +40,13 @@ def hint(message: str) -> str:
 
 
 def err(message: str) -> None:
-    """One line on stderr."""
-    typer.echo(f"trackmood: {message}", err=True)
+    """One line on stderr (file names in it escaped: control characters, bytes not UTF-8)."""
+    typer.echo(f"trackmood: {display(message)}", err=True)
 
 
 def fail(error: Exception) -> None:
     """The one error handler: ``trackmood: error: …`` on one line, and the error's exit code."""
-    text = " ".join(str(error).split("\n"))
+    text = display(" ".join(str(error).split("\n")))
     typer.echo(f"trackmood: error: {hint(text)}", err=True)
     raise typer.Exit(getattr(error, "exit_code", 1))
 

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from ..paths import display
+
 DB_HELP = "Library file (default: $TRACKMOOD_DB or the user data folder)."
 WORKERS_HELP = "Analysis processes (default: all cores)."
 
@@ -124,7 +126,7 @@ def register(app: typer.Typer) -> None:
                 if f.status == "error":
                     err(f"{f.path}: {f.message}")
                 elif f.changes or f.message:
-                    typer.echo(f.line())
+                    typer.echo(display(f.line()))
             err(rep.summary())
             if rep.errors:
                 err(f"error: {len(rep.errors)} file(s) failed (see above)")
@@ -151,7 +153,7 @@ def register(app: typer.Typer) -> None:
                 done = set_label(store, track, mood)
             finally:
                 store.close()
-            typer.echo(f"{done['path'] or done['track_id']}: {done['mood']}")
+            typer.echo(f"{display(done['path'] or done['track_id'])}: {done['mood']}")
         except TrackmoodError as e:
             fail(e)
 
@@ -257,7 +259,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Write one M3U8 playlist per mood from the scanned library.
 
-        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the playlist: Navidrome, Jellyfin, MPD and foobar2000 import them.
+        Extended M3U (UTF-8, #EXTINF with duration, artist and title) with paths relative to the playlist: Navidrome, Jellyfin, MPD and foobar2000 import them. Files whose names hold a line break or other control character, or are not UTF-8, are left out and named on stderr.
         """
         from ..errors import TrackmoodError
         from ..library.m3u import export as run
@@ -270,7 +272,10 @@ def register(app: typer.Typer) -> None:
             finally:
                 store.close()
             for p in made:
-                typer.echo(f"{p.path}\t{p.tracks}")
+                for path, why in p.skipped:
+                    err(f"skipped in {p.path.name}: {display(path)}: {why}")
+            for p in made:
+                typer.echo(f"{display(p.path)}\t{p.tracks}")
             if not any(p.tracks for p in made):
                 err("the playlists are empty: scan a music folder first (trackmood scan DIR)")
         except TrackmoodError as e:

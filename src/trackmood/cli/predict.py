@@ -35,7 +35,14 @@ def predict(
         "--format",
         "-f",
         metavar="FORMAT",
-        help="table, csv, json or parquet (default: table on stdout).",
+        help="table, csv, json (one array), jsonl (one object a line) or parquet "
+        "(default: from the -o suffix; table on stdout).",
+    ),
+    raw_csv: bool = typer.Option(
+        False,
+        "--raw-csv",
+        help="CSV: write text cells as they are. By default a cell starting with = + - @ "
+        "(a spreadsheet formula) gets a leading ' so it shows as text.",
     ),
     model: str | None = typer.Option(
         None,
@@ -78,11 +85,11 @@ def predict(
         if feature:
             if inputs:
                 raise_data("give either --feature values or input files, not both")
-            return _predict_one(feature, model, out, fmt)
+            return _predict_one(feature, model, out, fmt, raw_csv=raw_csv)
         if not inputs:
             raise_data("nothing to predict: give a table, audio files, Spotify ids or --feature")
         _predict(inputs, model=model, out=out, fmt=fmt, timeline=timeline, strict=strict,
-                 chunksize=chunksize, refresh=refresh)  # fmt: skip
+                 chunksize=chunksize, refresh=refresh, raw_csv=raw_csv)  # fmt: skip
     except TrackmoodError as e:
         fail(e)
     except KeyboardInterrupt:
@@ -93,20 +100,23 @@ def raise_data(message: str) -> None:
     raise DataError(message)
 
 
-def _predict_one(feature, model, out, fmt) -> None:
+def _predict_one(feature, model, out, fmt, *, raw_csv=False) -> None:
     """The fast path for one track: no pandas unless Parquet is asked for."""
     from ..features import record_from_pairs
     from ..outputs import AtomicOutput, output_format
     from ..pipeline import choose_model
     from ..predict import predict_record
 
+    fmt = output_format(out, fmt)
     record = record_from_pairs(feature)
     chosen = choose_model(record, model, notify=err)
-    with AtomicOutput(out, output_format(out, fmt)) as sink:
+    with AtomicOutput(out, fmt, raw_csv=raw_csv) as sink:
         sink.write_record(predict_record(chosen, record, file="--feature"))
 
 
-def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=False) -> None:
+def _predict(
+    inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=False, raw_csv=False
+) -> None:
     from .. import pipeline
     from ..outputs import (
         AtomicOutput,
@@ -120,7 +130,10 @@ def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=Fa
     check_output(out, inputs)
     kinds = pipeline.resolve(inputs)
     if len(inputs) == 1 and kinds[0][0] == "table":  # one table: stream in bounded memory
-        with StageProgress() as progress, AtomicOutput(out, fmt, inputs=inputs) as sink:
+        with (
+            StageProgress() as progress,
+            AtomicOutput(out, fmt, inputs=inputs, raw_csv=raw_csv) as sink,
+        ):
             counts = {"invalid": 0, "n": 0}
             for chunk in pipeline.stream(
                 inputs,
@@ -159,11 +172,11 @@ def _predict(inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=Fa
             f"first: {_first_reason(result.predictions)})"
         )
     table = result.timeline if timeline else result.predictions
-    with AtomicOutput(out, fmt, inputs=inputs) as sink:
+    with AtomicOutput(out, fmt, inputs=inputs, raw_csv=raw_csv) as sink:
         sink.write(table)
     if timeline and out is not None and result.timeline is not None and len(result.timeline):
         png = write_timeline_png(_timeline_groups(result.timeline), timeline_png_path(out))
-        err(f"wrote mood timeline to {png}")
+        err(f"wrote mood timeline to {png}")  # err() escapes the name
     _summary(c["invalid"], len(result.predictions))
 
 

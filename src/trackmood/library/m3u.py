@@ -4,17 +4,25 @@ One UTF-8 file per mood (``Calm.m3u8`` …): ``#EXTM3U``, then per track
 ``#EXTINF:<whole seconds>,<artist> - <title>`` and its path relative to the playlist's folder
 (forward slashes), most confident tracks first. Each file is written to a temporary name and
 renamed into place, so a reader never sees half a playlist.
+
+Hostile names: M3U has no escape for a line break, so a path holding a newline, carriage return
+or any other control character is left out of the playlist (with a reason in
+:attr:`Playlist.skipped`) -- it could otherwise add lines of its own (``#EXTINF``, ``rtsp:`` URLs);
+MPD neither indexes such files nor decodes ``%0A`` in a playlist, so no form of the name plays.
+A path that is not valid UTF-8 is left out too: the file stays valid UTF-8 for every importer.
+A relative path starting with ``#`` is written as ``./#…`` (a comment otherwise).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError
 from ..moods import MOODS, PROBA_COLUMNS
+from ..paths import has_control, is_utf8
 from . import catalog
 
 
@@ -23,12 +31,29 @@ class Playlist:
     mood: str
     path: Path
     tracks: int
+    #: ``(path, reason)`` of the tracks of this mood left out because of their names
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+#: Unicode line breaks that some readers split lines at (``str.splitlines`` does)
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def unwritable(path: str) -> str | None:
+    """Why ``path`` cannot be a line of an M3U8 file, or ``None`` when it can."""
+    if has_control(path) or any(b in path for b in _UNICODE_BREAKS):
+        return "its name holds a line break or another control character (M3U has no escape)"
+    if not is_utf8(path):
+        return "its name is not valid UTF-8 (rename it to include it, e.g. with convmv)"
+    return None
 
 
 def entry_title(row: dict) -> str:
     title = row.get("title") or Path(row["path"]).stem
     artist = row.get("artist")
     text = f"{artist} - {title}" if artist else title
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return " ".join(text.split())  # no line breaks inside an #EXTINF line
 
 
@@ -38,12 +63,15 @@ def relative(path: str, folder: Path) -> str:
         rel = os.path.relpath(path, folder)
     except ValueError:  # another drive (Windows)
         return Path(path).as_posix()
-    return Path(rel).as_posix()
+    rel = Path(rel).as_posix()
+    return f"./{rel}" if rel.startswith("#") else rel  # not a comment line
 
 
 def render(rows: list[dict], folder: Path) -> str:
     lines = ["#EXTM3U"]
     for r in rows:
+        if unwritable(r["path"]):  # never a line of its own (export reports these)
+            continue
         secs = r.get("duration")
         secs = int(round(secs)) if secs is not None and secs == secs else -1
         lines.append(f"#EXTINF:{secs},{entry_title(r)}")
@@ -101,9 +129,13 @@ def export(
         col = PROBA_COLUMNS[MOODS.index(mood)]
         chosen = [r for r in rows if r["mood"] == mood and (r[col] or 0.0) >= min_confidence]
         chosen.sort(key=lambda r: (-(r[col] or 0.0), r["path"]))
+        skipped = [(r["path"], why) for r in chosen if (why := unwritable(r["path"]))]
+        if skipped:
+            left_out = {p for p, _ in skipped}
+            chosen = [r for r in chosen if r["path"] not in left_out]
         if limit is not None:
             chosen = chosen[:limit]
         path = out / f"{mood}.m3u8"
         _atomic_write(path, render(chosen, folder))
-        result.append(Playlist(mood, path, len(chosen)))
+        result.append(Playlist(mood, path, len(chosen), skipped))
     return result

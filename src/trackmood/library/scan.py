@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..moods import PROBA_COLUMNS
+from ..paths import display
 from . import catalog
 from .analyse import analyse_iter, load
 
@@ -141,7 +142,7 @@ def scan(
     found, roots = walk(paths, bad)
     known = catalog.files_under(store, roots)
     rep = ScanReport(found=len(found))
-    rep.failed += [f"{p!r}: the file name is not valid UTF-8; rename the file" for p in bad]
+    rep.failed += [f"{display(p)}: the file name is not valid UTF-8; rename the file" for p in bad]
     todo, repredict = [], []
     for p, st in found.items():
         row = known.get(p)

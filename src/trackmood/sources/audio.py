@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import DataError
+from ..paths import as_text
 from .base import FAILED, OK, Notify, Progress
 
 #: Provider of the audio model's descriptors (``a_*``).
@@ -154,7 +155,8 @@ def results_frame(results: list[dict], *, window: float | None = None, notify=No
         prov.update(dict.fromkeys(embedded, PROVIDER))
     rows = []
     for r in results:
-        row = {"id": r["id"], "name": r["name"], "path": r["path"], "decoder": r.get("decoder")}
+        name, path = as_text(r["name"]), as_text(r["path"])  # names that are not UTF-8: escaped
+        row = {"id": r["id"], "name": name, "path": path, "decoder": r.get("decoder")}
         if "features" in r:
             f = r["features"]
             row.update({k: f.get(k) for k in columns[3:]})
@@ -164,7 +166,7 @@ def results_frame(results: list[dict], *, window: float | None = None, notify=No
                 row["windows"] = r.get("windows") or []
         else:
             row["provenance"] = {}
-            row["status"], row["reason"] = FAILED, r["error"]
+            row["status"], row["reason"] = FAILED, as_text(r["error"])
             if notify:
                 notify(f"skipped: {r['error']}")
         rows.append(row)
@@ -196,7 +198,8 @@ def extract_table(
     cols = ["id", "path", "name", *MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS, "decoder", "error"]
     rows = []
     for r in source.results(paths, progress=progress, notify=notify):
-        row = {"id": r["id"], "path": r["path"], "name": r["name"], "error": r.get("error")}
+        row = {"id": r["id"], "path": as_text(r["path"]), "name": as_text(r["name"])}
+        row["error"] = as_text(r.get("error"))
         if "features" in r:
             row.update(
                 {k: r["features"].get(k) for k in (*MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS)}

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import LibraryError
-from ..paths import display
+from ..paths import as_text, display
 from . import faults, schema
 from .caches import Caches
 from .files import LibraryFiles
@@ -125,10 +125,10 @@ class Store(Caches, LibraryFiles):
             rows.append(
                 (
                     t["id"],
-                    t.get("name"),
-                    t.get("artist"),
-                    t.get("album"),
-                    t.get("path"),
+                    as_text(t.get("name")),
+                    as_text(t.get("artist")),
+                    as_text(t.get("album")),
+                    as_text(t.get("path")),
                     json.dumps(meta, default=str) if meta else None,
                     now,
                 )

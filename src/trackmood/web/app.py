@@ -37,6 +37,7 @@ from . import access
 from .deps import Settings, WebState
 from .errors import install_handlers
 from .guard import Guard
+from .routes import download as download_routes
 from .routes import model as model_routes
 from .routes import pages
 from .routes import predict as predict_routes
@@ -160,6 +161,7 @@ def create_app(
     app.include_router(predict_routes.measured)
     app.include_router(predict_routes.router)
     app.include_router(track_routes.router)
+    app.include_router(download_routes.router)
     pages.mount(app)
     _declare_token(app)
     return app

@@ -241,18 +241,28 @@ function setupTable() {
 }
 
 // ----------------------------------------------------------------------------- CSV
-function csvCell(v) {
-  if (v === null || v === undefined) return "";
-  let s = typeof v === "number" ? String(Math.round(v * 1e6) / 1e6) : String(v);
-  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;  // no formulas in spreadsheets
-  return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-}
-
-function downloadCSV() {
+// The server writes the CSV (trackmood.outputs.csv_safe, the CLI's rule): formula-like text
+// cells get a leading ' so a spreadsheet shows them as text; numbers stay numbers.
+async function downloadCSV() {
   const cols = ["id", "name", "artist", "album", "mood", ...PROBS, "quadrant", "valence", "energy", "confidence", "model", "status", "source", "reason"];
   const rows = visibleRows();
-  const lines = [cols.join(",")].concat(rows.map((r) => cols.map((c) => csvCell(r[c])).join(",")));
-  const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
+  const cell = (v) => (v === undefined || (typeof v === "object" && v !== null) ? null : v);
+  let blob;
+  try {
+    const r = await fetch("/download.csv", {
+      method: "POST",
+      headers: writeHeaders({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ columns: cols, rows: rows.map((r) => cols.map((c) => cell(r[c]))) }),
+    });
+    if (!r.ok) {
+      const data = await r.json().catch(() => null);
+      throw new Error((data && data.error) || `download: the server answered ${r.status}`);
+    }
+    blob = new Blob([await r.text()], { type: "text/csv" });
+  } catch (e) {
+    setError(e.message);
+    return;
+  }
   const url = URL.createObjectURL(blob);
   const a = el("a", { href: url, download: "trackmood-predictions.csv" });
   document.body.append(a);
