@@ -726,7 +726,7 @@ def test_serve_cli_help_and_errors(tmp_path):
     )
     assert r.exit_code != 0 and "no model at" in r.output
     r = runner.invoke(app, ["serve", "--db", str(tmp_path)])  # a folder, not a file
-    assert r.exit_code == 5 and "cannot be opened" in r.output and str(tmp_path) in r.output
+    assert r.exit_code == 5 and "cannot open the library" in r.output and str(tmp_path) in r.output
     r = runner.invoke(app, ["serve", "--db", str(tmp_path / "z.db"), "--token", "short"])
     assert r.exit_code != 0 and "--token" in r.output and "16 to 256 characters" in r.output
     r = runner.invoke(app, ["serve", "--db", str(tmp_path / "z.db"), "--allow-host", "a/b"])

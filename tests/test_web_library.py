@@ -119,7 +119,7 @@ def test_library_made_immutable_while_the_server_runs(tmp_path):
             pytest.skip(f"this file system has no immutable flag: {r.stderr.strip()}")
         try:  # root ignores chmod; an immutable file stops root too
             r = c.post("/predict", json=rows(300, "u"))
-            assert_unavailable(r, db, "is read-only", "make the file and its folder writable")
+            assert_unavailable(r, db, "is read-only", "writable")
             assert_degraded(c, db, "read-only")
         finally:
             subprocess.run(["chattr", "-i", *map(str, files)], check=True)

@@ -39,6 +39,11 @@ CAUSES: dict[int, tuple[str, str]] = {
         "check that the file and its folder exist and are readable and writable",
     ),
     26: ("is not a SQLite database (damaged or overwritten)", CHECK),
+    # not SQLite codes: what the file system says (see _refine)
+    1008: (
+        "is on a read-only file system",
+        "remount it writable, or set TRACKMOOD_DB to a file on a writable disk",
+    ),
 }
 #: When the error carries no code (old Pythons), its text tells the cause.
 _BY_TEXT = (
@@ -85,6 +90,8 @@ def _refine(code: int, path: Path) -> int:
     folder = path.parent
     try:
         if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return 1008
+        if path.exists() and not os.access(path, os.W_OK):  # also an immutable file, for root
             return 8
         if shutil.disk_usage(folder).free < 64 * 1024:
             return 13
