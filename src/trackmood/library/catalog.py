@@ -6,7 +6,10 @@
     ``missing``), the tags that playlists need (``artist``, ``title``, ``duration``) and the latest
     prediction (``model``, ``mood``, ``p_*``, ``confidence``).
 ``lib_tag_changes``
-    Every tag value trackmood wrote into a file, with the value it replaced, so a run can be undone.
+    Every tag value trackmood writes into a file, with the value it replaces, so a run can be
+    undone; written (committed) *before* the file is replaced, so a killed run can be undone too.
+    Pseudo-fields starting with ``_`` keep the ID3 version and how to rebuild the original bytes
+    (see :mod:`trackmood.library.tags`).
 
 User labels go to the store's own ``labels`` table with source :data:`USER_SOURCE`; the library's
 default model lives in the store's key-value table (namespace :data:`KV`).
@@ -228,8 +231,15 @@ def run_changes(store, run: str) -> dict[str, dict[str, tuple]]:
 
 
 def mark_undone(store, run: str, path: str) -> None:
+    """The file of ``run`` at ``path`` holds its old values again (called after the swap)."""
     with store.transaction() as c:
         c.execute("UPDATE lib_tag_changes SET undone=1 WHERE run=? AND path=?", (run, path))
+
+
+def forget_changes(store, run: str, path: str) -> None:
+    """Drop the journal of a file whose replacement did not happen (it holds its old values)."""
+    with store.transaction() as c:
+        c.execute("DELETE FROM lib_tag_changes WHERE run=? AND path=?", (run, path))
 
 
 # -- settings -------------------------------------------------------------------------------

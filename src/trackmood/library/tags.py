@@ -10,18 +10,37 @@ Beside it trackmood keeps its own fields (``TXXX:TRACKMOOD_*`` frames, ``TRACKMO
 ``----:com.apple.iTunes:TRACKMOOD_*`` atoms): the mood it wrote, the model and the four
 probabilities. A ``MOOD`` that trackmood did not write is kept unless ``overwrite``. mutagen only
 rewrites tag blocks; the audio frames are never re-encoded.
+
+No file is modified in place (:mod:`.safe_write`): the tagged file is a new sibling copy that
+atomically replaces the original, after every intended change was journaled in
+``lib_tag_changes`` (with what is needed to rebuild the original bytes). So a killed ``tag`` or
+``--undo`` leaves every file either as it was or fully written, and ``undo`` puts back every file a
+killed run touched: a file that still holds the old values counts as restored. The new file's
+mtime is the time of the write (players and servers notice new tags); the analysis caches are
+carried to the new content hash before the swap and the library's size/mtime/sha right after it,
+so the next scan analyses nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import os
-import stat
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..moods import PROBA_COLUMNS
 from . import catalog
+from .safe_write import (
+    TagError,
+    check_container,
+    check_writable,
+    common_suffix,
+    copy_into,
+    file_sha,
+    replace_file,
+    sweep,
+)
 
 MOOD = "MOOD"
 OURS = "TRACKMOOD_MOOD"
@@ -30,11 +49,12 @@ PROBA_FIELDS = tuple(f"TRACKMOOD_{c.upper()}" for c in PROBA_COLUMNS)
 FIELDS = (MOOD, OURS, MODEL, *PROBA_FIELDS)
 #: Pseudo-field: the ID3 version a file had before the first change (``None``: no ID3 tag).
 ID3_VERSION = "_ID3_VERSION"
+#: Pseudo-field: how to rebuild the original bytes. old = [base64 of the original's bytes before
+#: the part the new file shares with it, original sha]; new = [length of the new file's bytes
+#: before that part, new sha]. Absent when that head is over :data:`MAX_HEAD` bytes.
+RESTORE = "_RESTORE"
+MAX_HEAD = 4 << 20
 MP4_PREFIX = "----:com.apple.iTunes:"
-
-
-class TagError(Exception):
-    """One file could not be read or written (a per-file error, not a stop)."""
 
 
 # -- one tag interface over the three tag systems -------------------------------------------
@@ -210,26 +230,59 @@ def plan(t: Tagged, row: dict, *, overwrite: bool) -> tuple[dict, str]:
     return {k: (current[k], v) for k, v in want.items() if current[k] != v}, note
 
 
-def _writable(path: str) -> None:
-    st = os.stat(path)
-    if not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK):
-        raise TagError("the file is read-only")
+def carry_cache(store, old_sha: str | None, new_sha: str) -> None:
+    """Let the analysis caches answer for the new content hash too (the audio is the same).
 
-
-def _after_write(store, path: str, row: dict | None) -> None:
-    """Keep the catalog in step with the new bytes, so the next scan sees the file unchanged (and
-    the extraction cache answers for the new content hash).
+    The one place that knows the cache keys (:mod:`trackmood.audio.parallel`'s extraction cache
+    and :mod:`trackmood.audio.embed_many`'s embeddings): every key holding the old hash is copied
+    with the new one.
     """
-    from ..audio.parallel import CACHE_NAMESPACE, cache_key, file_hash
+    from ..audio.embed_many import NAMESPACE as EMBEDDINGS
+    from ..audio.parallel import CACHE_NAMESPACE
 
-    st = os.stat(path)
-    sha = file_hash(path)
-    if row is not None and row.get("sha") and row["sha"] != sha:
-        cached = store.kv_get(CACHE_NAMESPACE, cache_key(row["sha"]))
-        if cached is not None:
-            store.kv_put(CACHE_NAMESPACE, cache_key(sha), cached)
-    if row is not None:
+    if not old_sha or old_sha == new_sha:
+        return
+    with store.transaction() as c:
+        c.execute(
+            "INSERT OR IGNORE INTO kv(namespace, key, value, at) SELECT namespace, "
+            "replace(key, ?, ?), value, at FROM kv WHERE namespace IN (?, ?) AND instr(key, ?) > 0",
+            (old_sha, new_sha, CACHE_NAMESPACE, EMBEDDINGS, old_sha),
+        )
+
+
+def _record(store, path: str, st: os.stat_result, sha: str) -> None:
+    """The library's record of the file after a replace: the next scan sees it unchanged."""
+    if catalog.get_file(store, path) is not None:
         catalog.update_file(store, path, size=st.st_size, mtime_ns=st.st_mtime_ns, sha=sha)
+
+
+def _restore_info(original: str, new: str, old_sha: str, new_sha: str) -> tuple | None:
+    shared = common_suffix(original, new)
+    head = os.path.getsize(original) - shared
+    if head > MAX_HEAD:
+        return None
+    with open(original, "rb") as f:
+        data = f.read(head)
+    return (
+        [base64.b64encode(data).decode("ascii"), old_sha],
+        [str(os.path.getsize(new) - shared), new_sha],
+    )
+
+
+def _failed(e: Exception, doing: str) -> TagError:
+    if isinstance(e, TagError):
+        return e
+    return TagError(f"{doing} ({type(e).__name__}: {e}); the file was not changed")
+
+
+def _set_all(tmp: str, values: dict, id3_version: str | None = "2.4") -> None:
+    try:
+        t = Tagged(tmp)
+        for k, v in values.items():
+            t.set(k, v)
+        t.save(id3_version)
+    except Exception as e:  # noqa: BLE001 - mutagen raises many types
+        raise _failed(e, "cannot write its tags") from None
 
 
 def tag_files(
@@ -243,11 +296,14 @@ def tag_files(
     """Write the library's prediction of each file into its tags (see the module docstring).
 
     Files must have been analysed (a scan) and be unchanged since; other files, read-only or
-    damaged ones are per-file errors in the report, never a stop.
+    damaged ones, WAV/AIFF with impossible sizes and a full disk are per-file errors in the
+    report (the file unchanged), never a stop.
     """
     catalog.ensure(store)
     rep = TagReport(run=uuid.uuid4().hex[:12])
     files = list(files)
+    if not dry_run:
+        sweep(store, {os.path.dirname(os.path.realpath(p)) for p in files})
     for i, path in enumerate(files):
         rep.files.append(_tag_one(store, path, rep.run, overwrite=overwrite, dry_run=dry_run))
         if progress:
@@ -262,23 +318,46 @@ def _tag_one(store, path: str, run: str, *, overwrite: bool, dry_run: bool) -> F
     if row["status"] != "ok" or row["mood"] is None:
         return FileResult(path, "error", message=row["error"] or "no prediction")
     try:
-        st = os.stat(path)
+        target = os.path.realpath(path)
+        st = os.stat(target)
         if (st.st_size, st.st_mtime_ns) != (row["size"], row["mtime_ns"]):
             return FileResult(path, "error", message="changed since it was analysed")
-        t = Tagged(path)
+        check_container(target)
+        t = Tagged(target)
         changes, note = plan(t, row, overwrite=overwrite)
         if not changes:
             return FileResult(path, "kept" if note else "unchanged", message=note)
         if dry_run:
             return FileResult(path, "would write", changes, note)
-        _writable(path)
-        for k, (_old, new) in changes.items():
-            t.set(k, new)
-        t.save()
+        check_writable(target, st)
+        values = {k: new for k, (_old, new) in changes.items()}
         if t.kind == "id3":
             changes[ID3_VERSION] = ([t.had_id3] if t.had_id3 else None, ["2.4"])
-        catalog.record_changes(store, run, path, changes)
-        _after_write(store, path, row)
+        sums: dict[str, str] = {}
+        journaled = []
+
+        def fill(out, _tmp):
+            sums["old"] = copy_into(target, out)
+
+        def journal(tmp):
+            sums["new"] = file_sha(tmp)
+            rows = dict(changes)
+            info = _restore_info(target, tmp, sums["old"], sums["new"])
+            if info is not None:
+                rows[RESTORE] = info
+            catalog.record_changes(store, run, path, rows)
+            journaled.append(True)
+            carry_cache(store, sums["old"], sums["new"])
+
+        try:
+            new_st = replace_file(
+                store, target, fill, edit=lambda tmp: _set_all(tmp, values), before_replace=journal
+            )
+        except BaseException:
+            if journaled:  # the swap did not happen: nothing to undo for this file
+                catalog.forget_changes(store, run, path)
+            raise
+        _record(store, path, new_st, sums["new"])
         return FileResult(path, "written", changes, note)
     except TagError as e:
         return FileResult(path, "error", message=str(e))
@@ -287,40 +366,7 @@ def _tag_one(store, path: str, run: str, *, overwrite: bool, dry_run: bool) -> F
 
 
 def undo(store, *, run: str | None = None, dry_run: bool = False) -> TagReport:
-    """Restore the values a tagging run replaced (default: the newest run not yet undone).
+    """Restore the values a tagging run replaced: :func:`trackmood.library.tag_undo.undo`."""
+    from .tag_undo import undo as _undo
 
-    A field whose value was changed since that run (by someone else) keeps the file untouched and
-    is reported as an error.
-    """
-    catalog.ensure(store)
-    run = run or catalog.last_run(store)
-    rep = TagReport(run=run or "")
-    if run is None:
-        return rep
-    for path, changes in catalog.run_changes(store, run).items():
-        try:
-            t = Tagged(path)
-            fields = {k: v for k, v in changes.items() if k != ID3_VERSION}
-            moved = [k for k, (_o, new) in fields.items() if t.get(k) != new]
-            if moved:
-                rep.files.append(
-                    FileResult(path, "error", message=f"changed since: {', '.join(moved)}")
-                )
-                continue
-            restore = {k: (new, old) for k, (old, new) in fields.items()}
-            if dry_run:
-                rep.files.append(FileResult(path, "would restore", restore))
-                continue
-            _writable(path)
-            for k, (_cur, old) in restore.items():
-                t.set(k, old)
-            version = changes.get(ID3_VERSION, (["2.4"], None))[0]
-            t.save(version[0] if version else None)
-            catalog.mark_undone(store, run, path)
-            _after_write(store, path, catalog.get_file(store, path))
-            rep.files.append(FileResult(path, "restored", restore))
-        except TagError as e:
-            rep.files.append(FileResult(path, "error", message=str(e)))
-        except Exception as e:  # noqa: BLE001
-            rep.files.append(FileResult(path, "error", message=f"{type(e).__name__}: {e}"))
-    return rep
+    return _undo(store, run=run, dry_run=dry_run)
