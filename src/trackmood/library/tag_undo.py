@@ -43,11 +43,11 @@ def undo(store, *, run: str | None = None, dry_run: bool = False) -> TagReport:
     catalog.ensure(store)
     run = run or catalog.last_run(store)
     rep = TagReport(run=run or "")
+    todo = catalog.run_changes(store, run) if run else {}
+    if not dry_run:
+        rep.cleaned = sweep(store, {os.path.dirname(os.path.realpath(p)) for p in todo})
     if run is None:
         return rep
-    todo = catalog.run_changes(store, run)
-    if not dry_run:
-        sweep(store, {os.path.dirname(os.path.realpath(p)) for p in todo})
     for path, changes in todo.items():
         try:
             rep.files.append(_undo_one(store, run, path, changes, dry_run=dry_run))

@@ -178,6 +178,8 @@ class FileResult:
     message: str = ""
 
     def line(self) -> str:
+        from ..paths import display
+
         parts = [
             f"{k}: {_show(o)} -> {_show(n)}" for k, (o, n) in self.changes.items() if k == MOOD
         ]
@@ -185,7 +187,11 @@ class FileResult:
         if ours:
             parts.append(f"{len(ours)} trackmood field(s)")
         tail = f" ({self.message})" if self.message else ""
-        return f"{self.status}: {self.path}" + (": " + "; ".join(parts) if parts else "") + tail
+        return (
+            f"{self.status}: {display(self.path)}"
+            + (": " + "; ".join(parts) if parts else "")
+            + tail
+        )
 
 
 def _show(v) -> str:
@@ -196,6 +202,8 @@ def _show(v) -> str:
 class TagReport:
     run: str
     files: list[FileResult] = field(default_factory=list)
+    #: temporary files of an interrupted run removed before this one
+    cleaned: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[FileResult]:
@@ -303,7 +311,7 @@ def tag_files(
     rep = TagReport(run=uuid.uuid4().hex[:12])
     files = list(files)
     if not dry_run:
-        sweep(store, {os.path.dirname(os.path.realpath(p)) for p in files})
+        rep.cleaned = sweep(store, {os.path.dirname(os.path.realpath(p)) for p in files})
     for i, path in enumerate(files):
         rep.files.append(_tag_one(store, path, rep.run, overwrite=overwrite, dry_run=dry_run))
         if progress:
