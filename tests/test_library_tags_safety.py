@@ -1,0 +1,518 @@
+"""``trackmood tag`` and ``--undo`` are crash-safe: real SIGKILLs at random points over large files,
+a real full file system (tmpfs), read-only files, WAV/AIFF with impossible sizes, permissions,
+owners and symlinks kept, and the library's record consistent after every write.
+
+The audio checks are independent of trackmood: the bytes after the ID3v2 tag / FLAC metadata
+blocks (parsed here from the format specs) and the samples decoded by FFmpeg (PyAV).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mutagen
+import numpy as np
+import pytest
+
+from tests.audio_fixtures import music_like, write_soundfile
+from tests.library_fixtures import copy_library, scanned_library
+from trackmood.library import catalog
+from trackmood.library import tags as T
+from trackmood.library.scan import scan, walk
+from trackmood.store import Store
+
+MARK = ".trackmood-"  # part of every temporary file's name
+
+
+# -- independent views of a file ------------------------------------------------------------
+def audio_start(path: Path) -> int:
+    """Offset of the audio frames: after the ID3v2 tag (MP3) or the metadata blocks (FLAC)."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if path.suffix == ".mp3":
+            if head[:3] != b"ID3":
+                return 0
+            size = 0
+            for b in head[6:10]:
+                size = (size << 7) | (b & 0x7F)
+            return 10 + size + (10 if head[5] & 0x10 else 0)
+        assert head[:4] == b"fLaC", path
+        pos = 4
+        while True:
+            f.seek(pos)
+            h = f.read(4)
+            pos += 4 + int.from_bytes(h[1:4], "big")
+            if h[0] & 0x80:
+                return pos
+
+
+def audio_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(audio_start(path))
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def samples_sha(path: Path) -> str:
+    import av
+
+    h = hashlib.sha256()
+    with av.open(str(path)) as c:
+        for frame in c.decode(audio=0):
+            h.update(np.ascontiguousarray(frame.to_ndarray()).tobytes())
+    return h.hexdigest()
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def temps(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if MARK in p.name]
+
+
+def trackmood(*args, env=None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "trackmood", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+# -- large files and a library that knows them (no analysis) --------------------------------
+def big_mp3(path: Path, mb: float, seed: int) -> Path:
+    """~``mb`` MB of 320 kbit/s stereo MP3 frames (one encoded clip repeated) with an ID3v2.3
+    tag holding a 200 kB cover, as many real files have.
+    """
+    import av
+    from mutagen.id3 import APIC, ID3, TIT2, TPE1
+
+    y = music_like(10.0, 44100, seed=seed)
+    clip = path.with_suffix(".clip.mp3")
+    with av.open(str(clip), "w") as c:
+        s = c.add_stream("libmp3lame", rate=44100)
+        s.layout, s.bit_rate = "stereo", 320000
+        fr = av.AudioFrame.from_ndarray(
+            np.stack([y, y[::-1]]).astype(np.float32).reshape(1, -1), format="flt", layout="stereo"
+        )
+        fr.sample_rate = 44100
+        rs = av.AudioResampler(
+            format=s.codec_context.codec.audio_formats[0].name,
+            layout="stereo",
+            rate=44100,
+            frame_size=s.codec_context.frame_size,
+        )
+        for f in [*rs.resample(fr), *rs.resample(None), None]:
+            for p in s.encode(f):
+                c.mux(p)
+    with av.open(str(clip)) as c:
+        frames = b"".join(bytes(p) for p in c.demux(c.streams.audio[0]) if p.size)
+    clip.unlink()
+    path.write_bytes(frames * (int(mb * 1e6) // len(frames) + 1))
+    tag = ID3()
+    tag.add(TIT2(encoding=3, text=[path.stem]))
+    tag.add(TPE1(encoding=3, text=["Big Artist"]))
+    tag.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="cover", data=os.urandom(200_000)))
+    tag.save(str(path), v2_version=3)
+    return path
+
+
+def big_flac(path: Path, seconds: int, seed: int) -> Path:
+    """Stereo 16-bit noise (incompressible: ~176 kB per second) with a title and a cover."""
+    import soundfile as sf
+    from mutagen.flac import FLAC, Picture
+
+    rng = np.random.default_rng(seed)
+    with sf.SoundFile(str(path), "w", 44100, 2, format="FLAC", subtype="PCM_16") as f:
+        for _ in range(seconds):
+            f.write((0.3 * rng.standard_normal((44100, 2))).clip(-1, 1))
+    f = FLAC(str(path))
+    f["title"], f["artist"] = [path.stem], ["Big Artist"]
+    pic = Picture()
+    pic.type, pic.mime, pic.data = 3, "image/jpeg", os.urandom(100_000)
+    f.add_picture(pic)
+    f.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_files(tmp_path_factory):
+    """``(folder, {name: (file sha, audio sha, samples sha)})``: 2 MP3 + 2 FLAC of 10-14 MB."""
+    root = tmp_path_factory.mktemp("big") / "music"
+    (root / "album").mkdir(parents=True)
+    made = [
+        big_mp3(root / "album" / "01 first.mp3", 13, 1),
+        big_flac(root / "album" / "02 second.flac", 70, 2),
+        big_mp3(root / "03 third.mp3", 10, 3),
+        big_flac(root / "04 fourth.flac", 60, 4),
+    ]
+    return root, {p.relative_to(root): (sha(p), audio_sha(p), samples_sha(p)) for p in made}
+
+
+def known_library(music: Path, db: Path) -> None:
+    """Rows for every file as a scan would leave them, with a prediction (no analysis)."""
+    from trackmood.audio.parallel import track_id
+    from trackmood.library.analyse import load
+
+    model = load().name
+    rows = []
+    for i, p in enumerate(sorted(q for q in music.rglob("*") if q.is_file())):
+        st, h = p.stat(), sha(p)
+        probs = np.roll([0.55, 0.2, 0.15, 0.1], i)
+        rows.append(
+            {
+                "path": str(p),
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "sha": h,
+                "track_id": track_id(h),
+                "status": "ok",
+                "model": model,
+                "mood": ["Calm", "Energetic", "Happy", "Sad"][int(np.argmax(probs))],
+                **dict(zip(catalog.PROBA_COLUMNS, map(float, probs), strict=True)),
+                "confidence": float(max(probs)),
+            }
+        )
+    store = Store(db)
+    try:
+        catalog.upsert_files(store, rows)
+    finally:
+        store.close()
+
+
+def run_and_kill(args, music: Path, rng: random.Random, window: float) -> tuple[bool, float]:
+    """Start ``trackmood ARGS``; once its first temporary file appears, wait a random time in
+    ``[0, window)`` and SIGKILL it. Returns (killed, seconds from the first temporary file to the
+    end of the process when it was not killed).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trackmood", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    dirs = [music, *[d for d in music.rglob("*") if d.is_dir()]]
+    first = None
+    while proc.poll() is None and first is None:
+        if any(MARK in n for d in dirs for n in os.listdir(d)):
+            first = time.monotonic()
+        else:
+            time.sleep(0.002)
+    if first is None:
+        proc.wait()
+        return False, 0.0
+    if window <= 0:
+        proc.wait()
+        return False, time.monotonic() - first
+    deadline = first + rng.uniform(0, window)
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return killed, 0.0
+
+
+def assert_intact(music: Path, originals: dict) -> None:
+    """Every file is a valid file of its format whose audio bytes and samples are the originals'."""
+    for rel, (_file, audio, samples) in originals.items():
+        p = music / rel
+        f = mutagen.File(str(p))
+        assert type(f).__name__ == ("MP3" if p.suffix == ".mp3" else "FLAC"), rel
+        assert audio_sha(p) == audio, f"{rel}: audio bytes changed"
+        assert samples_sha(p) == samples, f"{rel}: decoded samples changed"
+    # a temporary file a kill left is never taken for music by a scan
+    assert not [p for p in walk([music])[0] if MARK in p]
+
+
+def undo_all(db: Path) -> int:
+    for n in range(1, 8):
+        run = trackmood("tag", "--undo", "--db", db)
+        assert run.returncode == 0, run.stderr
+        if "nothing to undo" in run.stderr:
+            return n
+    raise AssertionError("undo never finished")
+
+
+def assert_restored(music: Path, db: Path, originals: dict) -> None:
+    """Byte-identical to the originals, no temporary file left, the library's record right."""
+    assert not temps(music)
+    store = Store(db)
+    try:
+        for rel, (file_sha, *_rest) in originals.items():
+            p = music / rel
+            assert sha(p) == file_sha, f"{rel}: not byte-identical after undo"
+            row, st = catalog.get_file(store, str(p)), p.stat()
+            assert (row["size"], row["mtime_ns"], row["sha"]) == (
+                st.st_size,
+                st.st_mtime_ns,
+                file_sha,
+            ), rel
+        assert catalog.last_run(store) is None
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_sigkill_of_tag_and_undo_over_large_files_never_damages_audio(big_files, tmp_path):
+    src, originals = big_files
+    rng = random.Random(15)
+    windows = {}
+    stats = {"tag": 0, "undo": 0}
+    for it in range(4):
+        music, db = tmp_path / f"run{it}" / "music", tmp_path / f"run{it}" / "lib.sqlite"
+        shutil.copytree(src, music)
+        known_library(music, db)
+        if it == 0:  # an uninterrupted run: how long the writing lasts, and the whole cycle
+            _, windows["tag"] = run_and_kill(["tag", music, "--db", db], music, rng, 0)
+            for rel in originals:
+                assert T.Tagged(str(music / rel)).get(T.MOOD), rel
+            assert_intact(music, originals)
+            _, windows["undo"] = run_and_kill(["tag", "--undo", "--db", db], music, rng, 0)
+            assert_restored(music, db, originals)
+            assert windows["tag"] > 0 and windows["undo"] > 0
+            continue
+        killed, _ = run_and_kill(["tag", music, "--db", db], music, rng, windows["tag"])
+        stats["tag"] += killed
+        assert_intact(music, originals)
+        killed, _ = run_and_kill(["tag", "--undo", "--db", db], music, rng, windows["undo"])
+        stats["undo"] += killed
+        assert_intact(music, originals)
+        undo_all(db)
+        assert_intact(music, originals)
+        assert_restored(music, db, originals)
+    assert stats["tag"] >= 1 and stats["undo"] >= 1, stats  # the kills did land mid-run
+
+
+# -- a kill at each step of one file's write, on the real (analysed) small library ----------
+@pytest.fixture
+def small(tmp_path_factory, tmp_path):
+    music, db = copy_library(*scanned_library(tmp_path_factory), tmp_path)
+    store = Store(db)
+    try:
+        scan(store, [music], workers=1)  # the copy's paths (known by content: no analysis)
+    finally:
+        store.close()
+    before = {p: p.read_bytes() for p in music.rglob("*") if p.is_file()}
+    return music, db, before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["copied", "written", "journaled", "replaced"])
+def test_kill_at_each_step_then_resume_and_undo(small, phase):
+    from tests.library_fixtures import audio_packets
+
+    music, db, before = small
+    packets = {p: audio_packets(p) for p in before}
+    env = {"TRACKMOOD_TEST_KILL": f"{phase}:2"}  # SIGKILL while writing the second file
+    run = trackmood("tag", music, "--db", db, env=env)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    changed = [p for p, b in before.items() if p.read_bytes() != b]
+    assert len(changed) == (2 if phase == "replaced" else 1), changed
+    left = temps(music)
+    assert len(left) == (0 if phase == "replaced" else 1), left
+    assert not [p for p in walk([music])[0] if MARK in p]
+    for p in before:
+        assert audio_packets(p) == packets[p], p
+    # resuming removes the stale temporary file; a file replaced before its record was updated
+    # is known by its carried analysis (a worker analysing it again would die: exit 70)
+    store = Store(db)
+    try:
+        stale = [p for p in changed if catalog.get_file(store, str(p))["sha"] != sha(p)]
+    finally:
+        store.close()
+    assert len(stale) == (1 if phase == "replaced" else 0)
+    since = time.time()
+    env = {"TRACKMOOD_TEST_CRASH": stale[0].name} if stale else {}
+    again = trackmood("tag", music, "--db", db, env=env)
+    assert again.returncode == 0, again.stderr
+    assert not temps(music)
+    if left:
+        assert "removed 1 temporary file(s)" in again.stderr
+    con = sqlite3.connect(db)
+    fresh = con.execute("SELECT count(*) FROM kv WHERE namespace='musicnn' AND at>=?", (since,))
+    assert fresh.fetchone()[0] == 0  # no embedding computed again
+    con.close()
+    assert all(p.read_bytes() != b for p, b in before.items())  # every file tagged now
+    undo_all(db)
+    for p, b in before.items():
+        assert p.read_bytes() == b, f"{p.name}: not byte-identical after undo"
+    assert_records(db, before)
+
+
+def assert_records(db: Path, files) -> None:
+    store = Store(db)
+    try:
+        for p in files:
+            row, st = catalog.get_file(store, str(p)), p.stat()
+            assert (row["size"], row["mtime_ns"], row["sha"]) == (
+                st.st_size,
+                st.st_mtime_ns,
+                sha(p),
+            ), p
+    finally:
+        store.close()
+
+
+# -- a real full disk -----------------------------------------------------------------------
+@pytest.fixture
+def tmpfs(tmp_path):
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    run = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)], capture_output=True
+    )
+    if run.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {run.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as f:
+        for size in (1 << 20, 1 << 14, 1 << 10, 64, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError:
+                pass
+    return filler
+
+
+def test_full_disk_and_read_only_leave_files_byte_identical(small, tmpfs, tmp_path):
+    music, db, _ = small
+    disk_music = tmpfs / "music"
+    shutil.copytree(music, disk_music)
+    store = Store(db)
+    try:
+        scan(store, [disk_music], workers=1)
+    finally:
+        store.close()
+    files = sorted(p for p in disk_music.rglob("*") if p.is_file())
+    ro = next(p for p in files if p.suffix == ".ogg")
+    ro.chmod(0o444)
+    before = {p: p.read_bytes() for p in files}
+    filler = fill(tmpfs)
+    run = trackmood("tag", disk_music, "--db", db)
+    assert run.returncode == 1, run.stderr
+    errors = [ln for ln in run.stderr.splitlines() if str(disk_music) in ln]
+    assert len(errors) == len(files), run.stderr
+    assert sum("read-only" in ln for ln in errors) == 1
+    assert sum("free space" in ln for ln in errors) == len(files) - 1, errors
+    assert "written" not in run.stdout
+    assert {p: p.read_bytes() for p in files} == before
+    assert not temps(tmpfs)
+    assert_records(db, [p for p in files])
+    store = Store(db)
+    try:
+        assert catalog.last_run(store) is None  # nothing journaled for files never replaced
+    finally:
+        store.close()
+    # with space again, the same command tags them (the read-only file still refused)
+    filler.unlink()
+    again = trackmood("tag", disk_music, "--db", db)
+    assert again.returncode == 1 and again.stdout.count("written: ") == len(files) - 1
+    assert ro.read_bytes() == before[ro]
+    undo_all(db)
+    assert {p: p.read_bytes() for p in files} == before
+
+
+# -- WAV/AIFF whose sizes cannot be right ----------------------------------------------------
+def _wav(path: Path, fmt: str = "WAV") -> Path:
+    write_soundfile(path, music_like(1.0, 22050, seed=5), 22050, fmt, "PCM_16")
+    return path
+
+
+def _patch(path: Path, offset: int, fmt: str, value: int) -> Path:
+    b = bytearray(path.read_bytes())
+    b[offset : offset + 4] = struct.pack(fmt, value)
+    path.write_bytes(bytes(b))
+    return path
+
+
+def _chunk(path: Path, cid: bytes) -> int:
+    b = path.read_bytes()
+    return b.index(cid, 12)
+
+
+def test_wav_and_aiff_with_impossible_sizes_are_refused_never_grown(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    stream = _patch(_wav(music / "stream.wav"), 4, "<I", 0xFFFFFFFF)
+    data = _wav(music / "data.wav")
+    _patch(data, _chunk(data, b"data") + 4, "<I", 0xFFFFFFFF)
+    cut = _wav(music / "cut.wav")
+    cut.write_bytes(cut.read_bytes()[:-1000])  # header sizes beyond the end of the file
+    aiff = _patch(_wav(music / "stream.aiff", "AIFF"), 4, ">I", 0xFFFFFFFF)
+    good = _wav(music / "good.wav")
+    bad = [stream, data, cut, aiff]
+    before = {p: p.read_bytes() for p in [*bad, good]}
+    db = tmp_path / "lib.sqlite"
+    known_library(music, db)
+    store = Store(db)
+    try:
+        for _ in range(2):  # a second run must not grow them either
+            rep = T.tag_files(store, [str(p) for p in [*bad, good]])
+            by = {Path(f.path): f for f in rep.files}
+            for p in bad:
+                assert by[p].status == "error", by[p].line()
+                assert "refused" in by[p].message and (
+                    "RIFF" in by[p].message or "FORM" in by[p].message
+                ), by[p].message
+                assert p.read_bytes() == before[p], f"{p.name} changed"
+        assert T.Tagged(str(good)).get(T.MOOD)  # a sound WAV is tagged
+        T.undo(store)
+        assert good.read_bytes() == before[good]
+    finally:
+        store.close()
+
+
+# -- what a replace keeps -------------------------------------------------------------------
+def test_replace_keeps_mode_owner_and_symlinks_and_the_record(small, tmp_path):
+    music, db, before = small
+    flac = next(p for p in before if p.suffix == ".flac")
+    mp3 = next(p for p in before if p.suffix == ".mp3")
+    os.chown(flac, 4321, 8765)
+    flac.chmod(0o640)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = elsewhere / mp3.name
+    shutil.move(mp3, real)
+    mp3.symlink_to(real)
+    store = Store(db)
+    try:
+        assert scan(store, [music], workers=1).analysed == 0
+        st0 = flac.stat()
+        time.sleep(0.01)
+        rep = T.tag_files(store, [str(p) for p in before])
+        assert {f.status for f in rep.files} == {"written"}, [f.line() for f in rep.files]
+        st1 = flac.stat()
+        assert st1.st_ino != st0.st_ino  # a new file took its place: nothing written in place
+        assert (st1.st_uid, st1.st_gid, st1.st_mode) == (4321, 8765, st0.st_mode)
+        assert st1.st_mtime_ns > st0.st_mtime_ns  # players notice the new tags
+        assert mp3.is_symlink() and T.Tagged(str(real)).get(T.MOOD)
+        assert scan(store, [music], workers=1).analysed == 0  # the record follows the file
+        T.undo(store)
+        assert flac.stat().st_uid == 4321 and mp3.is_symlink()
+        for p, b in before.items():
+            assert p.read_bytes() == b, p
+        assert not temps(music)
+    finally:
+        store.close()
