@@ -199,15 +199,16 @@ def run_and_kill(args, music: Path, rng: random.Random, window: float) -> tuple[
     ``[0, window)`` and SIGKILL it. Returns (killed, seconds from the first temporary file to the
     end of the process when it was not killed).
     """
+    dirs = [music, *[d for d in music.rglob("*") if d.is_dir()]]
+    stale = {n for d in dirs for n in os.listdir(d) if MARK in n}  # left by an earlier kill
     proc = subprocess.Popen(
         [sys.executable, "-m", "trackmood", *map(str, args)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    dirs = [music, *[d for d in music.rglob("*") if d.is_dir()]]
     first = None
     while proc.poll() is None and first is None:
-        if any(MARK in n for d in dirs for n in os.listdir(d)):
+        if any(MARK in n and n not in stale for d in dirs for n in os.listdir(d)):
             first = time.monotonic()
         else:
             time.sleep(0.002)
@@ -348,6 +349,11 @@ def test_kill_at_each_step_then_resume_and_undo(small, phase):
     assert fresh.fetchone()[0] == 0  # no embedding computed again
     con.close()
     assert all(p.read_bytes() != b for p, b in before.items())  # every file tagged now
+    # an undo killed at the same step, then finished by running it again
+    run = trackmood("tag", "--undo", "--db", db, env={"TRACKMOOD_TEST_KILL": f"{phase}:2"})
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    for p in before:
+        assert audio_packets(p) == packets[p], p
     undo_all(db)
     for p, b in before.items():
         assert p.read_bytes() == b, f"{p.name}: not byte-identical after undo"

@@ -12,7 +12,8 @@ the run, what the file holds now decides:
 * anything else (someone changed these fields since): an error, the file untouched.
 
 Every write goes through :func:`trackmood.library.safe_write.replace_file`, and a file's rows are
-marked undone only after its swap, so an undo killed at any point is finished by running it again.
+marked undone only after its swap and its library record, so an undo killed at any point is
+finished by running it again.
 """
 
 from __future__ import annotations
@@ -81,18 +82,18 @@ def _undo_one(store, run: str, path: str, changes: dict, *, dry_run: bool) -> Fi
         new_st, sha = _rebuild(store, target, info)
     if new_st is None:
         new_st, sha = _rewrite(store, target, {k: old for k, (_n, old) in restore.items()}, version)
+    _record(store, path, new_st, sha)  # then undone: a kill between them is settled by a rerun
     catalog.mark_undone(store, run, path)
-    _record(store, path, new_st, sha)
     return FileResult(path, "restored", restore)
 
 
 def _settle(store, run: str, path: str, target: str) -> None:
-    """A file already restored: mark its rows and bring the record up to date if needed."""
-    catalog.mark_undone(store, run, path)
+    """A file already restored: bring the record up to date if needed, mark its rows."""
     row = catalog.get_file(store, path)
     st = os.stat(target)
     if row is not None and (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
         _record(store, path, st, file_sha(target))
+    catalog.mark_undone(store, run, path)
 
 
 class _Mismatch(Exception):
