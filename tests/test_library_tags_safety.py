@@ -195,12 +195,22 @@ def known_library(music: Path, db: Path) -> None:
 
 
 def run_and_kill(args, music: Path, rng: random.Random, window: float) -> tuple[bool, float]:
-    """Start ``trackmood ARGS``; once its first temporary file appears, wait a random time in
-    ``[0, window)`` and SIGKILL it. Returns (killed, seconds from the first temporary file to the
-    end of the process when it was not killed).
+    """Start ``trackmood ARGS``; once it starts writing (a new temporary file appears, or a music
+    file changes), wait a random time in ``[0, window)`` and SIGKILL it. Returns (killed, seconds
+    from the first write to the end of the process when ``window`` is 0: not killed).
     """
     dirs = [music, *[d for d in music.rglob("*") if d.is_dir()]]
-    stale = {n for d in dirs for n in os.listdir(d) if MARK in n}  # left by an earlier kill
+    files = [p for p in music.rglob("*") if p.is_file() and MARK not in p.name]
+
+    def state():
+        names = {n for d in dirs for n in os.listdir(d) if MARK in n}
+        stats = []
+        for p in files:
+            st = p.stat()
+            stats.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        return names, stats
+
+    stale, stats0 = state()  # temporary files left by an earlier kill are not a sign
     proc = subprocess.Popen(
         [sys.executable, "-m", "trackmood", *map(str, args)],
         stdout=subprocess.DEVNULL,
@@ -208,7 +218,8 @@ def run_and_kill(args, music: Path, rng: random.Random, window: float) -> tuple[
     )
     first = None
     while proc.poll() is None and first is None:
-        if any(MARK in n and n not in stale for d in dirs for n in os.listdir(d)):
+        names, stats = state()
+        if names - stale or stats != stats0:
             first = time.monotonic()
         else:
             time.sleep(0.002)
