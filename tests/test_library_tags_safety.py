@@ -533,3 +533,27 @@ def test_replace_keeps_mode_owner_and_symlinks_and_the_record(small, tmp_path):
         assert not temps(music)
     finally:
         store.close()
+
+
+def test_a_mutagen_error_after_writing_began_leaves_the_file_and_journal_untouched(
+    small, monkeypatch
+):
+    music, db, before = small
+    real_save = T.Tagged.save
+
+    def save_then_fail(self, *a, **kw):  # mutagen wrote part of the file, then failed
+        real_save(self, *a, **kw)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(T.Tagged, "save", save_then_fail)
+    store = Store(db)
+    try:
+        rep = T.tag_files(store, [str(p) for p in before])
+        assert {f.status for f in rep.files} == {"error"}
+        assert all("Input/output error" in f.message for f in rep.files), rep.files
+        assert catalog.last_run(store) is None  # nothing to undo: nothing was replaced
+    finally:
+        store.close()
+    for p, b in before.items():
+        assert p.read_bytes() == b, p
+    assert not temps(music)
