@@ -190,6 +190,16 @@ def record_changes(store, run: str, path: str, changes: dict[str, tuple]) -> Non
     """``changes = {field: (old, new)}`` with values ``None`` (absent) or lists of strings."""
     ensure(store)
     now = time.time()
+    # the journal must survive a power cut as well as a kill: this commit is fsynced (FULL)
+    prev = int(store.conn.execute("PRAGMA synchronous").fetchone()[0])
+    store.conn.execute("PRAGMA synchronous = FULL")
+    try:
+        _insert_changes(store, run, path, changes, now)
+    finally:
+        store.conn.execute(f"PRAGMA synchronous = {prev}")
+
+
+def _insert_changes(store, run: str, path: str, changes: dict[str, tuple], now: float) -> None:
     with store.transaction() as c:
         c.executemany(
             "INSERT INTO lib_tag_changes(run, path, field, old, new, at) VALUES (?,?,?,?,?,?)",

@@ -23,7 +23,7 @@ import os
 
 from . import catalog
 from .safe_write import CHUNK, TagError, copy_into, file_sha, replace_file, sweep
-from .tags import (
+from .tagfields import (
     ID3_VERSION,
     RESTORE,
     FileResult,
