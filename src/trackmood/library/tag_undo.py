@@ -81,7 +81,9 @@ def _undo_one(store, run: str, path: str, changes: dict, *, dry_run: bool) -> Fi
     if info is not None:
         new_st, sha = _rebuild(store, target, info)
     if new_st is None:
-        new_st, sha = _rewrite(store, target, {k: old for k, (_n, old) in restore.items()}, version)
+        new_st, sha = _rewrite(
+            store, target, {k: old for k, (_n, old) in restore.items()}, version, type(t.file)
+        )
     _record(store, path, new_st, sha)  # then undone: a kill between them is settled by a rerun
     catalog.mark_undone(store, run, path)
     return FileResult(path, "restored", restore)
@@ -129,7 +131,7 @@ def _rebuild(store, target: str, info: tuple):
     return st, old_sha
 
 
-def _rewrite(store, target: str, values: dict, version: list | None):
+def _rewrite(store, target: str, values: dict, version: list | None, cls):
     sums: dict[str, str] = {}
 
     def fill(out, _tmp):
@@ -143,7 +145,7 @@ def _rewrite(store, target: str, values: dict, version: list | None):
         store,
         target,
         fill,
-        edit=lambda tmp: _set_all(tmp, values, version[0] if version else None),
+        edit=lambda tmp: _set_all(tmp, values, cls, version[0] if version else None),
         before_replace=carry,
     )
     return st, sums["new"]

@@ -32,7 +32,7 @@ MP4_PREFIX = "----:com.apple.iTunes:"
 class Tagged:
     """A file opened with mutagen: ``get(field)`` / ``set(field, values or None)`` / ``save()``."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, cls=None):
         import mutagen
         from mutagen.flac import FLAC
         from mutagen.id3 import ID3FileType
@@ -41,7 +41,7 @@ class Tagged:
 
         self.path = path
         try:
-            f = mutagen.File(path)
+            f = cls(path) if cls is not None else mutagen.File(path)
         except Exception as e:  # noqa: BLE001 - mutagen raises many types for damaged files
             raise TagError(f"cannot read its tags ({type(e).__name__}: {e})") from None
         if f is None:
@@ -254,9 +254,12 @@ def _failed(e: Exception, doing: str) -> TagError:
     return TagError(f"{doing} ({type(e).__name__}: {e}); the file was not changed")
 
 
-def _set_all(tmp: str, values: dict, id3_version: str | None = "2.4") -> None:
+def _set_all(tmp: str, values: dict, cls, id3_version: str | None = "2.4") -> None:
+    """Set ``values`` in the temporary copy ``tmp``, opened as the original's mutagen class
+    ``cls`` (its hidden ``.tmp`` name says nothing about the format).
+    """
     try:
-        t = Tagged(tmp)
+        t = Tagged(tmp, cls)
         for k, v in values.items():
             t.set(k, v)
         t.save(id3_version)

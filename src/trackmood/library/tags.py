@@ -147,7 +147,11 @@ def _tag_one(store, path: str, run: str, *, overwrite: bool, dry_run: bool) -> F
 
         try:
             new_st = replace_file(
-                store, target, fill, edit=lambda tmp: _set_all(tmp, values), before_replace=journal
+                store,
+                target,
+                fill,
+                edit=lambda tmp: _set_all(tmp, values, type(t.file)),
+                before_replace=journal,
             )
         except BaseException:
             if journaled:  # the swap did not happen: nothing to undo for this file
