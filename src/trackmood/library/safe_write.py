@@ -254,21 +254,17 @@ def replace_file(
             os.replace(tmp, target)
         except OSError as e:
             raise TagError(_reason(e, target)) from None
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         finally:
-            if os.path.exists(tmp):  # a failure above (the message is already chosen)
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            with contextlib.suppress(FileNotFoundError):  # any failure above, an interrupt
+                os.unlink(tmp)
     finally:
         _forget(store, tmp)
-    dfd = os.open(os.path.dirname(target) or ".", os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    with contextlib.suppress(OSError):  # the swap is done; some file systems cannot fsync a folder
+        dfd = os.open(os.path.dirname(target) or ".", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
     kill_point("replaced")
     return os.stat(target)
 

@@ -154,7 +154,7 @@ def _tag_one(store, path: str, run: str, *, overwrite: bool, dry_run: bool) -> F
                 before_replace=journal,
             )
         except BaseException:
-            if journaled:  # the swap did not happen: nothing to undo for this file
+            if journaled and file_sha(target) == sums["old"]:  # not swapped: nothing to undo
                 catalog.forget_changes(store, run, path)
             raise
         _record(store, path, new_st, sums["new"])
