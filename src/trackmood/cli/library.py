@@ -91,12 +91,13 @@ def register(app: typer.Typer) -> None:
     ):
         """Write predicted moods into the files' own tags.
 
-        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's probabilities and model (TRACKMOOD_*). New files are analysed first. Audio data is never rewritten; every change is recorded, so --undo restores the old values.
+        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's probabilities and model (TRACKMOOD_*). New files are analysed first. Audio data is never rewritten and no file is changed in place: a tagged copy replaces it atomically, after the change is recorded, so --undo restores the old values even after a crash. Read-only files, a full disk and WAV/AIFF files with impossible sizes are reported per file (exit code 1).
         """
         from ..errors import DataError, TrackmoodError
         from ..library import tags as T
         from ..library.scan import scan as run_scan
         from ..library.scan import walk
+        from ..paths import display
         from .common import StageProgress, err, fail
 
         try:
@@ -107,6 +108,10 @@ def register(app: typer.Typer) -> None:
                         raise DataError("--undo takes no files: it undoes the last tagging run")
                     rep = T.undo(store, dry_run=dry_run)
                     if not rep.run:
+                        if rep.cleaned:
+                            err(
+                                f"removed {len(rep.cleaned)} temporary file(s) of an interrupted run"
+                            )
                         err("nothing to undo")
                         return
                 else:
@@ -122,9 +127,11 @@ def register(app: typer.Typer) -> None:
                         err(f"analysed {scanned.analysed} new or changed file(s) first")
             finally:
                 store.close()
+            if rep.cleaned:
+                err(f"removed {len(rep.cleaned)} temporary file(s) of an interrupted run")
             for f in rep.files:
                 if f.status == "error":
-                    err(f"{f.path}: {f.message}")
+                    err(f"{display(f.path)}: {f.message}")
                 elif f.changes or f.message:
                     typer.echo(display(f.line()))
             err(rep.summary())

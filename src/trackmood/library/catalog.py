@@ -6,7 +6,8 @@ track it is (``track_id``), its state (``ok``, ``failed``, ``missing``), the tag
 need (``artist``, ``title``, ``duration``) and its mood — the track's prediction by the model that
 analysed it (``model``, ``mood``, ``p_*``, ``confidence``; kept once, in ``predictions``). Every
 tag value trackmood wrote into a file is recorded with the value it replaced, so a run can be
-undone.
+undone; the record is committed (fsynced) *before* the file is replaced, so a killed run can be
+undone too.
 
 User labels go to the store's own ``labels`` table with source :data:`USER_SOURCE`; the library's
 default model lives in the store's key-value table (namespace :data:`KV`).
@@ -93,7 +94,13 @@ def run_changes(store, run: str) -> dict[str, dict[str, tuple]]:
 
 
 def mark_undone(store, run: str, path: str) -> None:
+    """The file of ``run`` at ``path`` holds its old values again (called after the swap)."""
     store.mark_tag_undone(run, path)
+
+
+def forget_changes(store, run: str, path: str) -> None:
+    """Drop the journal of a file whose replacement did not happen (it holds its old values)."""
+    store.forget_tag_changes(run, path)
 
 
 # -- settings -------------------------------------------------------------------------------

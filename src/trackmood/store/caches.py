@@ -127,3 +127,22 @@ class Caches:
                 if (k := kvembed.key_of(model, sha)) is not None:
                     keys.append(k)
         return keys
+
+    def carry_content(self, old_sha: str, new_sha: str, namespaces: Iterable[str]) -> None:
+        """What is cached for the content ``old_sha`` also answers for ``new_sha`` (a file whose
+        tags changed): kv entries of ``namespaces`` whose key holds the old hash, and embeddings.
+        """
+        spaces = list(namespaces)
+        with self.transaction() as c:
+            if spaces:
+                c.execute(
+                    "INSERT OR IGNORE INTO kv(namespace, key, value, at) SELECT namespace, "
+                    "replace(key, ?, ?), value, at FROM kv WHERE instr(key, ?) > 0 AND "
+                    f"namespace IN ({','.join('?' * len(spaces))})",
+                    (old_sha, new_sha, old_sha, *spaces),
+                )
+            c.execute(
+                "INSERT OR IGNORE INTO embeddings(sha, model, dim, vec, at) "
+                "SELECT ?, model, dim, vec, at FROM embeddings WHERE sha=?",
+                (new_sha, old_sha),
+            )

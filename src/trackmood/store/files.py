@@ -213,8 +213,20 @@ class LibraryFiles:
 
     # -- tag changes ------------------------------------------------------------------------
     def record_tag_changes(self, run: str, path: str, changes: dict[str, tuple]) -> None:
-        """``changes = {field: (old, new)}`` with values ``None`` (absent) or lists of strings."""
+        """``changes = {field: (old, new)}`` with values ``None`` (absent) or lists of strings.
+
+        The journal of a file is written before the file is replaced, so this commit is fsynced
+        (``synchronous = FULL``): it survives a power cut as well as a kill.
+        """
         now = time.time()
+        prev = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
+        self.conn.execute("PRAGMA synchronous = FULL")
+        try:
+            self._insert_tag_changes(run, path, changes, now)
+        finally:
+            self.conn.execute(f"PRAGMA synchronous = {prev}")
+
+    def _insert_tag_changes(self, run: str, path: str, changes: dict, now: float) -> None:
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO lib_tag_changes(run, path, field, old, new, at) VALUES (?,?,?,?,?,?)",
@@ -252,5 +264,11 @@ class LibraryFiles:
         return out
 
     def mark_tag_undone(self, run: str, path: str) -> None:
+        """The file of ``run`` at ``path`` holds its old values again (called after the swap)."""
         with self.transaction() as c:
             c.execute("UPDATE lib_tag_changes SET undone=1 WHERE run=? AND path=?", (run, path))
+
+    def forget_tag_changes(self, run: str, path: str) -> None:
+        """Drop the journal of a file whose replacement did not happen (it holds its old values)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM lib_tag_changes WHERE run=? AND path=?", (run, path))
