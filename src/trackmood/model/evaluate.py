@@ -15,6 +15,14 @@ from sklearn.metrics import confusion_matrix
 from ..errors import DataError
 from .cv import CVResult, cross_validate, holdout, leave_one_table_out, scores
 from .recipes import KINDS, check_features, make_estimator, parse_sources
+from .scope import (
+    _names,
+    bundled_note,
+    cv_protocol,
+    held_out_rows,
+    model_headline,
+    recipe_headline,
+)
 
 __all__ = [
     "KINDS",
@@ -109,6 +117,7 @@ def evaluate(
     report.tell(notify)
     metrics: dict = {
         "title": f"model {loaded.name!r}" if loaded else f"{kind} recipe",
+        "headline": "",
         "kind": loaded.card.get("recipe", loaded.name) if loaded else kind,
         "features": features,
         "seed": seed,
@@ -122,11 +131,17 @@ def evaluate(
     }
     figures = {}
     if loaded is not None:
+        df, held = held_out_rows(loaded, df, srcs, ref=str(model), notify=notify)
         cross = evaluate_model(loaded, df)
         cross["model"] = str(model)
-        metrics["cross_dataset"] = cross
+        cross.update(held)
+        metrics["saved_model"] = cross
+        if cross["scope"] == "cross-dataset":
+            metrics["cross_dataset"] = cross
+        metrics["headline"] = model_headline(loaded, srcs, cross)
+        metrics["title"] = f"model {loaded.name!r} on {_names(srcs)} ({cross['scope']})"
         confusion, classes = cross["confusion"], cross["classes"]
-        title = f"{loaded.name} on {', '.join(s.path.name for s in srcs)}"
+        title = f"{loaded.name} on {_names(srcs)}"
     else:
         extra = None
         scored = df
@@ -168,15 +183,25 @@ def evaluate(
             metrics["holdout"] = holdout(scored, kind=kind, features=features, seed=seed)
         confusion, classes = cvr.confusion.tolist(), cvr.classes
         metrics["cv"]["confusion"] = confusion
+        metrics["cv"]["protocol"] = cv_protocol(
+            srcs, repeats=repeats, folds=folds, first=metrics.get("cv_table"), extra=extra_train
+        )
+        metrics["headline"] = recipe_headline(kind, metrics["cv"], len(scored))
+        metrics["title"] = f"{kind} recipe, {metrics['cv']['protocol']}"
+        note = bundled_note(kind, srcs)
+        if note:
+            metrics["note"] = note
+            if notify:
+                notify(note)
         title = f"{kind}: pooled out-of-fold predictions"
     if out is not None:
         from .. import report as R
 
         if not loaded and not (extra_train or loto):
-            title = f"{kind} on {', '.join(s.path.name for s in srcs)}: out-of-fold predictions"
+            title = f"{kind} on {_names(srcs)}: out-of-fold predictions"
 
         figures["confusion"] = R.confusion_figure(confusion, classes, title=title)
-        rec = metrics.get("cv", {}).get("recall_mean") or metrics.get("cross_dataset", {}).get(
+        rec = metrics.get("cv", {}).get("recall_mean") or metrics.get("saved_model", {}).get(
             "recall"
         )
         if rec:
