@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
                 )
             save_model(model, target)
         except TrackmoodError as e:
-            fail(e)
+            fail(e, "train")
         cvm = model.card.get("metrics", {}).get("cv")
         if cvm:
             err(
@@ -240,7 +240,7 @@ def register(app: typer.Typer) -> None:
                     progress=lambda d, t: update("cv", d, t),
                 )
         except TrackmoodError as e:
-            fail(e)
+            fail(e, "evaluate")
         if as_json:
             typer.echo(json.dumps({k: v for k, v in metrics.items() if k != "cv_folds"}, indent=1))
         else:
