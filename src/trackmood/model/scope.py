@@ -220,8 +220,10 @@ def model_headline(model, srcs, scores: dict) -> str:
         if scores.get("excluded")
         else ""
     )
+    held = _loto_for(model.card, scores.get("training_tables_given") or [])
     return (
         f"model `{model.name}`{trained} on {_names(srcs)}: accuracy {_pct(scores['accuracy'])}, "
         f"macro-F1 {scores['macro_f1']:.3f}, log-loss {scores['log_loss']:.3f} "
         f"({scores['rows']} rows{excluded}) — {scores['scope']}"
+        + (f"; its card's held-out figure: {held}" if held else "")
     )
