@@ -65,7 +65,8 @@ class Command:
 
 def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
     """``(first line number, lines)`` of each fenced block of shell commands: blocks marked
-    bash/sh/shell/console, and unmarked blocks whose every command line starts with trackmood."""
+    bash/sh/shell/console, and unmarked blocks whose every command line starts with trackmood.
+    """
     blocks, lang, start, body = [], None, 0, []
     for n, line in enumerate(text.splitlines(), 1):
         fence = re.match(r"^\s*```\s*([\w+-]*)", line)
@@ -85,7 +86,8 @@ def shell_blocks(text: str) -> list[tuple[int, list[str]]]:
 
 def commands(text: str) -> list[Command]:
     """Every command in the README's shell blocks: continuations joined, comments dropped,
-    ``a && b`` split in two."""
+    ``a && b`` split in two.
+    """
     out = []
     for start, lines in shell_blocks(text):
         pending, first = "", None
@@ -195,7 +197,8 @@ def test_parser_joins_continuations_splits_and_and_finds_unknown_placeholders(tm
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     """A working folder beside ``shared/data`` (a link to the real one) holding ``examples/``,
-    a generated music folder, ``song.mp3`` and ``tracks.parquet``."""
+    a generated music folder, ``song.mp3`` and ``tracks.parquet``.
+    """
     if not (SHARED_DATA / "data_moods.csv").exists():
         pytest.skip("../shared/data is not present")
     import pandas as pd
