@@ -60,6 +60,15 @@ def evaluate_model(model, df: pd.DataFrame) -> dict:
     X = df[model.features].to_numpy(dtype=float)
     y = df["mood"].to_numpy().astype(str)
     classes = list(model.classes_)
+    unknown = pd.Series(y[~np.isin(y, classes)]).value_counts()
+    if len(unknown):
+        first = df["_file"].iloc[0] if "_file" in df.columns else "TABLE"
+        raise DataError(
+            f"the table has moods model {model.name!r} does not predict ("
+            + ", ".join(f"{k}: {v} rows" for k, v in unknown.items())
+            + f"); leave them out with a label map, e.g. {first}:"
+            + ",".join(f"{k}=" for k in unknown.index)
+        )
     proba = model.predict_proba(X)
     out = scores(y, proba, classes)
     pred = np.asarray(classes)[proba.argmax(axis=1)]
