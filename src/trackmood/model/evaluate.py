@@ -1,5 +1,6 @@
-"""Honest evaluation: repeated stratified k-fold CV, the original's 80/20 split, cross-dataset
-scores of a saved model, and leave-one-table-out (train on all tables but one, score it).
+"""Honest evaluation: repeated stratified k-fold CV, the original's 80/20 split, scores of a
+saved model on rows it was not trained on, and leave-one-table-out (train on all tables but one,
+score it).
 
 The folds themselves live in :mod:`trackmood.model.cv` (shared with training, no import circle).
 """
@@ -96,14 +97,16 @@ def evaluate(
 ) -> dict:
     """Evaluate on labeled ``sources`` and optionally write a report folder ``out``.
 
-    With ``model`` (a bundled name or saved folder) the saved model is scored on the data as it is
-    (cross-dataset). Otherwise a fresh ``kind`` pipeline gets ``repeats`` x ``folds`` stratified CV
+    With ``model`` (a bundled name or saved folder) the saved model is scored on the data, minus
+    the rows whose track ids are in its training data (:func:`~.scope.held_out_rows`); the
+    scores' ``scope`` says whether that is cross-dataset. Otherwise a fresh ``kind`` pipeline gets ``repeats`` x ``folds`` stratified CV
     and the original's 80/20 split; ``extra_train`` sources join only the training folds.
     With ``loto`` (two or more tables) the recipe is also scored leave-one-table-out: trained on
     all tables but one (minus any id of the held-out table), tested on it, once per table; the
     CV then scores the first table with the other tables in every training fold.
 
-    Returns the metrics dict (also written as ``metrics.json``).
+    Returns the metrics dict (also written as ``metrics.json``); its ``headline`` says in one
+    line what was measured, on what, and the figure.
 
     Examples
     --------
