@@ -207,3 +207,120 @@ def test_real_data_cv_beats_published(data_moods):
     df = pd.read_csv(data_moods).rename(columns={"length": "duration_ms"})
     r = cross_validate(df, folds=10, repeats=1, seed=0)
     assert r.summary["accuracy_mean"] > PUBLISHED["cv_accuracy"] + 0.05
+
+
+def _hashes_of(ids):
+    import hashlib
+
+    return {hashlib.sha1(str(i).encode()).hexdigest()[:12] for i in ids}
+
+
+def test_saved_model_records_hashes_of_its_training_ids_not_the_ids(tmp_path):
+    src = toy_table(tmp_path / "a.csv")
+    folder = save_model(train_model([str(src)]), tmp_path / "m")
+    ids = pd.read_csv(src)["id"].tolist()
+    stored = {
+        line for line in (folder / "training_ids.txt").read_text().split("\n") if line[:1] != "#"
+    } - {""}
+    assert stored == _hashes_of(ids) and len(stored) == 120
+    everything = "".join(p.read_text(errors="replace") for p in folder.iterdir())
+    assert not [i for i in ids if i in everything]  # no raw id anywhere in the folder
+    assert load_model(folder).card["training_ids"]["count"] == 120
+
+
+def test_evaluate_saved_model_leaves_out_rows_it_was_trained_on(tmp_path):
+    a = toy_table(tmp_path / "a.csv")
+    save_model(train_model([str(a)]), tmp_path / "m")
+    mixed = tmp_path / "mixed.csv"  # 120 rows the model saw + 120 it did not, in a new file
+    pd.concat([pd.read_csv(a), pd.read_csv(toy_table(tmp_path / "b.csv", seed=9))]).to_csv(
+        mixed, index=False
+    )
+    told = []
+    m = evaluate([str(mixed)], model=str(tmp_path / "m"), notify=told.append)
+    scores = m["saved_model"]
+    assert scores["rows"] == 120 and scores["excluded"] == 120 and scores["rows_in"] == 240
+    assert sum(sum(r) for r in scores["confusion"]) == 120
+    assert scores["scope"] == "cross-dataset" and m["cross_dataset"] is scores
+    assert m["headline"].startswith("model `custom-default` (trained on a.csv) on mixed.csv:")
+    assert "120 rows in its training data left out" in m["headline"]
+    assert m["headline"].endswith("cross-dataset")
+    assert any("120 of 240 rows left out" in t for t in told)
+
+
+def test_evaluate_on_the_training_table_is_not_called_cross_dataset(tmp_path):
+    a = toy_table(tmp_path / "a.csv")
+    clash = pd.read_csv(a).iloc[:10].assign(mood="Happy")  # 10 ids given another mood elsewhere
+    clash = clash[pd.read_csv(a).iloc[:10]["mood"] != "Happy"]
+    clash.to_csv(tmp_path / "c.csv", index=False)
+    save_model(
+        train_model([str(a), str(tmp_path / "c.csv")]),
+        tmp_path / "m",
+    )
+    # the conflicting ids were dropped from training: they are all a.csv has that is held out
+    told = []
+    m = evaluate([str(a)], model=str(tmp_path / "m"), notify=told.append)
+    assert m["saved_model"]["rows"] == 10 and m["saved_model"]["excluded"] == 110
+    assert "cross_dataset" not in m and "not cross-dataset" in m["headline"]
+    assert any("one of model `custom-default`'s training tables" in t for t in told)
+    # a table all of whose rows it trained on: a clear error naming the card's held-out figure
+    b = toy_table(tmp_path / "b.csv", seed=3)
+    save_model(train_model([str(b)], cv=True, folds=3, repeats=1), tmp_path / "mb")
+    card_cv = load_model(tmp_path / "mb").card["metrics"]["cv"]["accuracy_mean"]
+    with pytest.raises(DataError, match="all 120 rows of b.csv are in model") as e:
+        evaluate([str(b)], model=str(tmp_path / "mb"))
+    assert f"{100 * card_cv:.1f} %" in str(e.value)
+
+
+def test_evaluate_refuses_moods_the_model_does_not_predict(tmp_path):
+    a = toy_table(tmp_path / "a.csv")
+    save_model(train_model([f"{a}:Happy="]), tmp_path / "m")
+    other = toy_table(tmp_path / "b.csv", seed=5)
+    with pytest.raises(DataError, match="Happy.*30 rows.*b.csv:Happy="):
+        evaluate([str(other)], model=str(tmp_path / "m"))
+
+
+def test_recipe_cv_headline_names_recipe_protocol_and_the_bundled_models_figure(tmp_path):
+    src = toy_table(tmp_path / "a.csv")
+    m = evaluate([str(src)], folds=3, repeats=2, holdout_split=False)
+    acc = m["cv"]["accuracy_mean"]
+    assert m["headline"].startswith(
+        f"default recipe, 2×3 stratified CV on a.csv: accuracy {100 * acc:.1f} %"
+    )
+    bundled = load_model("default").card["metrics"]["cv"]["accuracy_mean"]
+    assert "bundled model 'default'" in m["note"] and f"{100 * bundled:.1f} %" in m["note"]
+
+
+def test_bundled_default_scored_on_its_own_table_points_to_its_held_out_figure(data_moods):
+    card = load_model("default").card
+    held = next(
+        t["accuracy"]
+        for t in card["metrics"]["leave_one_table_out"]["tables"]
+        if t["table"] == "data_moods"
+    )
+    m = evaluate([str(data_moods)], model="default")
+    scores = m["saved_model"]
+    assert scores["excluded"] >= 600 and scores["rows"] + scores["excluded"] == 686
+    assert (
+        "not cross-dataset" in m["headline"] and f"data_moods {100 * held:.1f} %" in m["headline"]
+    )
+
+
+def test_unknown_label_hint_fits_the_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from trackmood.cli import app
+
+    src = toy_table(tmp_path / "a.csv")
+    df = pd.read_csv(src)
+    df.loc[df["mood"] == "Calm", "mood"] = "Relaxing"
+    df.to_csv(src, index=False)
+    r = CliRunner().invoke(app, ["train", str(src), "--no-cv", "-o", str(tmp_path / "m")])
+    assert r.exit_code == 2
+    line = r.stderr.strip()
+    assert "\n" not in line and "unknown mood label 'Relaxing'" in line
+    assert f"{src}:Relaxing=MOOD" in line and "--label-map Relaxing=MOOD" in line
+    assert "drop its rows with Relaxing=" in line
+    # `label` has no --label-map: its error names the moods and nothing else
+    r = CliRunner().invoke(app, ["label", str(tmp_path / "x.mp3"), "Angry"])
+    assert r.exit_code != 0 and "unknown mood label 'Angry'" in r.stderr
+    assert "--label-map" not in r.stderr and "Calm, Energetic, Happy, Sad" in r.stderr

@@ -88,10 +88,7 @@ def normalize_label(label: object) -> str:
     key = str(label).strip().lower()
     if key in ALIASES:
         return ALIASES[key]
-    raise LabelError(
-        f"unknown mood label {str(label)!r}; expected one of {', '.join(MOODS)} "
-        "(map other labels with --label-map OLD=NEW, or OLD= to drop them)"
-    )
+    raise LabelError(f"unknown mood label {str(label)!r}; expected one of {', '.join(MOODS)}")
 
 
 @dataclass(frozen=True)

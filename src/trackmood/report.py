@@ -178,6 +178,10 @@ def _recall_line(rec: dict, classes=MOODS) -> str:
 def markdown(metrics: dict, means: pd.DataFrame | None = None) -> str:
     """The report text from a metrics dict (as written to ``metrics.json``)."""
     lines = [f"# Evaluation: {metrics.get('title', 'trackmood')}", ""]
+    if metrics.get("headline"):
+        lines += [f"**{metrics['headline']}**", ""]
+    if metrics.get("note"):
+        lines += [f"Note: {metrics['note']}.", ""]
     data = metrics.get("data", {})
     if data:
         lines += [
@@ -253,13 +257,19 @@ def markdown(metrics: dict, means: pd.DataFrame | None = None) -> str:
                 f"{_pct(cal['uncertain_accuracy_nested'])} (nested).",
                 "",
             ]
-    cross = metrics.get("cross_dataset")
+    cross = metrics.get("saved_model") or metrics.get("cross_dataset")
     if cross:
+        left_out = (
+            f" ({cross['excluded']} rows whose track ids are in its training data left out)"
+            if cross.get("excluded")
+            else ""
+        )
         lines += [
-            "## Saved model on this data (cross-dataset)",
+            f"## Saved model on this data ({cross.get('scope', 'cross-dataset')})",
             "",
             f"Model `{cross['model']}`: accuracy {_pct(cross['accuracy'])}, macro-F1 "
-            f"{cross['macro_f1']:.3f}, log-loss {cross['log_loss']:.3f} on {cross['rows']} rows.",
+            f"{cross['macro_f1']:.3f}, log-loss {cross['log_loss']:.3f} on {cross['rows']} "
+            f"rows{left_out}.",
             "",
             _recall_line(cross["recall"], cross.get("classes", MOODS)),
             "",

@@ -10,31 +10,60 @@ Command modules import from here, never from :mod:`trackmood.cli` itself (no imp
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
 
 from ..paths import display
 
-#: Library messages speak of values; the CLI names the flag that sets them.
-FLAG_HINTS: tuple[tuple[str, str], ...] = (
-    ("timeline window", "--timeline"),
-    ("unknown output format", "--format"),
-    ("unknown output file type", "-o, --format"),
-    ("parquet output needs a file", "-o OUT.parquet"),
-    ("unknown feature", "--feature"),
-    ("must look like NAME=VALUE", "--feature"),
-    ("reads Spotify-style feature tables, not audio", "--model audio"),
-    ("no model at ", "--model"),
-    ("the output is one of the inputs", "-o"),
-    ("give a file name for the output", "-o"),
+#: Library messages speak of values; the CLI names the flag that sets them. Each entry is
+#: ``(phrase in the message, hint, commands it fits or None for all)``; a hint may use ``{value}``
+#: (the first quoted value after the phrase) and ``{file}`` (the file the message starts with).
+FLAG_HINTS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+    ("timeline window", "--timeline", None),
+    ("unknown output format", "--format", None),
+    ("unknown output file type", "-o, --format", None),
+    ("parquet output needs a file", "-o OUT.parquet", None),
+    ("unknown feature", "--feature", None),
+    ("must look like NAME=VALUE", "--feature", None),
+    ("reads Spotify-style feature tables, not audio", "--model audio", None),
+    ("no model at ", "--model", None),
+    ("the output is one of the inputs", "-o", None),
+    ("give a file name for the output", "-o", None),
+    (
+        "unknown mood label",
+        "map it with {file}:{value}=MOOD for this file or --label-map {value}=MOOD for every "
+        "file, or drop its rows with {value}=; pairs are comma-separated",
+        ("train", "evaluate"),
+    ),
 )
 
+_QUOTED = re.compile(r"""['"]([^'"]*)['"]""")
+_FILE = re.compile(r"^(.+?), row \d+")
 
-def hint(message: str) -> str:
-    """``message`` with the flag that sets the value it speaks of, if any."""
-    for phrase, flag in FLAG_HINTS:
-        if phrase in message and flag not in message:
+
+def hint(message: str, command: str | None = None) -> str:
+    """``message`` with the flag that sets the value it speaks of, if any fits ``command``.
+
+    >>> hint("unknown mood label 'Angry'; expected one of Calm, Energetic, Happy, Sad", "label")
+    "unknown mood label 'Angry'; expected one of Calm, Energetic, Happy, Sad"
+    >>> hint("a.csv, row 3, column 'mood': unknown mood label 'Relaxing'", "train")
+    "a.csv, row 3, column 'mood': unknown mood label 'Relaxing' (map it with a.csv:Relaxing=MOOD \
+for this file or --label-map Relaxing=MOOD for every file, or drop its rows with Relaxing=; \
+pairs are comma-separated)"
+    """
+    for phrase, flag, commands in FLAG_HINTS:
+        if commands is not None and command not in commands:
+            continue
+        if phrase in message and flag.split()[0] not in message:
+            if "{" in flag:
+                value = _QUOTED.search(message, message.index(phrase))
+                where = _FILE.match(message)
+                flag = flag.format(
+                    value=value.group(1) if value else "OLD",
+                    file=where.group(1) if where else "FILE",
+                )
             return f"{message} ({flag})"
     return message
 
@@ -44,10 +73,13 @@ def err(message: str) -> None:
     typer.echo(f"trackmood: {display(message)}", err=True)
 
 
-def fail(error: Exception) -> None:
-    """The one error handler: ``trackmood: error: …`` on one line, and the error's exit code."""
+def fail(error: Exception, command: str | None = None) -> None:
+    """The one error handler: ``trackmood: error: …`` on one line, and the error's exit code.
+
+    ``command`` (``train``, ``evaluate`` …) selects the hints that fit it (:data:`FLAG_HINTS`).
+    """
     text = display(" ".join(str(error).split("\n")))
-    typer.echo(f"trackmood: error: {hint(text)}", err=True)
+    typer.echo(f"trackmood: error: {hint(text, command)}", err=True)
     raise typer.Exit(getattr(error, "exit_code", 1))
 
 

@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
                 )
             save_model(model, target)
         except TrackmoodError as e:
-            fail(e)
+            fail(e, "train")
         cvm = model.card.get("metrics", {}).get("cv")
         if cvm:
             err(
@@ -182,8 +182,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--model",
             "-m",
-            help="Score this saved or bundled "
-            "model on the data as it is (cross-dataset) instead of CV.",
+            help="Score this saved or bundled model on the data instead of cross-validating a "
+            "recipe; rows whose track ids are in the model's training data are left out.",
         ),
         kind: str = typer.Option(
             "default", "--kind", "-k", help="Recipe to cross-validate: default or original."
@@ -210,8 +210,10 @@ def register(app: typer.Typer) -> None:
     ):
         """Measure accuracy honestly and write a report folder (report.md, PNG figures, metrics.json).
 
-        Cross-validates a recipe (5x10 stratified CV + the original's 80/20 split), or with --model
-        scores a saved model on another labeled file (cross-dataset).
+        Cross-validates a recipe trained on the given tables (5x10 stratified CV + the original's
+        80/20 split), or with --model scores a saved model on them, leaving out the rows it was
+        trained on (cross-dataset when no table is one of its training tables). The first line
+        printed says which.
         """
         import json
 
@@ -238,17 +240,11 @@ def register(app: typer.Typer) -> None:
                     progress=lambda d, t: update("cv", d, t),
                 )
         except TrackmoodError as e:
-            fail(e)
+            fail(e, "evaluate")
         if as_json:
             typer.echo(json.dumps({k: v for k, v in metrics.items() if k != "cv_folds"}, indent=1))
         else:
-            cv = metrics.get("cv")
-            if cv:
-                typer.echo(
-                    f"{cv['repeats']}x{cv['folds']} CV accuracy {cv['accuracy_mean']:.4f} "
-                    f"± {cv['accuracy_std']:.4f}  macro-F1 {cv['macro_f1_mean']:.4f}  "
-                    f"log-loss {cv['log_loss_mean']:.4f}"
-                )
+            typer.echo(metrics["headline"])
             lo = metrics.get("leave_one_table_out")
             if lo:
                 for t in lo["tables"]:
@@ -265,10 +261,4 @@ def register(app: typer.Typer) -> None:
                 )
             if metrics.get("holdout"):
                 typer.echo(f"80/20 split accuracy {metrics['holdout']['accuracy']:.4f}")
-            if metrics.get("cross_dataset"):
-                c = metrics["cross_dataset"]
-                typer.echo(
-                    f"model {c['model']} on {c['rows']} rows: accuracy {c['accuracy']:.4f}  "
-                    f"macro-F1 {c['macro_f1']:.4f}  log-loss {c['log_loss']:.4f}"
-                )
         err(f"report written to {out}")

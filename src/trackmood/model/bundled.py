@@ -19,6 +19,9 @@ Each card carries 5×10 stratified CV scored on data_moods.csv (the other tables
 training fold, minus ids shared with data_moods), leave-one-table-out accuracy per table, the
 temperature calibrated on the held-out tables and the ``uncertain_below`` threshold chosen on
 them. Writes into ``src/trackmood/models/`` (or ``--out DIR``); ``--only NAME`` rebuilds one.
+Each model folder also gets ``training_ids.txt``, hashes of its training track ids (``trackmood
+evaluate --model`` leaves those rows out); ``--ids-only`` adds them to built models without
+retraining.
 """
 
 from __future__ import annotations
@@ -92,6 +95,27 @@ def build(name: str, data_dir: str | Path, *, cv: bool = True, seed: int = SEED,
     )
 
 
+def record_ids(name: str, data_dir: str | Path, folder: Path) -> int:
+    """Add ``training_ids.txt`` (hashes of the training ids) to an already built model ``folder``
+    without retraining: the rows are pooled exactly as :func:`build` pools them. Returns the count.
+    """
+    from ..datasets import pool
+    from .persistence import load_model, save_model
+    from .train import ID_FILE, training_id_hashes
+
+    _, features, files = RECIPES[name]
+    df, _ = pool(sources(data_dir, files), features=features)
+    model = load_model(folder)
+    model.id_hashes = training_id_hashes(df)
+    model.card["training_ids"] = {
+        "count": len(model.id_hashes),
+        "rows_without_id": int(len(df) - len(model.id_hashes)),
+        "stored": f"{ID_FILE}: sha1(track id)[:12] of each (the ids themselves are not shipped)",
+    }
+    save_model(model, folder)
+    return len(model.id_hashes)
+
+
 def main(argv: list[str] | None = None) -> int:
     single_threaded()
     from .persistence import bundled_dir, save_model
@@ -113,12 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-cv", action="store_true", help="skip CV (cards then carry no metrics)"
     )
+    parser.add_argument(
+        "--ids-only",
+        action="store_true",
+        help="do not retrain: add the training-id hashes to the models already in the folder",
+    )
     args = parser.parse_args(argv)
     for f in TABLES:
         if not (args.data_dir / f).exists():
             print(f"trackmood: error: {args.data_dir / f}: no such file", file=sys.stderr)
             return 2
     out = args.out or bundled_dir()
+    if args.ids_only:
+        for name in args.only or list(RECIPES):
+            n = record_ids(name, args.data_dir, out / name)
+            print(f"{name}: {n} training-id hashes -> {out / name}", file=sys.stderr)
+        return 0
     for name in args.only or list(RECIPES):
         start = time.perf_counter()
         model = build(

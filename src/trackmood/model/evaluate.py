@@ -1,5 +1,6 @@
-"""Honest evaluation: repeated stratified k-fold CV, the original's 80/20 split, cross-dataset
-scores of a saved model, and leave-one-table-out (train on all tables but one, score it).
+"""Honest evaluation: repeated stratified k-fold CV, the original's 80/20 split, scores of a
+saved model on rows it was not trained on, and leave-one-table-out (train on all tables but one,
+score it).
 
 The folds themselves live in :mod:`trackmood.model.cv` (shared with training, no import circle).
 """
@@ -15,6 +16,14 @@ from sklearn.metrics import confusion_matrix
 from ..errors import DataError
 from .cv import CVResult, cross_validate, holdout, leave_one_table_out, scores
 from .recipes import KINDS, check_features, make_estimator, parse_sources
+from .scope import (
+    _names,
+    bundled_note,
+    cv_protocol,
+    held_out_rows,
+    model_headline,
+    recipe_headline,
+)
 
 __all__ = [
     "KINDS",
@@ -52,6 +61,15 @@ def evaluate_model(model, df: pd.DataFrame) -> dict:
     X = df[model.features].to_numpy(dtype=float)
     y = df["mood"].to_numpy().astype(str)
     classes = list(model.classes_)
+    unknown = pd.Series(y[~np.isin(y, classes)]).value_counts()
+    if len(unknown):
+        first = df["_file"].iloc[0] if "_file" in df.columns else "TABLE"
+        raise DataError(
+            f"the table has moods model {model.name!r} does not predict ("
+            + ", ".join(f"{k}: {v} rows" for k, v in unknown.items())
+            + f"); leave them out with a label map, e.g. {first}:"
+            + ",".join(f"{k}=" for k in unknown.index)
+        )
     proba = model.predict_proba(X)
     out = scores(y, proba, classes)
     pred = np.asarray(classes)[proba.argmax(axis=1)]
@@ -79,14 +97,16 @@ def evaluate(
 ) -> dict:
     """Evaluate on labeled ``sources`` and optionally write a report folder ``out``.
 
-    With ``model`` (a bundled name or saved folder) the saved model is scored on the data as it is
-    (cross-dataset). Otherwise a fresh ``kind`` pipeline gets ``repeats`` x ``folds`` stratified CV
+    With ``model`` (a bundled name or saved folder) the saved model is scored on the data, minus
+    the rows whose track ids are in its training data (:func:`~.scope.held_out_rows`); the
+    scores' ``scope`` says whether that is cross-dataset. Otherwise a fresh ``kind`` pipeline gets ``repeats`` x ``folds`` stratified CV
     and the original's 80/20 split; ``extra_train`` sources join only the training folds.
     With ``loto`` (two or more tables) the recipe is also scored leave-one-table-out: trained on
     all tables but one (minus any id of the held-out table), tested on it, once per table; the
     CV then scores the first table with the other tables in every training fold.
 
-    Returns the metrics dict (also written as ``metrics.json``).
+    Returns the metrics dict (also written as ``metrics.json``); its ``headline`` says in one
+    line what was measured, on what, and the figure.
 
     Examples
     --------
@@ -109,6 +129,7 @@ def evaluate(
     report.tell(notify)
     metrics: dict = {
         "title": f"model {loaded.name!r}" if loaded else f"{kind} recipe",
+        "headline": "",
         "kind": loaded.card.get("recipe", loaded.name) if loaded else kind,
         "features": features,
         "seed": seed,
@@ -122,11 +143,17 @@ def evaluate(
     }
     figures = {}
     if loaded is not None:
+        df, held = held_out_rows(loaded, df, srcs, ref=str(model), notify=notify)
         cross = evaluate_model(loaded, df)
         cross["model"] = str(model)
-        metrics["cross_dataset"] = cross
+        cross.update(held)
+        metrics["saved_model"] = cross
+        if cross["scope"] == "cross-dataset":
+            metrics["cross_dataset"] = cross
+        metrics["headline"] = model_headline(loaded, srcs, cross)
+        metrics["title"] = f"model {loaded.name!r} on {_names(srcs)} ({cross['scope']})"
         confusion, classes = cross["confusion"], cross["classes"]
-        title = f"{loaded.name} on {', '.join(s.path.name for s in srcs)}"
+        title = f"{loaded.name} on {_names(srcs)}"
     else:
         extra = None
         scored = df
@@ -168,15 +195,25 @@ def evaluate(
             metrics["holdout"] = holdout(scored, kind=kind, features=features, seed=seed)
         confusion, classes = cvr.confusion.tolist(), cvr.classes
         metrics["cv"]["confusion"] = confusion
+        metrics["cv"]["protocol"] = cv_protocol(
+            srcs, repeats=repeats, folds=folds, first=metrics.get("cv_table"), extra=extra_train
+        )
+        metrics["headline"] = recipe_headline(kind, metrics["cv"], len(scored))
+        metrics["title"] = f"{kind} recipe, {metrics['cv']['protocol']}"
+        note = bundled_note(kind, srcs)
+        if note:
+            metrics["note"] = note
+            if notify:
+                notify(note)
         title = f"{kind}: pooled out-of-fold predictions"
     if out is not None:
         from .. import report as R
 
         if not loaded and not (extra_train or loto):
-            title = f"{kind} on {', '.join(s.path.name for s in srcs)}: out-of-fold predictions"
+            title = f"{kind} on {_names(srcs)}: out-of-fold predictions"
 
         figures["confusion"] = R.confusion_figure(confusion, classes, title=title)
-        rec = metrics.get("cv", {}).get("recall_mean") or metrics.get("cross_dataset", {}).get(
+        rec = metrics.get("cv", {}).get("recall_mean") or metrics.get("saved_model", {}).get(
             "recall"
         )
         if rec:

@@ -38,6 +38,8 @@ class TrainedModel:
     runtime: NetRuntime
     card: dict = field(default_factory=dict)
     path: Path | None = None
+    #: Hashes of the track ids it was trained on (:func:`id_hash`), written to ``training_ids.txt``.
+    id_hashes: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -58,6 +60,33 @@ class TrainedModel:
         return self.runtime.predict(np.asarray(X, dtype=float))
 
 
+#: The file beside ``model.json`` holding :func:`id_hash` of every training track id.
+ID_FILE = "training_ids.txt"
+
+
+def id_hash(track_id) -> str:
+    """First 12 hex digits of the SHA-1 of a track id: what a model folder keeps of its training
+    ids (enough to recognise them, without shipping the ids themselves).
+
+    >>> id_hash("abc")
+    'a9993e364706'
+    """
+    import hashlib
+
+    return hashlib.sha1(str(track_id).encode("utf-8")).hexdigest()[:12]
+
+
+def read_id_hashes(model: TrainedModel) -> set[str] | None:
+    """The training-id hashes of a loaded model folder, or ``None`` if it does not record them."""
+    if model.path is None or not (Path(model.path) / ID_FILE).is_file():
+        return None
+    try:
+        lines = (Path(model.path) / ID_FILE).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelError(clean(f"{model.path / ID_FILE}: cannot be read ({e})")) from None
+    return {h for h in lines if len(h) == 12 and all(c in "0123456789abcdef" for c in h)}
+
+
 def bundled_dir() -> Path:
     return Path(str(resources.files("trackmood") / "models"))
 
@@ -69,7 +98,7 @@ def save_model(
     if isinstance(model, NetRuntime):
         model = TrainedModel(model, card or {})
     elif card is not None:
-        model = TrainedModel(model.runtime, card, model.path)
+        model = TrainedModel(model.runtime, card, model.path, model.id_hashes)
     path = Path(path)
     spec, arrays = model.runtime.to_spec()
     with atomic_dir(path) as tmp:
@@ -78,6 +107,13 @@ def save_model(
         )
         np.savez(tmp / "weights.npz", **arrays)
         (tmp / "MODEL_CARD.md").write_text(card_markdown(model.card))
+        if model.id_hashes:
+            (tmp / ID_FILE).write_text(
+                "# sha1(track id)[:12] of every track id this model was trained on; "
+                "trackmood evaluate leaves these rows out\n"
+                + "\n".join(sorted(set(model.id_hashes)))
+                + "\n"
+            )
     return path
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from ..datasets import LabeledSource, class_counts, deduplicate, pool
 from ..errors import DataError
 from .cards import TERMS_NOTE, USER_TERMS_NOTE, library_versions, mood_definitions, pool_card
-from .persistence import TrainedModel
+from .persistence import ID_FILE, TrainedModel, id_hash
 from .recipes import check_features, get_recipe, make_estimator, parse_sources
 
 __all__ = ["check_features", "library_versions", "parse_sources", "train_model"]
@@ -214,7 +214,21 @@ def train_model(
     }
     if kind == "original" and epochs:
         card["epochs"] = epochs
-    return TrainedModel(runtime, card)
+    hashes = training_id_hashes(df)
+    card["training_ids"] = {
+        "count": len(hashes),
+        "rows_without_id": int(len(df) - len(hashes)),
+        "stored": f"{ID_FILE}: sha1(track id)[:12] of each (the ids themselves are not shipped)",
+    }
+    return TrainedModel(runtime, card, id_hashes=hashes)
+
+
+def training_id_hashes(df: pd.DataFrame) -> list[str]:
+    """:func:`~trackmood.model.persistence.id_hash` of every distinct non-empty id in ``df``."""
+    if "id" not in df.columns:
+        return []
+    ids = df["id"].dropna().astype(str)
+    return sorted({id_hash(i) for i in ids if i.strip()})
 
 
 def _evaluate(df, srcs, kind, features, seed, folds, repeats, cv_table, epochs, progress, metrics):
