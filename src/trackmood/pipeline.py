@@ -63,6 +63,7 @@ __all__ = [
     "kind_of",
     "load",
     "predict_features",
+    "predict_records",
     "quadrants",
     "resolve",
     "run",
@@ -151,6 +152,40 @@ def predict_features(
     pred = score(frame, chosen, file=file, strict=strict)
     _store_predictions(store, chosen, frame, pred)
     return pred.drop(columns=[c for c in ID_COLUMNS if c in pred and pred[c].isna().all()])
+
+
+def predict_records(
+    rows: list[dict],
+    *,
+    model=None,
+    strict: bool = False,
+    notify: Notify | None = None,
+    file: object = None,
+    store=None,
+) -> list[dict]:
+    """:func:`predict_features` for a few rows of the feature contract given as dicts (the web
+    API's requests of one track): the same predictions, one dict per row, without building a
+    frame. Many rows, or cells that are not plain numbers, go through :func:`predict_features`.
+    """
+    from .predictions import SMALL, plain_records, score_records
+
+    chosen = choose_model(set().union(*rows), model, file=file, notify=notify)
+    if len(rows) > SMALL or not plain_records(rows, chosen.features):
+        import pandas as pd
+
+        frame = pd.DataFrame(rows)
+        pred = predict_features(frame, model=chosen, strict=strict, file=file, store=store)
+        out = pred.to_dict("records")
+        for r in out:
+            r["uncertain"] = None if pd.isna(r["uncertain"]) else bool(r["uncertain"])
+        return out
+    pred = score_records(rows, chosen, file=file, strict=strict)
+    _store_records(store, chosen, rows, pred)
+    empty = [c for c in ID_COLUMNS if c in pred[0] and all(r[c] is None for r in pred)]
+    for r in pred:
+        for c in empty:
+            del r[c]
+    return pred
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -440,34 +475,44 @@ def _store_predictions(store, model, frame, pred, *, window=None) -> None:
     if not len(idx):
         return
 
-    def column(df, c):
-        return df[c].to_numpy(dtype=object)[idx].tolist()
+    def records(df, names):
+        cols = {c: df[c].to_numpy(dtype=object)[idx].tolist() for c in names if c in df.columns}
+        return [{c: v[k] for c, v in cols.items()} for k in range(len(idx))]
 
-    ids = column(pred, "id")
-    ident = {c: column(frame, c) for c in ID_COLUMNS if c in frame.columns}
-    provs = column(frame, "provenance") if "provenance" in frame.columns else [{}] * len(idx)
-    named = sorted({k for prov in provs for k in prov if k in SCHEMA and k in frame.columns})
-    values_of = {k: column(frame, k) for k in named}
-    probs = {c: pred[c].to_numpy(dtype=float)[idx].tolist() for c in PROBA_COLUMNS}
-    moods = column(pred, "mood")
-    timelines = column(pred, "_timeline") if window and "_timeline" in pred.columns else None
+    named = [*ID_COLUMNS, "provenance", *SCHEMA]
+    kept = ["id", "mood", *PROBA_COLUMNS] + (["_timeline"] if window else [])
+    _store_records(store, model, records(frame, named), records(pred, kept), window=window)
+
+
+def _store_records(store, model, rows: list[dict], preds: list[dict], *, window=None) -> None:
+    """:func:`_store_predictions` for rows as dicts (input row, its prediction): those scored
+    ``ok`` with an ``id`` are kept.
+    """
+    if store is None:
+        return
     batches: dict[tuple, list] = {}
-    tracks, rows = [], []
-    for k, tid in enumerate(ids):
-        tracks.append({c: ident[c][k] for c in ident})
-        keys = tuple(f for f in provs[k] if f in values_of)
+    tracks, out = [], []
+    for row, pred in zip(rows, preds, strict=True):
+        tid = pred.get("id")
+        if pred.get("status", OK) != OK or tid is None or (isinstance(tid, float) and tid != tid):
+            continue
+        tracks.append({c: row[c] for c in ID_COLUMNS if c in row})
+        prov = row.get("provenance") or {}
+        keys = tuple(f for f in prov if f in SCHEMA and f in row)
         if keys:
-            values = {f: _float(values_of[f][k]) for f in keys}
-            batches.setdefault(tuple((f, provs[k][f]) for f in keys), []).append((tid, values))
-        extra = {"timeline": timelines[k], "window": window} if timelines is not None else None
-        rows.append(
-            {"id": tid, "mood": moods[k], **{c: probs[c][k] for c in PROBA_COLUMNS}, "extra": extra}
-        )
+            values = {f: _float(row[f]) for f in keys}
+            batches.setdefault(tuple((f, prov[f]) for f in keys), []).append((tid, values))
+        timeline = window and "_timeline" in pred
+        extra = {"timeline": pred["_timeline"], "window": window} if timeline else None
+        probs = {c: float(pred[c]) for c in PROBA_COLUMNS}
+        out.append({"id": tid, "mood": pred["mood"], **probs, "extra": extra})
+    if not out:
+        return
     with store.transaction():
         for key, batch in batches.items():
             store.put_features_many(batch, source=dict(key))
         store.upsert_tracks(tracks)
-        store.put_predictions(model.name, rows)
+        store.put_predictions(model.name, out)
 
 
 def _float(v):
