@@ -103,9 +103,18 @@ _ID_RE = re.compile(
 
 
 def canonical_column(column: object) -> str:
-    """The schema name for a raw header: strips a BOM and spaces, ignores case, applies aliases."""
-    key = str(column).replace("\ufeff", "").strip().lower()
-    return _ALIASES.get(key, key)
+    """The schema name for a raw header: strips a BOM and spaces; the schema's names and their
+    aliases are matched ignoring case, any other column keeps its name as written (a model's
+    features such as ``a_chroma_C#_rel`` match exactly).
+
+    >>> canonical_column(" Energy "), canonical_column("a_chroma_C#_rel")
+    ('energy', 'a_chroma_C#_rel')
+    """
+    raw = str(column).replace("\ufeff", "").strip()
+    key = raw.lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    return key if key in SCHEMA or key in ID_COLUMNS else raw
 
 
 def parse_track_id(value: object) -> str | None:

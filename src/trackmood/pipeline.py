@@ -223,10 +223,16 @@ class _Run:
         if self._notify:
             self._notify(text)
 
-    def table_model(self, columns, file):
+    def table_model(self, columns, file, frame=None):
+        """The model for a table's columns, chosen once per set of columns; ``frame`` (its
+        first chunk) tells which columns are empty (a ``trackmood extract`` table).
+        """
         key = ",".join(sorted(set(columns)))
         if key not in self.models:
-            self.models[key] = choose_model(columns, self.requested, file=file, notify=self.notify)
+            empty = [c for c in frame.columns if frame[c].isna().all()] if frame is not None else ()
+            self.models[key] = choose_model(
+                columns, self.requested, file=file, notify=self.notify, empty=empty
+            )
         return self.models[key]
 
 
@@ -260,7 +266,7 @@ def stream(
                 file = ref
             keep = None
             for chunk in frames:
-                chosen = state.table_model(chunk.columns, file)
+                chosen = state.table_model(chunk.columns, file, chunk)
                 if keep is None:  # identity columns: those the first chunk fills
                     keep = [c for c in ID_COLUMNS if c in chunk.columns and chunk[c].notna().any()]
                 pred = score(chunk, chosen, file=file, strict=strict)

@@ -57,21 +57,41 @@ def load(model=None, *, default: str = "default") -> TrainedModel:
     return load_model(default if model is None else model)
 
 
+#: Bundled models for tables of measured audio features (``trackmood extract``), best first.
+AUDIO_TABLE_MODELS = ("audio", "audio-descriptors")
+
+
 def choose_model(
     columns: Iterable[str],
     requested=None,
     *,
     file: object = None,
     notify: Notify | None = None,
+    empty: Iterable[str] = (),
 ) -> TrainedModel:
     """``requested`` (default ``default``; a loaded model is used as it is), or, when the input
     lacks features that a bundled model without them can do without, that model.
+
+    ``empty``: columns the input has without a single value. Without ``requested``, a table
+    whose Spotify-style features are missing or empty but which has the audio descriptors
+    ``trackmood extract`` writes is scored by the bundled audio model that reads them.
     """
     from .model.persistence import BUNDLED
 
     columns = set(columns)
     model = load(requested)
     missing = [f for f in model.features if f not in columns]
+    if requested is None:
+        filled = columns - set(empty)
+        unfilled = [f for f in model.features if f not in filled]
+        alt = _audio_table_model(filled) if unfilled else None
+        if alt is not None:
+            if notify:
+                notify(
+                    f"no values for {_shorten(unfilled)}, but the audio descriptors "
+                    f"'trackmood extract' writes: using bundled model {alt.name!r}"
+                )
+            return alt
     if not missing:
         return model
     if requested is None or _is_bundled(requested):
@@ -89,8 +109,40 @@ def choose_model(
                         "which was trained without them"
                     )
                 return alt
-    raise DataError(
-        f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
+    raise missing_error(model, missing, file)
+
+
+def _audio_table_model(filled: set) -> TrainedModel | None:
+    """The first of :data:`AUDIO_TABLE_MODELS` whose every feature has values, if any."""
+    for name in AUDIO_TABLE_MODELS:
+        try:
+            alt = load(name)
+        except ModelError:
+            continue
+        if set(alt.features) <= filled:
+            return alt
+    return None
+
+
+def _shorten(names: list[str], most: int = 6) -> str:
+    """``'a, b, c'``, or the first ``most`` and how many there are in all."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])}, … ({len(names)} in all)"
+
+
+def missing_error(model, missing: list[str], file: object = None) -> DataError:
+    """The one-line error for feature columns ``model`` reads that the input does not have."""
+    if model.card.get("embedding") and any(f.startswith("mn_") for f in missing):
+        return DataError(
+            f"model {model.name!r} reads the musicnn embedding of the audio ({len(missing)} "
+            "columns such as mn_pen000), which a 'trackmood extract' table does not hold: "
+            "predict the audio files themselves, or score the table with model "
+            "'audio-descriptors'",
+            file=file,
+        )
+    return DataError(
+        f"missing feature column(s) for model {model.name!r}: {_shorten(missing)}", file=file
     )
 
 
@@ -246,9 +298,7 @@ def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = Fal
 
     missing = [f for f in model.features if f not in frame.columns]
     if missing:
-        raise DataError(
-            f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
-        )
+        raise missing_error(model, missing, file)
     X = _matrix(frame, list(model.features))
     frame = _validate(frame, list(model.features), X, file, strict)
     n = len(frame)
@@ -316,9 +366,7 @@ def score_records(
     features = list(model.features)
     missing = [f for f in features if not any(f in r for r in rows)]
     if missing:
-        raise DataError(
-            f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
-        )
+        raise missing_error(model, missing, file)
     n = len(rows)
     X = np.array([[_cell(r.get(f)) for f in features] for r in rows], dtype=float)
     X = X.reshape(n, len(features))
