@@ -63,6 +63,19 @@ OPTIONAL_FEATURES: tuple[Feature, ...] = (
 MODEL_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in MODEL_FEATURES)
 SCHEMA: dict[str, Feature] = {f.name: f for f in MODEL_FEATURES + OPTIONAL_FEATURES}
 
+#: Table files by suffix → their format (read by :mod:`trackmood.datasets`; here so that telling
+#: a table from audio needs no pandas).
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+
 #: Identifier and descriptive columns that predictions carry through unchanged.
 ID_COLUMNS: tuple[str, ...] = ("id", "name", "artist", "album", "path")
 

@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import DataError
-from .features import ID_COLUMNS, SCHEMA
+from .features import ID_COLUMNS
 from .moods import MOODS, PROBA_COLUMNS
+from .persist import store_predictions as _store_predictions
+from .persist import store_records as _store_records
 from .predictions import (
     INVALID,
     PREDICTION_COLUMNS,
@@ -80,7 +82,7 @@ __all__ = [
 def kind_of(ref: object) -> str:
     """``'table'``, ``'audio'``, ``'spotify'``, ``'frame'`` or ``'unknown'`` for one input."""
     from .audio.decode import AUDIO_SUFFIXES
-    from .datasets import TABLE_SUFFIXES
+    from .features import TABLE_SUFFIXES
 
     if hasattr(ref, "columns"):
         return "frame"
@@ -312,23 +314,26 @@ def run(
         Ready-made sources by kind (e.g. ``{"spotify": SpotifySource(api=...)}``) to use instead
         of the default ones.
     """
-    import pandas as pd
-
     if timeline is not None and not (timeline > 0 and math.isfinite(timeline)):
         raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
     state = _Run(model, strict, store, progress, notify, [])
     state.refresh, state.sources = refresh, sources or {}
     parts, windows = [], []
-    for kind, refs in resolve(inputs):
+    groups = resolve(inputs)
+    if any(kind == "audio" for kind, _ in groups):
+        _prefetch("pandas")  # loads while the audio is analysed, not before
+    for kind, refs in groups:
         if kind in ("table", "frame"):
             chunks = list(stream(refs, strict=strict, chunksize=chunksize, _run=state))
-            parts.append(pd.concat(chunks, ignore_index=True))
+            parts.append(chunks[0] if len(chunks) == 1 else _concat(chunks))
         elif kind == "audio":
             pred, tl = _audio(refs, state, timeline=timeline, workers=workers)
             parts.append(pred)
             windows.append(tl)
         else:
             parts.append(_spotify_source(refs, state))
+    import pandas as pd
+
     predictions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     names = list(dict.fromkeys(m.name for m in state.models.values()))
     keep = [c for c in ID_COLUMNS if c in predictions.columns]
@@ -337,9 +342,26 @@ def run(
     return Result(predictions, ", ".join(names), tl, state.messages)
 
 
-def _audio(refs, state: _Run, *, timeline, workers):
+def _concat(frames):
     import pandas as pd
 
+    return pd.concat(frames, ignore_index=True)
+
+
+def _prefetch(module: str) -> None:
+    """Import ``module`` in a background thread, e.g. pandas while audio is decoded and analysed
+    (that work leaves the GIL free most of the time): its ~0.2 s of imports then cost no wall time.
+    """
+    import importlib
+    import os
+    import sys
+    import threading
+
+    if module not in sys.modules and not os.environ.get("TRACKMOOD_NO_PREFETCH"):
+        threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
+
+
+def _audio(refs, state: _Run, *, timeline, workers):
     from .sources.audio import AudioSource
 
     if "audio" not in state.models:
@@ -348,7 +370,10 @@ def _audio(refs, state: _Run, *, timeline, workers):
     src = AudioSource(
         store=state.store, workers=workers, window=timeline, embed_patches=embed_patches(m)
     )
-    frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
+    frames = list(src.frames(refs, progress=state.progress, notify=state.notify))
+    import pandas as pd
+
+    frame = pd.concat(frames)
     pred, per_track = score_audio(
         frame, m, timeline=timeline, store=state.store, strict=state.strict
     )
@@ -467,63 +492,3 @@ def _spotify_source(refs, state: _Run):
             _store_predictions(state.store, chosen, part, pred)
             parts.append(pred.set_axis(np.flatnonzero(mask)))
     return pd.concat(parts).sort_index().reset_index(drop=True)
-
-
-def _store_predictions(store, model, frame, pred, *, window=None) -> None:
-    """Tracks, features (with their provenance) and the predictions of scored rows with an id.
-
-    One transaction; the features of rows with the same provenance go in one batch.
-    """
-    if store is None or "id" not in pred.columns:
-        return
-    ok = (pred["status"].to_numpy(dtype=object) == OK) & pred["id"].notna().to_numpy()
-    idx = np.flatnonzero(ok)
-    if not len(idx):
-        return
-
-    def records(df, names):
-        cols = {c: df[c].to_numpy(dtype=object)[idx].tolist() for c in names if c in df.columns}
-        return [{c: v[k] for c, v in cols.items()} for k in range(len(idx))]
-
-    named = [*ID_COLUMNS, "provenance", *SCHEMA]
-    kept = ["id", "mood", *PROBA_COLUMNS] + (["_timeline"] if window else [])
-    _store_records(store, model, records(frame, named), records(pred, kept), window=window)
-
-
-def _store_records(store, model, rows: list[dict], preds: list[dict], *, window=None) -> None:
-    """:func:`_store_predictions` for rows as dicts (input row, its prediction): those scored
-    ``ok`` with an ``id`` are kept.
-    """
-    if store is None:
-        return
-    batches: dict[tuple, list] = {}
-    tracks, out = [], []
-    for row, pred in zip(rows, preds, strict=True):
-        tid = pred.get("id")
-        if pred.get("status", OK) != OK or tid is None or (isinstance(tid, float) and tid != tid):
-            continue
-        tracks.append({c: row[c] for c in ID_COLUMNS if c in row})
-        prov = row.get("provenance") or {}
-        keys = tuple(f for f in prov if f in SCHEMA and f in row)
-        if keys:
-            values = {f: _float(row[f]) for f in keys}
-            batches.setdefault(tuple((f, prov[f]) for f in keys), []).append((tid, values))
-        timeline = window and "_timeline" in pred
-        extra = {"timeline": pred["_timeline"], "window": window} if timeline else None
-        probs = {c: float(pred[c]) for c in PROBA_COLUMNS}
-        out.append({"id": tid, "mood": pred["mood"], **probs, "extra": extra})
-    if not out:
-        return
-    with store.transaction():
-        for key, batch in batches.items():
-            store.put_features_many(batch, source=dict(key))
-        store.upsert_tracks(tracks)
-        store.put_predictions(model.name, out)
-
-
-def _float(v):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
