@@ -90,3 +90,13 @@ def test_descriptor_names_are_read_exactly_as_written(extracted):
         "path",
     ]
     assert canonical_column(cased[0]) == cased[0]
+
+
+def test_the_python_api_chooses_the_same_model_for_an_extract_table(extracted):
+    from trackmood.pipeline import predict_features
+
+    said: list[str] = []
+    pred = predict_features(read_table(extracted["parquet"]), notify=said.append)
+    assert pred["status"].tolist() == ["ok", "ok"]
+    assert set(pred["model"]) == {"audio-descriptors"}
+    assert any("'audio-descriptors'" in m for m in said)

@@ -150,7 +150,8 @@ def predict_features(
     ``id`` (with their features and provenance) in this library.
     """
     frame = as_feature_frame(frame, provider=f"file:{Path(str(file)).name}" if file else "input")
-    chosen = choose_model(frame.columns, model, file=file, notify=notify)
+    empty = [c for c in frame.columns if frame[c].isna().all()] if model is None else ()
+    chosen = choose_model(frame.columns, model, file=file, notify=notify, empty=empty)
     pred = score(frame, chosen, file=file, strict=strict)
     _store_predictions(store, chosen, frame, pred)
     return pred.drop(columns=[c for c in ID_COLUMNS if c in pred and pred[c].isna().all()])
