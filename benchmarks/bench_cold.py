@@ -9,7 +9,10 @@ cached by content hash and what is left is start-up, imports and scoring. Wall t
 machine is busy. ``--imports`` adds the import-time costs of the predict path
 (``python -X importtime``), the largest first.
 
-    python benchmarks/bench_cold.py [--runs 7] [--clip PATH] [--imports]
+    python benchmarks/bench_cold.py [--runs 7] [--clip PATH] [--imports] [--baseline SRC]
+
+``--baseline ../main/src`` interleaves the same predict with another checkout's code (e.g. before a
+change): the one comparison that stays fair on a loaded machine.
 
 The song is the first clip of ../shared/data/audio_4q/Q1 (30 s MP3) when present, else a
 generated 30-s MP3.
@@ -79,6 +82,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7, help="runs of each command (default 7)")
     ap.add_argument("--clip", type=Path, help="the song (default: a 4Q clip or a generated one)")
     ap.add_argument("--imports", action="store_true", help="also list the import costs")
+    ap.add_argument("--baseline", type=Path, help="another src/ folder to compare, interleaved")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,11 +93,17 @@ def main() -> None:
         predict_cmd = [sys.executable, "-m", "trackmood", "predict", str(song)]
         timed(predict_cmd, env)  # warm the OS file cache and the rerun library
         cases: dict[str, list[tuple[float, float]]] = {"numpy": [], "new": [], "rerun": []}
+        base = {**env, "PYTHONPATH": str(args.baseline.resolve())} if args.baseline else None
+        if base:
+            cases["baseline"] = []
         for i in range(args.runs):  # interleaved: the machine's load hits every case alike
             cases["numpy"].append(timed(numpy_cmd, env)[:2])
             fresh = {**env, "TRACKMOOD_DB": str(tmp / f"new{i}.db")}
             cases["new"].append(timed(predict_cmd, fresh)[:2])
             cases["rerun"].append(timed(predict_cmd, env)[:2])
+            if base:
+                fresh = {**base, "TRACKMOOD_DB": str(tmp / f"base{i}.db")}
+                cases["baseline"].append(timed(predict_cmd, fresh)[:2])
 
         med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
                for k, v in cases.items()}  # fmt: skip
@@ -104,6 +114,7 @@ def main() -> None:
             "numpy": "python -c 'import numpy'",
             "new": "trackmood predict one.mp3 (new library: analysed)",
             "rerun": "trackmood predict one.mp3 (rerun: cached analysis)",
+            "baseline": f"new library, code from {args.baseline}",
         }
         for k, (w, c) in med.items():
             print(f"{labels[k]:<52} {w:>7.3f} {c:>7.3f} {w / nw:>14.1f}x {c / nc:>7.1f}x")
