@@ -354,11 +354,10 @@ def _prefetch(module: str) -> None:
     (that work leaves the GIL free most of the time): its ~0.2 s of imports then cost no wall time.
     """
     import importlib
-    import os
     import sys
     import threading
 
-    if module not in sys.modules and not os.environ.get("TRACKMOOD_NO_PREFETCH"):
+    if module not in sys.modules:
         threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
 
 
