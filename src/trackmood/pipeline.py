@@ -42,6 +42,7 @@ from .predictions import (
     _proba,
     audio_model,
     choose_model,
+    empty_features,
     load,
     quadrants,
     score,
@@ -150,7 +151,7 @@ def predict_features(
     ``id`` (with their features and provenance) in this library.
     """
     frame = as_feature_frame(frame, provider=f"file:{Path(str(file)).name}" if file else "input")
-    empty = [c for c in frame.columns if frame[c].isna().all()] if model is None else ()
+    empty = empty_features(frame) if model is None else ()
     chosen = choose_model(frame.columns, model, file=file, notify=notify, empty=empty)
     pred = score(frame, chosen, file=file, strict=strict)
     _store_predictions(store, chosen, frame, pred)
@@ -232,7 +233,7 @@ class _Run:
         """
         key = ",".join(sorted(set(columns)))
         if key not in self.models:
-            empty = [c for c in frame.columns if frame[c].isna().all()] if frame is not None else ()
+            empty = empty_features(frame) if frame is not None and not self.requested else ()
             self.models[key] = choose_model(
                 columns, self.requested, file=file, notify=self.notify, empty=empty
             )

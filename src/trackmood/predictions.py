@@ -112,6 +112,13 @@ def choose_model(
     raise missing_error(model, missing, file)
 
 
+def empty_features(frame: pd.DataFrame) -> list[str]:
+    """The schema's feature columns of ``frame`` without a single value (``empty=`` of
+    :func:`choose_model`): a ``trackmood extract`` table leaves Spotify's learned ones empty.
+    """
+    return [c for c in frame.columns if c in SCHEMA and frame[c].isna().all()]
+
+
 def _audio_table_model(filled: set) -> TrainedModel | None:
     """The first of :data:`AUDIO_TABLE_MODELS` whose every feature has values, if any."""
     for name in AUDIO_TABLE_MODELS:
