@@ -316,26 +316,23 @@ def run(
         Ready-made sources by kind (e.g. ``{"spotify": SpotifySource(api=...)}``) to use instead
         of the default ones.
     """
+    import pandas as pd
+
     if timeline is not None and not (timeline > 0 and math.isfinite(timeline)):
         raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
     state = _Run(model, strict, store, progress, notify, [])
     state.refresh, state.sources = refresh, sources or {}
     parts, windows = [], []
-    groups = resolve(inputs)
-    if any(kind == "audio" for kind, _ in groups):
-        _prefetch("pandas")  # loads while the audio is analysed, not before
-    for kind, refs in groups:
+    for kind, refs in resolve(inputs):
         if kind in ("table", "frame"):
             chunks = list(stream(refs, strict=strict, chunksize=chunksize, _run=state))
-            parts.append(chunks[0] if len(chunks) == 1 else _concat(chunks))
+            parts.append(pd.concat(chunks, ignore_index=True))
         elif kind == "audio":
             pred, tl = _audio(refs, state, timeline=timeline, workers=workers)
             parts.append(pred)
             windows.append(tl)
         else:
             parts.append(_spotify_source(refs, state))
-    import pandas as pd
-
     predictions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     names = list(dict.fromkeys(m.name for m in state.models.values()))
     keep = [c for c in ID_COLUMNS if c in predictions.columns]
@@ -344,25 +341,9 @@ def run(
     return Result(predictions, ", ".join(names), tl, state.messages)
 
 
-def _concat(frames):
+def _audio(refs, state: _Run, *, timeline, workers):
     import pandas as pd
 
-    return pd.concat(frames, ignore_index=True)
-
-
-def _prefetch(module: str) -> None:
-    """Import ``module`` in a background thread, e.g. pandas while audio is decoded and analysed
-    (that work leaves the GIL free most of the time): its ~0.2 s of imports then cost no wall time.
-    """
-    import importlib
-    import sys
-    import threading
-
-    if module not in sys.modules:
-        threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
-
-
-def _audio(refs, state: _Run, *, timeline, workers):
     from .sources.audio import AudioSource
 
     if "audio" not in state.models:
@@ -371,10 +352,7 @@ def _audio(refs, state: _Run, *, timeline, workers):
     src = AudioSource(
         store=state.store, workers=workers, window=timeline, embed_patches=embed_patches(m)
     )
-    frames = list(src.frames(refs, progress=state.progress, notify=state.notify))
-    import pandas as pd
-
-    frame = pd.concat(frames)
+    frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
     pred, per_track = score_audio(
         frame, m, timeline=timeline, store=state.store, strict=state.strict
     )
