@@ -50,6 +50,8 @@ def random_rows(rng: np.random.Generator, n: int) -> list[dict]:
             elif r < 0.17:
                 v = int(round(lo))  # an int on the edge of the range
             elif r < 0.19:
+                v = float(f.high)  # the top of the range is valid
+            elif r < 0.21:
                 v = np.float64(v)
             row[f.name] = v
         if rng.random() < 0.08:
