@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from trackmood.cli import app
 from trackmood.datasets import read_table
 from trackmood.errors import DataError
-from trackmood.features import canonical_column
+from trackmood.features import MODEL_FEATURE_NAMES, canonical_column
 from trackmood.model.persistence import load_model
 from trackmood.pipeline import choose_model
 
@@ -100,3 +100,15 @@ def test_the_python_api_chooses_the_same_model_for_an_extract_table(extracted):
     assert pred["status"].tolist() == ["ok", "ok"]
     assert set(pred["model"]) == {"audio-descriptors"}
     assert any("'audio-descriptors'" in m for m in said)
+
+
+def test_a_table_with_the_embedding_columns_gets_the_audio_model():
+    """Should extract write the musicnn columns, its tables would get the better `audio` model."""
+    audio, desc = load_model("audio"), load_model("audio-descriptors")
+    spotify = ["danceability", "acousticness", "energy", "valence", "loudness", "tempo"]
+    columns = [*spotify, *desc.features, *audio.features]
+    assert choose_model(columns, empty=spotify[:4]).name == "audio"
+    assert choose_model([*spotify, *desc.features], empty=spotify[:4]).name == "audio-descriptors"
+    # a table whose Spotify-style features all have values keeps the feature model
+    full = [*MODEL_FEATURE_NAMES, *desc.features, *audio.features]
+    assert choose_model(full, empty=[]).name == "default"
