@@ -5,6 +5,8 @@ a model's feature names match a table's columns exactly as written.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -44,8 +46,11 @@ def extracted(tmp_path_factory):
 def test_extract_table_is_scored_by_the_descriptor_model(extracted, suffix, tmp_path, monkeypatch):
     monkeypatch.setenv("TRACKMOOD_DB", str(tmp_path / "lib.sqlite"))
     out = tmp_path / "moods.csv"
-    r = runner.invoke(app, ["predict", str(extracted[suffix]), "-o", str(out)])
+    with warnings.catch_warnings():  # nothing but the model's line on stderr (pandas' warnings
+        warnings.simplefilter("error")  # on a wide table would be printed there)
+        r = runner.invoke(app, ["predict", str(extracted[suffix]), "-o", str(out)])
     assert r.exit_code == 0, r.output
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     pred = pd.read_csv(out)
     assert len(pred) == 2 and pred["status"].tolist() == ["ok", "ok"], pred["reason"].tolist()
     assert set(pred["model"]) == {"audio-descriptors"}

@@ -179,6 +179,8 @@ def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
         out["id"] = out["id"].map(parse_track_id)
     if "duration_ms" in out.columns and not pd.api.types.is_numeric_dtype(out["duration_ms"]):
         out["duration_ms"] = out["duration_ms"].map(parse_duration_ms)
+    if len(out.columns) > 100:  # a wide CSV comes one block per column: join them, else every
+        out = out.copy()  # later column (``_row``, ``status``…) is a PerformanceWarning on stderr
     return out
 
 
