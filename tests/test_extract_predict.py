@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from trackmood.cli import app
 from trackmood.datasets import read_table
 from trackmood.errors import DataError
-from trackmood.features import MODEL_FEATURE_NAMES, canonical_column
+from trackmood.features import MODEL_FEATURE_NAMES, canonical_column, record_from_pairs
 from trackmood.model.persistence import load_model
 from trackmood.pipeline import choose_model
 
@@ -95,6 +95,8 @@ def test_descriptor_names_are_read_exactly_as_written(extracted):
         "path",
     ]
     assert canonical_column(cased[0]) == cased[0]
+    with pytest.raises(DataError, match="did you mean 'energy'"):  # typos: any case
+        record_from_pairs(["ENRGY=0.8"])
 
 
 def test_the_python_api_chooses_the_same_model_for_an_extract_table(extracted):

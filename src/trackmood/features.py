@@ -246,7 +246,7 @@ def record_from_pairs(items: list[str]) -> dict:
             name = canonical_column(k)
             if name not in SCHEMA:
                 known_names = list(SCHEMA) + [a for a, c in _ALIASES.items() if c in SCHEMA]
-                close = difflib.get_close_matches(name, known_names, n=1)
+                close = difflib.get_close_matches(name.lower(), known_names, n=1)
                 hint = f"; did you mean {canonical_column(close[0])!r}?" if close else ""
                 known = "" if close else f"; known: {', '.join(SCHEMA)}"
                 raise DataError(f"unknown feature {k.strip()!r}{hint}{known}")
