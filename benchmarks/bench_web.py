@@ -5,6 +5,10 @@ Prints requests/s, tracks/s and p50/p99 latency. Bounded: each case stops after 
 requests or ``--seconds`` seconds, whichever comes first. Traffic goes to 127.0.0.1 only.
 
     python benchmarks/bench_web.py [--requests 2000] [--seconds 10]
+
+The last column is the p50 measured before the rows path for a few tracks
+(``pipeline.predict_records``), when every request went through the pandas pipeline (issue 16,
+same machine, loaded): the figure to compare with.
 """
 
 from __future__ import annotations
@@ -22,6 +26,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+#: p50 ms through the pandas pipeline before the rows path (benchmarks/README.md, issue 16);
+#: in brackets the handler before the pipeline (issue 8).
+BEFORE = {
+    ("in-process handler code, no HTTP, no store", 1): "4.6",
+    ("HTTP POST /predict?store=false", 1): "6.6 (1.8)",
+    ("HTTP POST /predict (stores in library)", 1): "10.6 (2.0)",
+    ("HTTP POST /predict (stores in library)", 1000): "199 (163)",
+}
 
 
 def tracks(n: int, seed: int = 0) -> list[dict]:
@@ -62,14 +75,24 @@ def summarize(latencies: list[float], n_tracks: int, wall: float) -> dict:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``), 0 where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_http(
-    client, url: str, body: bytes, n_tracks: int, *, requests: int, seconds: float
+    client, url: str, body: bytes, n_tracks: int, *, requests: int, seconds: float, pid: int = 0
 ) -> dict:
     headers = {"content-type": "application/json"}
     for _ in range(5):  # warm up
         r = client.post(url, content=body, headers=headers)
         r.raise_for_status()
     lat = []
+    cpu0 = cpu_seconds(pid)
     start = time.perf_counter()
     while len(lat) < requests and time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
@@ -77,7 +100,9 @@ def bench_http(
         lat.append(time.perf_counter() - t0)
         if r.status_code != 200:
             raise SystemExit(f"server answered {r.status_code}: {r.text[:200]}")
-    return summarize(lat, n_tracks, time.perf_counter() - start)
+    out = summarize(lat, n_tracks, time.perf_counter() - start)
+    out["server_cpu_ms"] = (cpu_seconds(pid) - cpu0) * 1000 / len(lat)
+    return out
 
 
 def bench_inprocess(fn, n_tracks: int, *, requests: int, seconds: float) -> dict:
@@ -89,7 +114,9 @@ def bench_inprocess(fn, n_tracks: int, *, requests: int, seconds: float) -> dict
         t0 = time.perf_counter()
         fn()
         lat.append(time.perf_counter() - t0)
-    return summarize(lat, n_tracks, time.perf_counter() - start)
+    out = summarize(lat, n_tracks, time.perf_counter() - start)
+    out["server_cpu_ms"] = None
+    return out
 
 
 def main() -> None:
@@ -213,6 +240,7 @@ def main() -> None:
                             n,
                             requests=reqs,
                             seconds=args.seconds,
+                            pid=server.pid,
                         ),
                     )
                 )
@@ -221,7 +249,13 @@ def main() -> None:
                         "HTTP POST /predict (stores in library)",
                         n,
                         bench_http(
-                            client, "/predict", body, n, requests=reqs, seconds=args.seconds
+                            client,
+                            "/predict",
+                            body,
+                            n,
+                            requests=reqs,
+                            seconds=args.seconds,
+                            pid=server.pid,
                         ),
                     )
                 )
@@ -238,13 +272,18 @@ def main() -> None:
     )
     print(
         f"{'case':<44} {'tracks/req':>10} {'requests':>9} {'req/s':>9} {'tracks/s':>11} "
-        f"{'p50 ms':>8} {'p99 ms':>8}"
+        f"{'p50 ms':>8} {'p99 ms':>8} {'server CPU ms':>13}  {'p50 before':>10}"
     )
     for name, n, r in results:
+        cpu = "" if r["server_cpu_ms"] is None else f"{r['server_cpu_ms']:.2f}"
         print(
             f"{name:<44} {n:>10} {r['requests']:>9} {r['req_s']:>9.1f} {r['tracks_s']:>11.0f} "
-            f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+            f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {cpu:>13}  {BEFORE.get((name, n), ''):>10}"
         )
+    print(
+        "server CPU ms: the server process's user + system CPU per request (robust when the "
+        f"machine is busy; load average now {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -16,19 +16,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, LabelError
-from .features import MODEL_FEATURE_NAMES, SCHEMA, canonical_column, normalize_columns, validate
+from .features import (
+    MODEL_FEATURE_NAMES,
+    SCHEMA,
+    TABLE_SUFFIXES,
+    canonical_column,
+    normalize_columns,
+    validate,
+)
 from .moods import MOODS, LabelMap
-
-TABLE_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".json": "json",
-    ".jsonl": "json",
-    ".ndjson": "json",
-}
 
 
 def file_sha256(path: str | Path) -> str:

@@ -63,6 +63,19 @@ OPTIONAL_FEATURES: tuple[Feature, ...] = (
 MODEL_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in MODEL_FEATURES)
 SCHEMA: dict[str, Feature] = {f.name: f for f in MODEL_FEATURES + OPTIONAL_FEATURES}
 
+#: Table files by suffix → their format (read by :mod:`trackmood.datasets`; here so that telling
+#: a table from audio needs no pandas).
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+
 #: Identifier and descriptive columns that predictions carry through unchanged.
 ID_COLUMNS: tuple[str, ...] = ("id", "name", "artist", "album", "path")
 
@@ -103,9 +116,18 @@ _ID_RE = re.compile(
 
 
 def canonical_column(column: object) -> str:
-    """The schema name for a raw header: strips a BOM and spaces, ignores case, applies aliases."""
-    key = str(column).replace("\ufeff", "").strip().lower()
-    return _ALIASES.get(key, key)
+    """The schema name for a raw header: strips a BOM and spaces; the schema's names and their
+    aliases are matched ignoring case, any other column keeps its name as written (a model's
+    features such as ``a_chroma_C#_rel`` match exactly).
+
+    >>> canonical_column(" Energy "), canonical_column("a_chroma_C#_rel")
+    ('energy', 'a_chroma_C#_rel')
+    """
+    raw = str(column).replace("\ufeff", "").strip()
+    key = raw.lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    return key if key in SCHEMA or key in ID_COLUMNS else raw
 
 
 def parse_track_id(value: object) -> str | None:
@@ -157,6 +179,8 @@ def normalize_columns(df: pd.DataFrame, *, file: object = None) -> pd.DataFrame:
         out["id"] = out["id"].map(parse_track_id)
     if "duration_ms" in out.columns and not pd.api.types.is_numeric_dtype(out["duration_ms"]):
         out["duration_ms"] = out["duration_ms"].map(parse_duration_ms)
+    if len(out.columns) > 100:  # a wide CSV comes one block per column: join them, else every
+        out = out.copy()  # later column (``_row``, ``status``…) is a PerformanceWarning on stderr
     return out
 
 
@@ -222,7 +246,7 @@ def record_from_pairs(items: list[str]) -> dict:
             name = canonical_column(k)
             if name not in SCHEMA:
                 known_names = list(SCHEMA) + [a for a, c in _ALIASES.items() if c in SCHEMA]
-                close = difflib.get_close_matches(name, known_names, n=1)
+                close = difflib.get_close_matches(name.lower(), known_names, n=1)
                 hint = f"; did you mean {canonical_column(close[0])!r}?" if close else ""
                 known = "" if close else f"; known: {', '.join(SCHEMA)}"
                 raise DataError(f"unknown feature {k.strip()!r}{hint}{known}")

@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import DataError
-from .features import ID_COLUMNS, SCHEMA
+from .features import ID_COLUMNS
 from .moods import MOODS, PROBA_COLUMNS
+from .persist import store_predictions as _store_predictions
+from .persist import store_records as _store_records
 from .predictions import (
     INVALID,
     PREDICTION_COLUMNS,
@@ -40,6 +42,7 @@ from .predictions import (
     _proba,
     audio_model,
     choose_model,
+    empty_features,
     load,
     quadrants,
     score,
@@ -63,6 +66,7 @@ __all__ = [
     "kind_of",
     "load",
     "predict_features",
+    "predict_records",
     "quadrants",
     "resolve",
     "run",
@@ -79,7 +83,7 @@ __all__ = [
 def kind_of(ref: object) -> str:
     """``'table'``, ``'audio'``, ``'spotify'``, ``'frame'`` or ``'unknown'`` for one input."""
     from .audio.decode import AUDIO_SUFFIXES
-    from .datasets import TABLE_SUFFIXES
+    from .features import TABLE_SUFFIXES
 
     if hasattr(ref, "columns"):
         return "frame"
@@ -147,10 +151,45 @@ def predict_features(
     ``id`` (with their features and provenance) in this library.
     """
     frame = as_feature_frame(frame, provider=f"file:{Path(str(file)).name}" if file else "input")
-    chosen = choose_model(frame.columns, model, file=file, notify=notify)
+    empty = empty_features(frame) if model is None else ()
+    chosen = choose_model(frame.columns, model, file=file, notify=notify, empty=empty)
     pred = score(frame, chosen, file=file, strict=strict)
     _store_predictions(store, chosen, frame, pred)
     return pred.drop(columns=[c for c in ID_COLUMNS if c in pred and pred[c].isna().all()])
+
+
+def predict_records(
+    rows: list[dict],
+    *,
+    model=None,
+    strict: bool = False,
+    notify: Notify | None = None,
+    file: object = None,
+    store=None,
+) -> list[dict]:
+    """:func:`predict_features` for a few rows of the feature contract given as dicts (the web
+    API's requests of one track): the same predictions, one dict per row, without building a
+    frame. Many rows, or cells that are not plain numbers, go through :func:`predict_features`.
+    """
+    from .predictions import SMALL, plain_records, score_records
+
+    chosen = choose_model(set().union(*rows), model, file=file, notify=notify)
+    if len(rows) > SMALL or not plain_records(rows, chosen.features):
+        import pandas as pd
+
+        frame = pd.DataFrame(rows)
+        pred = predict_features(frame, model=chosen, strict=strict, file=file, store=store)
+        out = pred.to_dict("records")
+        for r in out:
+            r["uncertain"] = None if pd.isna(r["uncertain"]) else bool(r["uncertain"])
+        return out
+    pred = score_records(rows, chosen, file=file, strict=strict)
+    _store_records(store, chosen, rows, pred)
+    empty = [c for c in ID_COLUMNS if c in pred[0] and all(r[c] is None for r in pred)]
+    for r in pred:
+        for c in empty:
+            del r[c]
+    return pred
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -188,10 +227,16 @@ class _Run:
         if self._notify:
             self._notify(text)
 
-    def table_model(self, columns, file):
+    def table_model(self, columns, file, frame=None):
+        """The model for a table's columns, chosen once per set of columns; ``frame`` (its
+        first chunk) tells which columns are empty (a ``trackmood extract`` table).
+        """
         key = ",".join(sorted(set(columns)))
         if key not in self.models:
-            self.models[key] = choose_model(columns, self.requested, file=file, notify=self.notify)
+            empty = empty_features(frame) if frame is not None and not self.requested else ()
+            self.models[key] = choose_model(
+                columns, self.requested, file=file, notify=self.notify, empty=empty
+            )
         return self.models[key]
 
 
@@ -225,7 +270,7 @@ def stream(
                 file = ref
             keep = None
             for chunk in frames:
-                chosen = state.table_model(chunk.columns, file)
+                chosen = state.table_model(chunk.columns, file, chunk)
                 if keep is None:  # identity columns: those the first chunk fills
                     keep = [c for c in ID_COLUMNS if c in chunk.columns and chunk[c].notna().any()]
                 pred = score(chunk, chosen, file=file, strict=strict)
@@ -426,53 +471,3 @@ def _spotify_source(refs, state: _Run):
             _store_predictions(state.store, chosen, part, pred)
             parts.append(pred.set_axis(np.flatnonzero(mask)))
     return pd.concat(parts).sort_index().reset_index(drop=True)
-
-
-def _store_predictions(store, model, frame, pred, *, window=None) -> None:
-    """Tracks, features (with their provenance) and the predictions of scored rows with an id.
-
-    One transaction; the features of rows with the same provenance go in one batch.
-    """
-    if store is None or "id" not in pred.columns:
-        return
-    ok = (pred["status"].to_numpy(dtype=object) == OK) & pred["id"].notna().to_numpy()
-    idx = np.flatnonzero(ok)
-    if not len(idx):
-        return
-
-    def column(df, c):
-        return df[c].to_numpy(dtype=object)[idx].tolist()
-
-    ids = column(pred, "id")
-    ident = {c: column(frame, c) for c in ID_COLUMNS if c in frame.columns}
-    provs = column(frame, "provenance") if "provenance" in frame.columns else [{}] * len(idx)
-    named = sorted({k for prov in provs for k in prov if k in SCHEMA and k in frame.columns})
-    values_of = {k: column(frame, k) for k in named}
-    probs = {c: pred[c].to_numpy(dtype=float)[idx].tolist() for c in PROBA_COLUMNS}
-    moods = column(pred, "mood")
-    timelines = column(pred, "_timeline") if window and "_timeline" in pred.columns else None
-    batches: dict[tuple, list] = {}
-    tracks, rows = [], []
-    for k, tid in enumerate(ids):
-        tracks.append({c: ident[c][k] for c in ident})
-        keys = tuple(f for f in provs[k] if f in values_of)
-        if keys:
-            values = {f: _float(values_of[f][k]) for f in keys}
-            batches.setdefault(tuple((f, provs[k][f]) for f in keys), []).append((tid, values))
-        extra = {"timeline": timelines[k], "window": window} if timelines is not None else None
-        rows.append(
-            {"id": tid, "mood": moods[k], **{c: probs[c][k] for c in PROBA_COLUMNS}, "extra": extra}
-        )
-    with store.transaction():
-        for key, batch in batches.items():
-            store.put_features_many(batch, source=dict(key))
-        store.upsert_tracks(tracks)
-        store.put_predictions(model.name, rows)
-
-
-def _float(v):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f

@@ -57,21 +57,41 @@ def load(model=None, *, default: str = "default") -> TrainedModel:
     return load_model(default if model is None else model)
 
 
+#: Bundled models for tables of measured audio features (``trackmood extract``), best first.
+AUDIO_TABLE_MODELS = ("audio", "audio-descriptors")
+
+
 def choose_model(
     columns: Iterable[str],
     requested=None,
     *,
     file: object = None,
     notify: Notify | None = None,
+    empty: Iterable[str] = (),
 ) -> TrainedModel:
     """``requested`` (default ``default``; a loaded model is used as it is), or, when the input
     lacks features that a bundled model without them can do without, that model.
+
+    ``empty``: columns the input has without a single value. Without ``requested``, a table
+    whose Spotify-style features are missing or empty but which has the audio descriptors
+    ``trackmood extract`` writes is scored by the bundled audio model that reads them.
     """
     from .model.persistence import BUNDLED
 
     columns = set(columns)
     model = load(requested)
     missing = [f for f in model.features if f not in columns]
+    if requested is None:
+        filled = columns - set(empty)
+        unfilled = [f for f in model.features if f not in filled]
+        alt = _audio_table_model(filled) if unfilled else None
+        if alt is not None:
+            if notify:
+                notify(
+                    f"no values for {_shorten(unfilled)}, but the audio descriptors "
+                    f"'trackmood extract' writes: using bundled model {alt.name!r}"
+                )
+            return alt
     if not missing:
         return model
     if requested is None or _is_bundled(requested):
@@ -89,8 +109,47 @@ def choose_model(
                         "which was trained without them"
                     )
                 return alt
-    raise DataError(
-        f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
+    raise missing_error(model, missing, file)
+
+
+def empty_features(frame: pd.DataFrame) -> list[str]:
+    """The schema's feature columns of ``frame`` without a single value (``empty=`` of
+    :func:`choose_model`): a ``trackmood extract`` table leaves Spotify's learned ones empty.
+    """
+    return [c for c in frame.columns if c in SCHEMA and frame[c].isna().all()]
+
+
+def _audio_table_model(filled: set) -> TrainedModel | None:
+    """The first of :data:`AUDIO_TABLE_MODELS` whose every feature has values, if any."""
+    for name in AUDIO_TABLE_MODELS:
+        try:
+            alt = load(name)
+        except ModelError:
+            continue
+        if set(alt.features) <= filled:
+            return alt
+    return None
+
+
+def _shorten(names: list[str], most: int = 6) -> str:
+    """``'a, b, c'``, or the first ``most`` and how many there are in all."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])}, … ({len(names)} in all)"
+
+
+def missing_error(model, missing: list[str], file: object = None) -> DataError:
+    """The one-line error for feature columns ``model`` reads that the input does not have."""
+    if model.card.get("embedding") and any(f.startswith("mn_") for f in missing):
+        return DataError(
+            f"model {model.name!r} reads the musicnn embedding of the audio ({len(missing)} "
+            "columns such as mn_pen000), which a 'trackmood extract' table does not hold: "
+            "predict the audio files themselves, or score the table with model "
+            "'audio-descriptors'",
+            file=file,
+        )
+    return DataError(
+        f"missing feature column(s) for model {model.name!r}: {_shorten(missing)}", file=file
     )
 
 
@@ -129,6 +188,21 @@ def uncertain_below(model) -> float:
 
 
 # -- validation: one place, one policy ---------------------------------------------------------
+def _matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray | None:
+    """``frame[features]`` as floats in one block when every column is numeric (not bool),
+    else ``None`` (then each column is read by :func:`_numeric`). Reads the dtypes once: a
+    column lookup per feature costs milliseconds on a wide frame (an audio row has ~580).
+    """
+    import pandas as pd
+
+    is_num, is_bool = pd.api.types.is_numeric_dtype, pd.api.types.is_bool_dtype
+    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+    kinds = {d: is_num(d) and not is_bool(d) for d in set(dtypes.values())}
+    if all(kinds[dtypes[f]] for f in features):
+        return frame[features].to_numpy(dtype=float)
+    return None
+
+
 def _numeric(col: pd.Series) -> np.ndarray:
     import pandas as pd
 
@@ -144,16 +218,14 @@ def validate(
 
     Rows a source already marked ``failed`` stay so. ``strict``: raise the first bad row.
     """
+    return _validate(frame, list(features), _matrix(frame, list(features)), file, strict)
+
+
+def _validate(frame, features: list[str], X, file, strict: bool):
     import pandas as pd
 
-    features = list(features)
     status = frame["status"].to_numpy(dtype=object).copy()
     reason = frame["reason"].to_numpy(dtype=object).copy()
-    numeric = all(
-        pd.api.types.is_numeric_dtype(frame[f]) and not pd.api.types.is_bool_dtype(frame[f])
-        for f in features
-    )
-    X = frame[features].to_numpy(dtype=float) if numeric else None
     if X is not None and not (strict and (status != OK).any()):
         lo = np.array([SCHEMA[f].low if f in SCHEMA else -np.inf for f in features])
         hi = np.array([SCHEMA[f].high if f in SCHEMA else np.inf for f in features])
@@ -233,15 +305,15 @@ def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = Fal
 
     missing = [f for f in model.features if f not in frame.columns]
     if missing:
-        raise DataError(
-            f"missing feature column(s) for model {model.name!r}: {', '.join(missing)}", file=file
-        )
-    frame = validate(frame, model.features, file=file, strict=strict)
+        raise missing_error(model, missing, file)
+    X = _matrix(frame, list(model.features))
+    frame = _validate(frame, list(model.features), X, file, strict)
     n = len(frame)
     good = np.flatnonzero(frame["status"].to_numpy(dtype=object) == OK)
     proba = np.full((n, len(MOODS)), np.nan)
     if len(good):
-        X = np.column_stack([_numeric(frame[f]) for f in model.features])
+        if X is None:
+            X = np.column_stack([_numeric(frame[f]) for f in model.features])
         proba[good] = _proba(model, X[good] if len(good) < n else X)
     frame = frame.reset_index(drop=True)
     cols: dict[str, Any] = {c: frame[c] for c in ID_COLUMNS if c in frame.columns}
@@ -263,3 +335,111 @@ def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = Fal
     cols["status"] = frame["status"].to_numpy(dtype=object)
     cols["reason"] = frame["reason"].to_numpy(dtype=object)
     return pd.DataFrame(cols, index=range(n))
+
+
+# -- the same for a few rows, without pandas -------------------------------------------------
+#: Up to this many rows :func:`score_records` is the faster way (one track through the web API
+#: in tens of microseconds instead of milliseconds of pandas); the result is the same.
+SMALL = 64
+_PLAIN = (int, float, np.integer, np.floating)
+
+
+def plain_records(rows: list[dict], features: Iterable[str]) -> bool:
+    """Whether :func:`score_records` can take ``rows``: every feature cell (and ``valence``/
+    ``energy``) a number or missing — text and booleans are read the pandas way.
+    """
+    names = [*features, "valence", "energy"]
+    for r in rows:
+        for f in names:
+            v = r.get(f)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, _PLAIN)):
+                return False
+    return True
+
+
+def _cell(v) -> float:
+    return math.nan if v is None else float(v)
+
+
+def score_records(
+    rows: list[dict], model, *, file: object = None, strict: bool = False
+) -> list[dict]:
+    """:func:`score` for contract rows as dicts (``status``, ``reason``, identity columns,
+    features; optional ``_row``), numbers or ``None`` as feature values
+    (:func:`plain_records`). One dict per row: the identity keys the rows have, then
+    :data:`PREDICTION_COLUMNS` — the same values as :func:`score` gives (``uncertain`` is
+    ``None`` for a row that was not scored).
+    """
+    features = list(model.features)
+    missing = [f for f in features if not any(f in r for r in rows)]
+    if missing:
+        raise missing_error(model, missing, file)
+    n = len(rows)
+    X = np.array([[_cell(r.get(f)) for f in features] for r in rows], dtype=float)
+    X = X.reshape(n, len(features))
+    lo = np.array([SCHEMA[f].low if f in SCHEMA else -np.inf for f in features])
+    hi = np.array([SCHEMA[f].high if f in SCHEMA else np.inf for f in features])
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(X) | (X < lo) | (X > hi)
+    status = [r.get("status") for r in rows]
+    reason = [r.get("reason") for r in rows]
+    for i, r in enumerate(rows):
+        scoreable = status[i] == OK
+        if strict and (bad[i].any() or not scoreable):
+            if not scoreable:
+                raise DataError(str(reason[i]))
+            raise _cell_error(r, i, features, X, bad, file)
+        if scoreable and bad[i].any():
+            status[i], reason[i] = INVALID, str(_cell_error(r, i, features, X, bad, file))
+    good = np.flatnonzero(np.array([s == OK for s in status], dtype=bool))
+    proba = np.full((n, len(MOODS)), np.nan)
+    if len(good):
+        proba[good] = _proba(model, X[good] if len(good) < n else X)
+    axes = {
+        c: np.array([_cell(r.get(c)) for r in rows], dtype=float) for c in ("valence", "energy")
+    }
+    quads = quadrants(axes["valence"], axes["energy"])
+    present = set().union(*rows) if rows else set()
+    ids = [c for c in ID_COLUMNS if c in present]
+    limit = uncertain_below(model)
+    out = []
+    for i, r in enumerate(rows):
+        row = {c: r.get(c) for c in ids}
+        p = proba[i]
+        scored = status[i] == OK
+        row["mood"] = MOODS[int(p.argmax())] if scored else None
+        row.update({c: float(p[j]) for j, c in enumerate(PROBA_COLUMNS)})
+        row["confidence"] = float(p.max()) if scored else math.nan
+        row["uncertain"] = bool(p.max() < limit) if scored else None
+        row["valence"], row["energy"] = float(axes["valence"][i]), float(axes["energy"][i])
+        row["quadrant"] = quads[i]
+        row["model"] = model.name
+        row["status"], row["reason"] = status[i], reason[i]
+        out.append(row)
+    return out
+
+
+def _cell_error(row: dict, i: int, features, X, bad, file) -> DataError:
+    """The error :func:`validate` gives for the first bad feature of row ``i``."""
+    j = int(np.flatnonzero(bad[i])[0])
+    name, v, where = features[j], X[i, j], int(row.get("_row", i + 1))
+    if np.isfinite(v):
+        return DataError(range_text(name, v), file=file, row=where, column=name)
+    if np.isnan(v):
+        return DataError("empty value", file=file, row=where, column=name)
+    return DataError("not a finite number", file=file, row=where, column=name)
+
+
+def records_frame(rows: list[dict]) -> pd.DataFrame:
+    """:func:`score_records` rows as the predictions frame :func:`score` gives."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if not len(frame):
+        return frame
+    unc = pd.array([None] * len(frame), dtype="boolean")
+    for i, v in enumerate(frame["uncertain"].tolist()):
+        if v is not None:
+            unc[i] = v
+    frame["uncertain"] = unc
+    return frame

@@ -124,18 +124,22 @@ class StageProgress:
     """
 
     def __init__(self, labels: dict[str, str] | None = None):
-        self.bar = progress_bar()
+        # no terminal, no bar: then rich (~20 ms of imports) is not even loaded
+        self.bar = progress_bar() if sys.stderr.isatty() else None
         self.labels = labels or {}
         self.tasks: dict[str, int] = {}
 
     def __enter__(self):
-        self.bar.__enter__()
+        if self.bar is not None:
+            self.bar.__enter__()
         return self
 
     def __exit__(self, *exc):
-        return self.bar.__exit__(*exc)
+        return self.bar.__exit__(*exc) if self.bar is not None else None
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if self.bar is None:
+            return
         if stage not in self.tasks:
             self.tasks[stage] = self.bar.add_task(self.labels.get(stage, stage), total=total)
         self.bar.update(self.tasks[stage], completed=done, total=total)

@@ -21,20 +21,31 @@ def _flag(value) -> bool | None:
     return None if text(value) is None else bool(value)
 
 
-def prediction_rows(pred: pd.DataFrame, *, source: str, numbers=None) -> list[dict]:
-    """One response row per row of ``pred`` (the predictions schema of :mod:`trackmood.pipeline`).
+def prediction_rows(pred: pd.DataFrame | list[dict], *, source: str, numbers=None) -> list[dict]:
+    """One response row per row of ``pred`` (the predictions schema of :mod:`trackmood.pipeline`,
+    a frame or a list of dicts).
 
     ``numbers``: the 1-based row of each in the input (default its position). Empty texts and
     NaN become ``None``.
     """
     n = len(pred)
+    if isinstance(pred, list):  # rows as dicts (:func:`trackmood.pipeline.predict_records`)
+        present = set().union(*pred) if pred else set()
+
+        def column(c):
+            return [r.get(c) for r in pred] if c in present else None
+    else:
+
+        def column(c):
+            return pred[c].tolist() if c in pred.columns else None
+
     cols = {}
     for c in _TEXT:
-        values = pred[c].tolist() if c in pred.columns else [None] * n
+        values = column(c) or [None] * n
         cols[c] = [text(v) or None for v in values]
     for c in _NUM:
-        cols[c] = [num(v) for v in pred[c].tolist()] if c in pred.columns else [None] * n
-    cols["uncertain"] = [_flag(v) for v in pred["uncertain"].tolist()]
+        cols[c] = [num(v) for v in column(c) or [None] * n]
+    cols["uncertain"] = [_flag(v) for v in column("uncertain") or [None] * n]
     cols["row"] = list(range(1, n + 1)) if numbers is None else [int(v) for v in numbers]
     out = []
     for i in range(n):

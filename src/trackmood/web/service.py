@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import pipeline
+from ..predictions import SMALL
 from ..sources.base import OK
 from . import limits
 from .errors import ApiError
@@ -106,25 +107,62 @@ def predict_tracks(state, tracks: list, *, source: str, store: bool = True) -> d
     records = [t.model_dump(exclude_none=True) for t in tracks]
     if keys:  # aliases among the keys: the table path renames them
         df = pd.DataFrame.from_records(records)
+    elif len(records) <= SMALL:  # a few tracks: the pipeline's rows path, no frame
+        return _predict_few(state, _track_rows(records, source), source=source, store=store)
     else:
-        df = _tracks_frame(records, source)
+        df = pd.DataFrame(_track_rows(records, source))
     return predict_rows(state, df, file="request", source=source, store=store)
 
 
-def _tracks_frame(records: list[dict], source: str) -> pd.DataFrame:
-    """Tracks whose keys are all schema names as a feature frame of the contract, built
-    directly (what :func:`pipeline.as_feature_frame` gives, without its renaming pass).
+def _predict_few(state, rows: list[dict], *, source: str, store: bool) -> dict:
+    """:func:`predict_rows` for a few contract rows as dicts (the same response)."""
+    messages: list[str] = []
+    present = set().union(*rows)
+    model = state.model_for(present, file="request", notify=messages.append)
+    synthetic = []
+    for r in rows:  # an id of our own for rows without one (kept only when predicted)
+        synthetic.append(r.get("id") is None)
+        if synthetic[-1]:
+            name, artist = r.get("name"), r.get("artist")
+            values = [float("nan") if r.get(f) is None else r[f] for f in model.features]
+            r["id"] = synthetic_id(
+                name if isinstance(name, str) else None,
+                artist if isinstance(artist, str) else None,
+                model.features,
+                values,
+            )
+    pred = pipeline.predict_records(
+        rows,
+        model=model,
+        notify=messages.append,
+        file="request",
+        store=state.locked_store() if store else None,
+    )
+    for p, hide in zip(pred, synthetic, strict=True):
+        if hide and p["status"] != OK:
+            p["id"] = None
+    return payload(model.name, prediction_rows(pred, source=source), messages)
+
+
+def _track_rows(records: list[dict], source: str) -> list[dict]:
+    """Tracks whose keys are all schema names as rows of the feature contract (what
+    :func:`pipeline.as_feature_frame` gives, without its renaming pass).
     """
     from ..features import SCHEMA, parse_track_id
     from .schemas import TrackIn
 
     present = set().union(*records)
-    cols = {c: [r.get(c) for r in records] for c in TrackIn.model_fields if c in present}
-    cols["id"] = [parse_track_id(v) for v in cols.get("id", [None] * len(records))]
-    cols["provenance"] = [dict.fromkeys((k for k in r if k in SCHEMA), source) for r in records]
-    cols["status"] = [OK] * len(records)
-    cols["reason"] = [None] * len(records)
-    return pd.DataFrame(cols)
+    fields = [c for c in TrackIn.model_fields if c in present and c != "id"]
+    return [
+        {
+            "id": parse_track_id(r.get("id")),
+            **{c: r.get(c) for c in fields},
+            "provenance": dict.fromkeys((k for k in r if k in SCHEMA), source),
+            "status": OK,
+            "reason": None,
+        }
+        for r in records
+    ]
 
 
 # ------------------------------------------------------------------------------- audio
