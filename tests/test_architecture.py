@@ -295,6 +295,7 @@ STORE_WRITE_METHODS = {
 STORE_WRITERS = (
     "trackmood.store",
     "trackmood.pipeline",
+    "trackmood.persist",  # the pipeline's store writes (split out of pipeline.py)
     "trackmood.library",
     "trackmood.collect",
     "trackmood.sources.provider",
