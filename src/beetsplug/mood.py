@@ -63,7 +63,9 @@ def media_fields() -> dict[str, mediafile.MediaField]:
     for name in PROBA_FIELDS:
         fields[name] = _tag_field(f"TRACKMOOD_{name.removeprefix('mood_').upper()}", floats=True)
     for name in AXES:
-        fields[name] = _tag_field(f"TRACKMOOD_{name.removeprefix('mood_').upper()}", True, 3)
+        fields[name] = _tag_field(
+            f"TRACKMOOD_{name.removeprefix('mood_').upper()}", floats=True, digits=3
+        )
     return fields
 
 

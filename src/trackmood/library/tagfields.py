@@ -2,16 +2,13 @@
 (:class:`Tagged`), the plan of a change, the per-file report, and the helpers shared by tagging
 (:mod:`.tags`) and undo (:mod:`.tag_undo`).
 
-Fields by format (the journal and :class:`Tagged` use the first column's names):
+Fields by format (the journal and :class:`Tagged` use the names before the colon):
 
-=====================  ==========  ==============  =====================================
-field                  ID3         Vorbis comment  MP4
-=====================  ==========  ==============  =====================================
-``MOOD``               ``TMOO``    ``MOOD``        ``----:com.apple.iTunes:MOOD``
-``BPM``                ``TBPM``    ``BPM``         ``tmpo`` (integer atom)
-``INITIALKEY``         ``TKEY``    ``INITIALKEY``  ``----:com.apple.iTunes:initialkey``
-``TRACKMOOD_*``        ``TXXX:…``  ``TRACKMOOD_*`` ``----:com.apple.iTunes:TRACKMOOD_*``
-=====================  ==========  ==============  =====================================
+* ``MOOD``: ID3 ``TMOO``, Vorbis ``MOOD``, MP4 ``----:com.apple.iTunes:MOOD``;
+* ``BPM``: ID3 ``TBPM``, Vorbis ``BPM``, MP4 ``tmpo`` (an integer atom);
+* ``INITIALKEY``: ID3 ``TKEY``, Vorbis ``INITIALKEY``, MP4 ``----:com.apple.iTunes:initialkey``;
+* ``TRACKMOOD_*``: ID3 ``TXXX:TRACKMOOD_*``, Vorbis ``TRACKMOOD_*``,
+  MP4 ``----:com.apple.iTunes:TRACKMOOD_*``.
 """
 
 from __future__ import annotations

@@ -32,10 +32,15 @@ DEFAULT_FIELDS = ("mood",)
 NOTATIONS = ("standard", "camelot", "openkey")
 
 #: Lowest tempo confidence (the beat tracker's autocorrelation at the beat period, 0–1) at which
-#: BPM is written.
-MIN_TEMPO_CONFIDENCE = 0.5
+#: BPM is written. Measured with the estimator of December 2026 on 160 ``audio_4q`` clips (40 per
+#: quadrant): 51 % of the clips pass, and 83 % of those BPMs agree with Essentia's
+#: RhythmExtractor2013 (within 4 %, no octave allowance; all clips: 66 %). Generated audio without
+#: a pulse stays below 0.12.
+MIN_TEMPO_CONFIDENCE = 0.3
 #: Lowest key confidence (correlation of the chroma with the best Krumhansl–Kessler key profile,
-#: 0–1) at which the key is written.
+#: 0–1) at which the key is written. It keeps out audio without a key (noise, drums, a bare tone:
+#: 0.34–0.48 on generated clips) but does not tell a right key from a wrong one: on the same 160
+#: clips 52 % pass, and 46 % of those agree with Essentia's KeyExtractor (all clips: 41 %).
 MIN_KEY_CONFIDENCE = 0.6
 #: Names the analysis gives the tempo's confidence (the first one present is used).
 TEMPO_CONFIDENCE = ("tempo_confidence", "beat_confidence")
