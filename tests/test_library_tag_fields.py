@@ -408,3 +408,34 @@ def test_mpd_reads_the_tagged_files(tagged, tmp_path):
             if "mood" in types:  # MPD >= 0.24
                 assert song["mood"] == catalog.get_file(store, str(p))["mood"]
     assert not {"bpm", "tbpm", "key", "initialkey"} & types  # MPD has no such tag type
+
+
+@pytest.mark.parametrize("phase", ["journaled", "replaced"])
+def test_killed_run_with_every_field_is_undone_byte_for_byte(tmp_path, phase):
+    """SIGKILL while the second file is written (journal committed, before or after its swap):
+    ``--undo`` puts back every file, BPM and key included, byte for byte.
+    """
+    import signal
+
+    well = {**KNOWN, "ogg": (90.0, 0.9, 9, 0, 0.9, 0.7, 0.1)}
+    files, store, db = build(tmp_path, well, _other_tool)
+    store.close()
+    before = {fmt: sha(p) for fmt, p in files.items()}
+    music = files["mp3"].parent
+    args = ("tag", "--fields", "mood,bpm,key,valence,energy", "--overwrite")
+    env = {**os.environ, "TRACKMOOD_DB": str(db), "TRACKMOOD_TEST_KILL": f"{phase}:2"}
+    run = subprocess.run(
+        [sys.executable, "-m", "trackmood", *args, str(music)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    changed = [fmt for fmt, p in files.items() if sha(p) != before[fmt]]
+    assert len(changed) == (2 if phase == "replaced" else 1), changed
+    assert any(raw(files[f])["bpm"] == [WANT_BPM[f]] for f in changed if WANT_BPM[f])
+    undo = tm("tag", "--undo", db=db)
+    assert undo.returncode == 0, undo.stderr
+    assert {fmt: sha(p) for fmt, p in files.items()} == before
+    assert not [p for p in music.iterdir() if ".trackmood-" in p.name]  # no temporary left
