@@ -4,8 +4,15 @@ Enable it with ``plugins: mood`` in beets' ``config.yaml`` (trackmood ships the 
 namespace package, so nothing else is needed once trackmood is installed next to beets). Then::
 
     beet mood [QUERY]          # analyse items without a mood (-f: all matching items)
-    beet ls mood:Calm          # flexible attributes: mood, mood_p_calm … mood_p_sad, mood_model
+    beet ls mood:Calm          # flexible attributes: mood, mood_p_calm … mood_p_sad, mood_model,
+                               # mood_valence, mood_energy
+    beet ls -f '$bpm $initial_key'   # beets' own bpm and initial_key, filled when empty
     beet write                 # puts mood into the files' tags (MP3 TMOO, Vorbis MOOD, M4A MOOD)
+
+The analysis also fills beets' own ``bpm`` and ``initial_key`` (standard notation: ``Am``,
+``F#``, ``Bbm``) of items that have none, where it measured them well enough (the thresholds of
+:mod:`trackmood.library.tagvalues`), and ``mood_valence`` / ``mood_energy`` (0–1), which ``beet
+write`` puts in ``TRACKMOOD_VALENCE`` / ``TRACKMOOD_ENERGY`` as trackmood's own ``tag`` does.
 
 Options (``mood:`` section): ``workers`` (analysis processes, 0 = all cores), ``db`` (trackmood's
 library file; default ``$TRACKMOOD_DB`` or its user data folder), ``model`` (an audio model
@@ -25,11 +32,12 @@ from beets.plugins import BeetsPlugin
 
 MOODS = ("Calm", "Energetic", "Happy", "Sad")
 PROBA_FIELDS = tuple(f"mood_p_{m.lower()}" for m in MOODS)
+AXES = ("mood_valence", "mood_energy")
 
 
-def _tag_field(tag: str, *, floats: bool = False) -> mediafile.MediaField:
+def _tag_field(tag: str, *, floats: bool = False, digits: int = 4) -> mediafile.MediaField:
     """One field stored as ``tag`` in every format (TXXX:tag in ID3)."""
-    places = {"float_places": 4} if floats else {}  # as trackmood's own ``tag`` writes them
+    places = {"float_places": digits} if floats else {}  # as trackmood's own ``tag`` writes them
     return mediafile.MediaField(
         mediafile.MP3DescStorageStyle(tag, **places),
         mediafile.MP4StorageStyle(f"----:com.apple.iTunes:{tag}", **places),
@@ -54,6 +62,10 @@ def media_fields() -> dict[str, mediafile.MediaField]:
     }
     for name in PROBA_FIELDS:
         fields[name] = _tag_field(f"TRACKMOOD_{name.removeprefix('mood_').upper()}", floats=True)
+    for name in AXES:
+        fields[name] = _tag_field(
+            f"TRACKMOOD_{name.removeprefix('mood_').upper()}", floats=True, digits=3
+        )
     return fields
 
 
@@ -63,6 +75,7 @@ class MoodPlugin(BeetsPlugin):
         "mood_model": types.STRING,
         "mood_confidence": types.Float(4),
         **dict.fromkeys(PROBA_FIELDS, types.Float(4)),
+        **dict.fromkeys(AXES, types.Float(3)),
     }
 
     def __init__(self) -> None:
@@ -125,6 +138,7 @@ class MoodPlugin(BeetsPlugin):
         ``write``); return how many items got a mood.
         """
         from trackmood.errors import TrackmoodError
+        from trackmood.library import catalog
         from trackmood.library.analyse import analyse
         from trackmood.store import Store
 
@@ -138,6 +152,7 @@ class MoodPlugin(BeetsPlugin):
             raise ui.UserError(str(e)) from None
         try:
             results = analyse(list(by_path), store=store, model=model, workers=workers)
+            measures = catalog.measures(store, [r["id"] for r in results if r["status"] == "ok"])
         except TrackmoodError as e:
             raise ui.UserError(str(e)) from None
         finally:
@@ -155,6 +170,7 @@ class MoodPlugin(BeetsPlugin):
             item["mood_confidence"] = round(r["confidence"], 4)
             for name in PROBA_FIELDS:
                 item[name] = round(r["p_" + name.removeprefix("mood_p_")], 4)
+            self._fill_measures(item, measures.get(r["id"]))
             if write:
                 item.try_write()
             item.store()
@@ -162,3 +178,20 @@ class MoodPlugin(BeetsPlugin):
             self._log.info("{}: {} ({:.0%})", r["path"], r["mood"], r["confidence"])
         self._log.info("{} of {} item(s) analysed", done, len(items))
         return done
+
+    def _fill_measures(self, item, measures: dict | None) -> None:
+        """Fill beets' ``bpm`` and ``initial_key`` where empty and measured well enough; the
+        valence/energy estimates as ``mood_valence`` / ``mood_energy``.
+        """
+        from trackmood.library.tagvalues import measured_values
+
+        values, notes = measured_values(measures, ("bpm", "key", "valence", "energy"))
+        if "bpm" in values and not item.get("bpm"):
+            item["bpm"] = int(values["bpm"][0])
+        if "key" in values and not item.get("initial_key"):
+            item["initial_key"] = values["key"][0]
+        for name in ("valence", "energy"):
+            if name in values:
+                item[f"mood_{name}"] = float(values[name][0])
+        for note in notes:
+            self._log.debug("{}: {}", os.fsdecode(item.path), note)

@@ -73,9 +73,27 @@ def register(app: typer.Typer) -> None:
         paths: Annotated[
             list[str] | None, typer.Argument(help="Music folders (recursive) and files.")
         ] = None,
+        fields: Annotated[
+            str,
+            typer.Option(
+                "--fields",
+                help="What to write, comma-separated: mood, bpm, key, valence, energy "
+                "(BPM and key only where measured well enough).",
+            ),
+        ] = "mood",
+        key_notation: Annotated[
+            str,
+            typer.Option(
+                "--key-notation",
+                help="How the key is written: standard (Am, F#, Bbm), camelot (8A) or "
+                "openkey (1m).",
+            ),
+        ] = "standard",
         overwrite: Annotated[
             bool,
-            typer.Option("--overwrite", help="Replace MOOD tags that trackmood did not write."),
+            typer.Option(
+                "--overwrite", help="Replace MOOD, BPM and key tags that trackmood did not write."
+            ),
         ] = False,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Show what would change, write nothing.")
@@ -89,9 +107,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
     ):
-        """Write predicted moods into the files' own tags.
+        """Write predicted moods (and with --fields the BPM, key, valence, energy) into the files' own tags.
 
-        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's probabilities and model (TRACKMOOD_*). New files are analysed first. Audio data is never rewritten and no file is changed in place: a tagged copy replaces it atomically, after the change is recorded, so --undo restores the old values even after a crash. Read-only files, a full disk and WAV/AIFF files with impossible sizes are reported per file (exit code 1).
+        MP3: ID3v2.4 TMOO; FLAC/OGG/Opus: MOOD; M4A: ----:com.apple.iTunes:MOOD; plus trackmood's probabilities and model (TRACKMOOD_*). BPM: TBPM / BPM / tmpo; key: TKEY / INITIALKEY / ----:com.apple.iTunes:initialkey; valence and energy: TRACKMOOD_VALENCE / TRACKMOOD_ENERGY. New files are analysed first. Audio data is never rewritten and no file is changed in place: a tagged copy replaces it atomically, after the change is recorded, so --undo restores the old values even after a crash. Read-only files, a full disk and WAV/AIFF files with impossible sizes are reported per file (exit code 1).
         """
         from ..errors import DataError, TrackmoodError
         from ..library import tags as T
@@ -101,6 +119,11 @@ def register(app: typer.Typer) -> None:
         from .common import StageProgress, err, fail
 
         try:
+            try:
+                chosen = T.parse_fields(fields)
+                notation = T.check_notation(key_notation)
+            except T.FieldError as e:
+                raise DataError(str(e)) from None
             store = _store(db)
             try:
                 if undo:
@@ -121,7 +144,13 @@ def register(app: typer.Typer) -> None:
                         scanned = run_scan(store, paths, workers=workers, progress=progress)
                         files = list(walk(paths)[0])
                         rep = T.tag_files(
-                            store, files, overwrite=overwrite, dry_run=dry_run, progress=progress
+                            store,
+                            files,
+                            overwrite=overwrite,
+                            dry_run=dry_run,
+                            progress=progress,
+                            fields=chosen,
+                            notation=notation,
                         )
                     if scanned.analysed:
                         err(f"analysed {scanned.analysed} new or changed file(s) first")

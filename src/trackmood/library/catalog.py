@@ -77,6 +77,17 @@ def analysed(store, *, statuses=("ok",)) -> list[dict]:
     return store.analysed(statuses=statuses)
 
 
+def measures(store, track_ids: Iterable[str]) -> dict[str, dict[str, float | None]]:
+    """``{track_id: {name: value}}``: what the analysis measured and estimated for these tracks
+    (``tempo`` and its confidence, ``key``, ``mode``, ``key_confidence``, ``loudness``,
+    ``valence``, ``energy`` …), from the store's features.
+    """
+    return {
+        tid: {name: value for name, (value, _source) in feats.items()}
+        for tid, feats in store.get_features([t for t in track_ids if t]).items()
+    }
+
+
 # -- tag changes ----------------------------------------------------------------------------
 def record_changes(store, run: str, path: str, changes: dict[str, tuple]) -> None:
     """``changes = {field: (old, new)}`` with values ``None`` (absent) or lists of strings."""

@@ -1,6 +1,14 @@
 """The tag fields trackmood writes and one interface over ID3, Vorbis comments and MP4 atoms
 (:class:`Tagged`), the plan of a change, the per-file report, and the helpers shared by tagging
 (:mod:`.tags`) and undo (:mod:`.tag_undo`).
+
+Fields by format (the journal and :class:`Tagged` use the names before the colon):
+
+* ``MOOD``: ID3 ``TMOO``, Vorbis ``MOOD``, MP4 ``----:com.apple.iTunes:MOOD``;
+* ``BPM``: ID3 ``TBPM``, Vorbis ``BPM``, MP4 ``tmpo`` (an integer atom);
+* ``INITIALKEY``: ID3 ``TKEY``, Vorbis ``INITIALKEY``, MP4 ``----:com.apple.iTunes:initialkey``;
+* ``TRACKMOOD_*``: ID3 ``TXXX:TRACKMOOD_*``, Vorbis ``TRACKMOOD_*``,
+  MP4 ``----:com.apple.iTunes:TRACKMOOD_*``.
 """
 
 from __future__ import annotations
@@ -12,12 +20,42 @@ from dataclasses import dataclass, field
 from ..moods import PROBA_COLUMNS
 from . import catalog
 from .safe_write import TagError, common_suffix
+from .tagvalues import DEFAULT_FIELDS, measured_values
 
 MOOD = "MOOD"
 OURS = "TRACKMOOD_MOOD"
 MODEL = "TRACKMOOD_MODEL"
 PROBA_FIELDS = tuple(f"TRACKMOOD_{c.upper()}" for c in PROBA_COLUMNS)
-FIELDS = (MOOD, OURS, MODEL, *PROBA_FIELDS)
+BPM = "BPM"
+KEY = "INITIALKEY"
+#: What trackmood wrote into ``BPM`` / ``INITIALKEY`` (a later run may replace its own value).
+OUR_BPM = "TRACKMOOD_BPM"
+OUR_KEY = "TRACKMOOD_KEY"
+VALENCE = "TRACKMOOD_VALENCE"
+ENERGY = "TRACKMOOD_ENERGY"
+#: Standard fields that other tools write too, with trackmood's record of its own value.
+SHARED = {MOOD: OURS, BPM: OUR_BPM, KEY: OUR_KEY}
+FIELDS = (MOOD, OURS, MODEL, *PROBA_FIELDS, BPM, OUR_BPM, KEY, OUR_KEY, VALENCE, ENERGY)
+#: ``tag --fields`` name → the tag fields it writes.
+FIELD_GROUPS = {
+    "mood": (MOOD, OURS, MODEL, *PROBA_FIELDS),
+    "bpm": (BPM, OUR_BPM),
+    "key": (KEY, OUR_KEY),
+    "valence": (VALENCE,),
+    "energy": (ENERGY,),
+}
+#: Standard frames of the shared fields in ID3, and MP4 atoms that are not freeform TRACKMOOD_*.
+ID3_FRAMES = {MOOD: "TMOO", BPM: "TBPM", KEY: "TKEY"}
+#: How reports name the shared fields; a note that begins with :data:`KEPT` kept one of them.
+LABELS = {MOOD: "MOOD", BPM: "BPM", KEY: "key"}
+KEPT = "kept its own"
+MP4_ATOMS = {BPM: "tmpo", KEY: "----:com.apple.iTunes:initialkey"}
+#: Where other tools keep these values; read to respect them, never written.
+ELSEWHERE = {
+    "id3": {MOOD: ("TXXX:MOOD",), BPM: ("TXXX:BPM",), KEY: ("TXXX:INITIALKEY", "TXXX:KEY")},
+    "vorbis": {BPM: ("TEMPO",), KEY: ("KEY",)},
+    "mp4": {BPM: ("----:com.apple.iTunes:BPM",), KEY: ("----:com.apple.iTunes:KEY",)},
+}
 #: Pseudo-field: the ID3 version a file had before the first change (``None``: no ID3 tag).
 ID3_VERSION = "_ID3_VERSION"
 #: Pseudo-field: how to rebuild the original bytes. old = [base64 of the original's bytes before
@@ -62,36 +100,53 @@ class Tagged:
             f.add_tags()
 
     def get(self, name: str) -> list[str] | None:
+        if self.kind == "id3":
+            return self._raw(ID3_FRAMES.get(name, f"TXXX:{name}"))
+        if self.kind == "vorbis":
+            return self._raw(name)
+        return self._raw(MP4_ATOMS.get(name, MP4_PREFIX + name))
+
+    def _raw(self, key: str) -> list[str] | None:
+        """The values under the format's own ``key`` (frame id, comment name, atom), as text."""
         t = self.file.tags
         if self.kind == "id3":
-            key = "TMOO" if name == MOOD else f"TXXX:{name}"
-            frames = t.getall(key)
-            vals = [str(v) for fr in frames for v in fr.text]
+            vals = [str(v) for fr in t.getall(key) for v in fr.text]
         elif self.kind == "vorbis":
-            vals = list(t.get(name, []) if name in t else [])
+            vals = list(t.get(key, []) if key in t else [])
         else:
-            vals = [bytes(v).decode("utf-8", "replace") for v in t.get(MP4_PREFIX + name, [])]
+            vals = [
+                bytes(v).decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                for v in t.get(key, [])
+            ]
         return vals or None
+
+    def elsewhere(self, name: str) -> list[str] | None:
+        """A value of ``name`` that other taggers keep in another place (ID3 ``TXXX:MOOD`` as
+        foobar2000 writes it, Vorbis ``KEY`` as Picard writes it …); never written.
+        """
+        for key in ELSEWHERE[self.kind].get(name, ()):
+            if vals := self._raw(key):
+                return vals
+        return None
 
     def other_mood(self) -> list[str] | None:
         """A mood some taggers keep elsewhere (ID3 ``TXXX:MOOD``, e.g. foobar2000's); never written."""
-        if self.kind != "id3":
-            return None
-        return [str(v) for fr in self.file.tags.getall("TXXX:MOOD") for v in fr.text] or None
+        return self.elsewhere(MOOD)
 
     def set(self, name: str, values: list[str] | None) -> None:
         t = self.file.tags
         if self.kind == "id3":
-            from mutagen.id3 import TMOO, TXXX
+            from mutagen import id3
 
-            if name == MOOD:
-                t.delall("TMOO")
+            if name in ID3_FRAMES:
+                frame = ID3_FRAMES[name]
+                t.delall(frame)
                 if values:
-                    t.add(TMOO(encoding=3, text=list(values)))
+                    t.add(getattr(id3, frame)(encoding=3, text=list(values)))
             else:
                 t.delall(f"TXXX:{name}")
                 if values:
-                    t.add(TXXX(encoding=3, desc=name, text=list(values)))
+                    t.add(id3.TXXX(encoding=3, desc=name, text=list(values)))
         elif self.kind == "vorbis":
             if name in t:
                 del t[name]
@@ -100,10 +155,12 @@ class Tagged:
         else:
             from mutagen.mp4 import AtomDataType, MP4FreeForm
 
-            key = MP4_PREFIX + name
+            key = MP4_ATOMS.get(name, MP4_PREFIX + name)
             if key in t:
                 del t[key]
-            if values:
+            if values and key == "tmpo":
+                t[key] = [int(v) for v in values]
+            elif values:
                 t[key] = [MP4FreeForm(v.encode(), dataformat=AtomDataType.UTF8) for v in values]
 
     def save(self, id3_version: str | None = "2.4") -> None:
@@ -152,9 +209,11 @@ class FileResult:
         from ..paths import display
 
         parts = [
-            f"{k}: {_show(o)} -> {_show(n)}" for k, (o, n) in self.changes.items() if k == MOOD
+            f"{LABELS[k]}: {_show(o)} -> {_show(n)}"
+            for k, (o, n) in self.changes.items()
+            if k in LABELS
         ]
-        ours = [k for k in self.changes if k in FIELDS and k != MOOD]
+        ours = [k for k in self.changes if k in FIELDS and k not in LABELS]
         if ours:
             parts.append(f"{len(ours)} trackmood field(s)")
         tail = f" ({self.message})" if self.message else ""
@@ -196,17 +255,42 @@ def desired_values(row: dict) -> dict[str, list[str]]:
     return out
 
 
-def plan(t: Tagged, row: dict, *, overwrite: bool) -> tuple[dict, str]:
-    """``({field: (old, new)}, note)``: what writing ``row``'s prediction changes in ``t``."""
-    want = desired_values(row)
-    current = {k: t.get(k) for k in FIELDS}
-    note = ""
-    theirs = current[MOOD] or t.other_mood()
-    ours = theirs is None or (current[MOOD] is not None and current[MOOD] == current[OURS])
-    if not ours and not overwrite:
-        note = f"kept its own MOOD {_show(theirs)}"
-        del want[MOOD], want[OURS]
-    return {k: (current[k], v) for k, v in want.items() if current[k] != v}, note
+def plan(
+    t: Tagged,
+    row: dict,
+    *,
+    overwrite: bool,
+    fields=DEFAULT_FIELDS,
+    measures: dict | None = None,
+    notation: str = "standard",
+) -> tuple[dict, str]:
+    """``({field: (old, new)}, note)``: what writing ``row``'s prediction (and, for ``fields``
+    beyond ``mood``, its analysis ``measures``: see :mod:`.tagvalues`) changes in ``t``.
+
+    A ``MOOD``, ``BPM`` or key the file has that trackmood did not write (its ``TRACKMOOD_MOOD``,
+    ``TRACKMOOD_BPM``, ``TRACKMOOD_KEY`` differ), also one kept in another place by other
+    taggers, is kept unless ``overwrite``; the note says so, and why a requested value is not
+    written (not measured well enough).
+    """
+    want = desired_values(row) if "mood" in fields else {}
+    values, skipped = measured_values(measures, fields, notation)
+    for name, value in values.items():
+        for tag in FIELD_GROUPS[name]:
+            want[tag] = value
+    current = {k: t.get(k) for k in want}
+    notes = []
+    for shared, mark in SHARED.items():
+        if shared not in want:
+            continue
+        current.setdefault(mark, t.get(mark))
+        theirs = current[shared] or t.elsewhere(shared)
+        ours = theirs is None or (current[shared] is not None and current[shared] == current[mark])
+        if not ours and not overwrite:
+            notes.append(f"{KEPT} {LABELS[shared]} {_show(theirs)}")
+            del want[shared], want[mark]
+    notes += skipped
+    changes = {k: (current[k], v) for k, v in want.items() if current[k] != v}
+    return changes, "; ".join(notes)
 
 
 def carry_cache(store, old_sha: str | None, new_sha: str) -> None:

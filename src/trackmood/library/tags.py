@@ -6,6 +6,12 @@ Where the mood goes, by format (the fields players and servers read):
 * FLAC, Ogg Vorbis, Opus: the Vorbis comment ``MOOD``;
 * M4A/MP4: the freeform atom ``----:com.apple.iTunes:MOOD``.
 
+With ``fields`` beyond the mood (``bpm``, ``key``, ``valence``, ``energy``) the file's analysis
+goes there too, where only well-measured values are written (:mod:`.tagvalues`): BPM as ``TBPM`` /
+``BPM`` / ``tmpo``, the key as ``TKEY`` / ``INITIALKEY`` / ``----:com.apple.iTunes:initialkey``,
+valence and energy as ``TRACKMOOD_VALENCE`` / ``TRACKMOOD_ENERGY``; a BPM or key another tool
+wrote is kept unless ``overwrite``, like a ``MOOD``.
+
 Beside it trackmood keeps its own fields (``TXXX:TRACKMOOD_*`` frames, ``TRACKMOOD_*`` comments,
 ``----:com.apple.iTunes:TRACKMOOD_*`` atoms): the mood it wrote, the model and the four
 probabilities. A ``MOOD`` that trackmood did not write is kept unless ``overwrite``. mutagen only
@@ -39,14 +45,20 @@ from .safe_write import (
 )
 from .tag_undo import undo
 from .tagfields import (
+    BPM,
+    ENERGY,
+    FIELD_GROUPS,
     FIELDS,
     ID3_VERSION,
+    KEPT,
+    KEY,
     MAX_HEAD,
     MODEL,
     MOOD,
     OURS,
     PROBA_FIELDS,
     RESTORE,
+    VALENCE,
     FileResult,
     Tagged,
     TagReport,
@@ -58,9 +70,26 @@ from .tagfields import (
     plan,
     read_info,
 )
+from .tagvalues import (
+    DEFAULT_FIELDS,
+    FIELD_NAMES,
+    NOTATIONS,
+    FieldError,
+    check_notation,
+    parse_fields,
+)
 
 __all__ = [
+    "BPM",
+    "DEFAULT_FIELDS",
+    "ENERGY",
     "FIELDS",
+    "FIELD_GROUPS",
+    "FIELD_NAMES",
+    "KEY",
+    "NOTATIONS",
+    "VALENCE",
+    "FieldError",
     "ID3_VERSION",
     "MAX_HEAD",
     "MODEL",
@@ -73,7 +102,9 @@ __all__ = [
     "TagReport",
     "Tagged",
     "carry_cache",
+    "check_notation",
     "desired_values",
+    "parse_fields",
     "plan",
     "read_info",
     "tag_files",
@@ -88,26 +119,45 @@ def tag_files(
     overwrite: bool = False,
     dry_run: bool = False,
     progress=None,
+    fields=DEFAULT_FIELDS,
+    notation: str = "standard",
 ) -> TagReport:
-    """Write the library's prediction of each file into its tags (see the module docstring).
+    """Write the library's prediction of each file into its tags (see the module docstring);
+    ``fields``: which of :data:`FIELD_NAMES` (default the mood), ``notation`` of the key:
+    ``standard``, ``camelot`` or ``openkey``.
 
     Files must have been analysed (a scan) and be unchanged since; other files, read-only or
     damaged ones, WAV/AIFF with impossible sizes and a full disk are per-file errors in the
     report (the file unchanged), never a stop.
     """
     catalog.ensure(store)
+    bad = [f for f in fields if f not in FIELD_NAMES]
+    if bad or notation not in NOTATIONS:
+        raise FieldError(f"unknown fields {bad} or key notation {notation!r}")
     rep = TagReport(run=uuid.uuid4().hex[:12])
     files = list(files)
     if not dry_run:
         rep.cleaned = sweep(store, {os.path.dirname(os.path.realpath(p)) for p in files})
     for i, path in enumerate(files):
-        rep.files.append(_tag_one(store, path, rep.run, overwrite=overwrite, dry_run=dry_run))
+        rep.files.append(
+            _tag_one(
+                store,
+                path,
+                rep.run,
+                overwrite=overwrite,
+                dry_run=dry_run,
+                fields=fields,
+                notation=notation,
+            )
+        )
         if progress:
             progress("tagging", i + 1, len(files))
     return rep
 
 
-def _tag_one(store, path: str, run: str, *, overwrite: bool, dry_run: bool) -> FileResult:
+def _tag_one(
+    store, path: str, run: str, *, overwrite: bool, dry_run: bool, fields, notation: str
+) -> FileResult:
     row = catalog.get_file(store, path)
     if row is None:
         return FileResult(path, "error", message="not analysed yet")
@@ -120,9 +170,14 @@ def _tag_one(store, path: str, run: str, *, overwrite: bool, dry_run: bool) -> F
             return FileResult(path, "error", message="changed since it was analysed")
         check_container(target)
         t = Tagged(target)
-        changes, note = plan(t, row, overwrite=overwrite)
+        measures = None
+        if set(fields) - {"mood"}:
+            measures = catalog.measures(store, [row["track_id"]]).get(row["track_id"])
+        changes, note = plan(
+            t, row, overwrite=overwrite, fields=fields, measures=measures, notation=notation
+        )
         if not changes:
-            return FileResult(path, "kept" if note else "unchanged", message=note)
+            return FileResult(path, "kept" if KEPT in note else "unchanged", message=note)
         if dry_run:
             return FileResult(path, "would write", changes, note)
         check_writable(target, st)
