@@ -182,6 +182,8 @@ class _Run:
         self.models: dict[str, Any] = {}
         self.refresh = False
         self.sources: dict = {}
+        self.timeline = self.workers = self.scheduler = None
+        self.chunksize = 200_000
 
     def notify(self, text: str) -> None:
         self.messages.append(text)
@@ -246,6 +248,7 @@ def run(
     chunksize: int = 200_000,
     refresh: bool = False,
     sources: dict | None = None,
+    scheduler=None,
 ) -> Result:
     """Predict the mood of every input: tables, in-memory frames, audio files/folders, Spotify.
 
@@ -265,6 +268,9 @@ def run(
         ``progress(stage, done, total)`` and ``notify(message)``.
     workers : int, optional
         Audio analysis processes (default all cores).
+    scheduler : str, distributed.Client or trackmood.engine.WorkerPool, optional
+        Run the audio analysis on a Dask cluster (``tcp://host:8786``) or on a pool the caller
+        owns (the web app's) instead of local processes.
     refresh : bool
         Spotify: read playlists again even when their snapshot is unchanged.
     sources : dict, optional
@@ -277,17 +283,14 @@ def run(
         raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
     state = _Run(model, strict, store, progress, notify, [])
     state.refresh, state.sources = refresh, sources or {}
+    state.timeline, state.workers, state.scheduler = timeline, workers, scheduler
+    state.chunksize = chunksize
     parts, windows = [], []
     for kind, refs in resolve(inputs):
-        if kind in ("table", "frame"):
-            chunks = list(stream(refs, strict=strict, chunksize=chunksize, _run=state))
-            parts.append(pd.concat(chunks, ignore_index=True))
-        elif kind == "audio":
-            pred, tl = _audio(refs, state, timeline=timeline, workers=workers)
-            parts.append(pred)
+        pred, tl = SOURCES[kind](refs, state)
+        parts.append(pred)
+        if tl is not None:
             windows.append(tl)
-        else:
-            parts.append(_spotify_source(refs, state))
     predictions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     names = list(dict.fromkeys(m.name for m in state.models.values()))
     keep = [c for c in ID_COLUMNS if c in predictions.columns]
@@ -296,7 +299,18 @@ def run(
     return Result(predictions, ", ".join(names), tl, state.messages)
 
 
-def _audio(refs, state: _Run, *, timeline, workers):
+# -- the sources, by kind (each: ``(refs, state) -> (predictions, timeline or None)``) ----------
+def _tables(refs, state: _Run):
+    import pandas as pd
+
+    chunks = list(stream(refs, strict=state.strict, chunksize=state.chunksize, _run=state))
+    return pd.concat(chunks, ignore_index=True), None
+
+
+def _audio(refs, state: _Run):
+    """Audio files through the audio engine (:class:`trackmood.engine.Engine`, via the audio
+    source): descriptors and, when the model reads it, the embedding from one decode per file.
+    """
     import pandas as pd
 
     from .sources.audio import AudioSource
@@ -304,8 +318,13 @@ def _audio(refs, state: _Run, *, timeline, workers):
     if "audio" not in state.models:
         state.models["audio"] = audio_model(state.requested)
     m = state.models["audio"]
-    src = AudioSource(
-        store=state.store, workers=workers, window=timeline, embed_patches=embed_patches(m)
+    timeline = state.timeline
+    src = state.sources.get("audio") or AudioSource(
+        store=state.store,
+        workers=state.workers,
+        scheduler=state.scheduler,
+        window=timeline,
+        embed_patches=embed_patches(m),
     )
     frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
     pred, per_track = score_audio(
@@ -401,6 +420,10 @@ def window_rows(windows: list[dict], model) -> list[dict]:
     return rows
 
 
+def _spotify(refs, state: _Run):
+    return _spotify_source(refs, state), None
+
+
 def _spotify_source(refs, state: _Run):
     import pandas as pd
 
@@ -476,3 +499,12 @@ def _float(v):
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
+
+
+#: The sources by kind (:func:`resolve` names the kind of each input): add a kind here.
+SOURCES: dict[str, Callable[..., tuple]] = {
+    "table": _tables,
+    "frame": _tables,
+    "audio": _audio,
+    "spotify": _spotify,
+}

@@ -61,6 +61,9 @@ class AudioSource:
         Also the musicnn embedding (``mn_*``) with this patch budget, from the same decode.
     lock : optional
         Held around the engine's cache reads and writes (the web app's library lock).
+    names : dict, optional
+        ``{path: name}``: show and keep these files under another name (the web app's uploads
+        under the client's file name, never our temporary path).
     """
 
     kind: ClassVar[str] = "audio"
@@ -74,10 +77,12 @@ class AudioSource:
         window=None,
         embed_patches: int | None = None,
         lock=None,
+        names: dict[str, str] | None = None,
     ):
         self.store, self.workers, self.scheduler, self.window = store, workers, scheduler, window
         self.embed_patches = embed_patches
         self.lock = lock
+        self.names = names or {}
 
     def engine(self, *, record: bool = False):
         from ..engine import Engine
@@ -100,7 +105,14 @@ class AudioSource:
             if progress:
                 progress("analysing audio", done, total)
 
-        return self.engine(record=record).ordered(refs, progress=tick, notify=notify)
+        out = self.engine(record=record).ordered(refs, progress=tick, notify=notify)
+        for res in out:
+            name = self.names.get(res["path"])
+            if name is not None:
+                if "error" in res:
+                    res["error"] = str(res["error"]).replace(res["path"], name)
+                res["path"] = res["name"] = name
+        return out
 
     def frames(
         self,
