@@ -68,6 +68,7 @@ __all__ = [
     "run",
     "score",
     "score_audio",
+    "score_results",
     "stream",
     "uncertain_below",
     "validate",
@@ -330,11 +331,31 @@ def _audio(refs, state: _Run):
     pred, per_track = score_audio(
         frame, m, timeline=timeline, store=state.store, strict=state.strict
     )
+    return pred, timeline_frame(frame, per_track)
+
+
+def timeline_frame(frame, per_track):
+    """One row per window (:data:`TIMELINE_COLUMNS`) of the scored audio rows of ``frame``."""
+    import pandas as pd
+
     rows = []
     for i, wins in enumerate(per_track):
         base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
         rows.extend({**base, **w} for w in wins or ())
-    return pred, pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+    return pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+
+
+def score_results(results: list[dict], model, *, store=None, notify=None):
+    """The audio branch's scoring of engine results (:meth:`trackmood.engine.Engine.results`)
+    that a caller got one by one (the library commits each file as it finishes): their feature
+    frame, then :func:`score_audio`, which validates, predicts and writes ``store``.
+    Returns ``(frame, predictions)``.
+    """
+    from .sources.audio import results_frame
+
+    frame = results_frame(results, notify=notify)
+    pred, _ = score_audio(frame, model, store=store)
+    return frame, pred
 
 
 def embed_patches(model) -> int | None:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SourceError
 from ..moods import PROBA_COLUMNS
 from . import catalog
 from .analyse import analyse_iter, load
@@ -53,52 +52,21 @@ class ScanReport:
         return out
 
 
-def _utf8(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes in a file name (surrogate escapes)
-        return False
-    return True
-
-
 def walk(
     paths: Iterable[str | Path], bad: list[str] | None = None
 ) -> tuple[dict[str, os.stat_result], list[str]]:
-    """``({path: stat}, roots)``: audio files under the folders (recursive, hidden names
-    skipped) and files named directly; ``roots`` are the absolute folders and files given.
-    Paths whose names are not valid UTF-8 are left out (and appended to ``bad``).
+    """``({path: stat}, roots)``: the audio engine's finder (:func:`trackmood.engine.find_audio`,
+    absolute paths): audio files under the folders (recursive, hidden names skipped) and files
+    named directly; ``roots`` are the absolute folders and files given. Files that cannot be
+    analysed (names that are not valid UTF-8) are left out, their one-line error appended to
+    ``bad``.
     """
-    bad = [] if bad is None else bad
-    from ..audio.decode import AUDIO_SUFFIXES
+    from ..engine import find_audio
 
-    found: dict[str, os.stat_result] = {}
-    roots = []
-    for raw in paths:
-        root = os.path.abspath(os.path.expanduser(str(raw)))
-        if os.path.isdir(root):
-            roots.append(root)
-            for d, dirs, files in os.walk(root):
-                dirs[:] = sorted(x for x in dirs if not x.startswith("."))
-                for name in sorted(files):
-                    if (
-                        name.startswith(".")
-                        or os.path.splitext(name)[1].lower() not in AUDIO_SUFFIXES
-                    ):
-                        continue
-                    p = os.path.join(d, name)
-                    if not _utf8(p):
-                        bad.append(p)
-                        continue
-                    try:
-                        found[p] = os.stat(p)
-                    except OSError:
-                        continue
-        elif os.path.exists(root):
-            roots.append(root)
-            found[root] = os.stat(root)
-        else:
-            raise SourceError(f"{raw}: no such file or folder")
-    return found, roots
+    found = find_audio(paths, absolute=True)
+    if bad is not None:
+        bad.extend(line for _, line in found.bad)
+    return found.files, found.roots
 
 
 def read_info(path: str) -> dict:
@@ -116,6 +84,7 @@ def scan(
     workers: int | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    scheduler=None,
 ) -> ScanReport:
     """Bring the library up to date with the files under ``paths``.
 
@@ -131,8 +100,10 @@ def scan(
     progress : callable(stage, done, total), optional
     force : bool
         Analyse every file again, even unchanged ones.
+    scheduler : str or distributed.Client, optional
+        Analyse on a Dask cluster (``tcp://host:8786``) instead of local processes.
     """
-    from ..audio.parallel import file_hash, track_id
+    from ..engine import file_hash, track_id
 
     t0 = time.perf_counter()
     catalog.ensure(store)
@@ -141,7 +112,7 @@ def scan(
     found, roots = walk(paths, bad)
     known = catalog.files_under(store, roots)
     rep = ScanReport(found=len(found))
-    rep.failed += [f"{p!r}: the file name is not valid UTF-8; rename the file" for p in bad]
+    rep.failed += bad
     todo, repredict = [], []
     for p, st in found.items():
         row = known.get(p)
@@ -214,6 +185,7 @@ def scan(
         store=store,
         model=m,
         workers=workers,
+        scheduler=scheduler,
         progress=(lambda d, t: progress("analysing", d, t)) if progress else None,
     ):
         p = res["path"]
@@ -245,30 +217,29 @@ def scan(
 
     missing = [p for p in gone if p not in moved_from]
     if missing:
-        with store.transaction() as c:
-            c.executemany(
-                "UPDATE lib_files SET status='missing' WHERE path=?", [(p,) for p in missing]
-            )
+        with store.transaction():
+            for p in missing:
+                catalog.update_file(store, p, status="missing")
     rep.missing = missing
     rep.seconds = time.perf_counter() - t0
     return rep
 
 
 def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
-    """Predict unchanged files again with ``model`` through the pipeline, from the features
-    cached by content hash (descriptors in the extraction cache, the embedding in the store's
-    ``musicnn`` namespace, computed when missing); files without cached descriptors go to
-    ``todo`` (analysed). Returns how many were predicted.
+    """Predict unchanged files again with ``model`` through the pipeline, from the features the
+    audio engine cached by content hash (descriptors, and the embedding when the model reads
+    it); files without them go to ``todo`` (analysed, one decode for both). Returns how many
+    were predicted.
     """
-    import json
-
-    from ..audio.parallel import CACHE_NAMESPACE, cache_key
+    from ..engine import cache
+    from ..pipeline import embed_patches
     from .analyse import predict_results
 
+    patches = embed_patches(model)
     ready = []
     for row in rows:
-        raw = store.kv_get(CACHE_NAMESPACE, cache_key(row["sha"])) if row["sha"] else None
-        if raw is None:
+        hit = cache.get(store, row["sha"], patches=patches) if row["sha"] else None
+        if hit is None or "features" not in hit:
             todo.append(row["path"])
             continue
         res = {
@@ -276,28 +247,25 @@ def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
             "name": row.get("title") or Path(row["path"]).stem,
             "path": row["path"],
             "sha": row["sha"],
-            "features": json.loads(raw)["features"],
+            "features": hit["features"],
         }
         ready.append((row, res))
     if not ready:
         return 0
     preds = predict_results([r for _, r in ready], model, store=store)
     now = time.time()
-    with store.transaction() as c:
+    with store.transaction():
         for (row, _), p in zip(ready, preds, strict=True):
             ok = p["status"] == "ok"
-            c.execute(
-                "UPDATE lib_files SET status=?, error=?, model=?, mood=?, p_calm=?, p_energetic=?, "
-                "p_happy=?, p_sad=?, confidence=?, analysed_at=? WHERE path=?",
-                (
-                    "ok" if ok else "failed",
-                    p["reason"],
-                    model.name,
-                    p["mood"],
-                    *(p[k] for k in PROBA_COLUMNS),
-                    p["confidence"],
-                    now,
-                    row["path"],
-                ),
+            catalog.update_file(
+                store,
+                row["path"],
+                status="ok" if ok else "failed",
+                error=p["reason"],
+                model=model.name,
+                mood=p["mood"],
+                confidence=p["confidence"],
+                analysed_at=now,
+                **{k: p[k] for k in PROBA_COLUMNS},
             )
     return len(ready)
