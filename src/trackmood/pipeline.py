@@ -30,14 +30,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import DataError
-from .features import ID_COLUMNS, SCHEMA
-from .moods import MOODS, PROBA_COLUMNS
+from .features import ID_COLUMNS
+from .persist import store_predictions as _store_predictions
+from .pipeline_audio import (
+    embed_patches,
+    score_audio,
+    score_results,
+    timeline_frame,
+    window_rows,
+)
 from .predictions import (
     INVALID,
     PREDICTION_COLUMNS,
     TIMELINE_COLUMNS,
     UNCERTAIN_BELOW,
-    _proba,
     audio_model,
     choose_model,
     load,
@@ -334,113 +340,6 @@ def _audio(refs, state: _Run):
     return pred, timeline_frame(frame, per_track)
 
 
-def timeline_frame(frame, per_track):
-    """One row per window (:data:`TIMELINE_COLUMNS`) of the scored audio rows of ``frame``."""
-    import pandas as pd
-
-    rows = []
-    for i, wins in enumerate(per_track):
-        base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
-        rows.extend({**base, **w} for w in wins or ())
-    return pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
-
-
-def score_results(results: list[dict], model, *, store=None, notify=None):
-    """The audio branch's scoring of engine results (:meth:`trackmood.engine.Engine.results`)
-    that a caller got one by one (the library commits each file as it finishes): their feature
-    frame, then :func:`score_audio`, which validates, predicts and writes ``store``.
-    Returns ``(frame, predictions)``.
-    """
-    from .sources.audio import results_frame
-
-    frame = results_frame(results, notify=notify)
-    pred, _ = score_audio(frame, model, store=store)
-    return frame, pred
-
-
-def embed_patches(model) -> int | None:
-    """The musicnn patch budget an audio model reads (``None``: it reads descriptors only)."""
-    spec = model.card.get("embedding") or {}
-    return int(spec["max_patches"]) if spec.get("max_patches") else None
-
-
-def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False):
-    """Predictions for an audio feature frame, and with ``timeline`` each scored row's windows.
-
-    An audio model with valence/energy heads also fills ``valence``, ``energy`` (kept in the
-    library with provider ``estimate:<model provider>``) and so ``quadrant``. Timelines score each
-    window's descriptors: with the model itself when it reads descriptors, else with the bundled
-    ``audio-descriptors`` model.
-
-    Returns ``(predictions, windows)``: ``windows[i]`` is the list of :func:`window_rows` of row
-    ``i`` (``None`` when it was not scored or there is no timeline). With ``store``, the scored
-    rows (and their timelines) are kept in the library.
-    """
-    frame = frame.reset_index(drop=True)
-    absent = [f for f in model.features if f not in frame.columns]
-    if absent:  # e.g. no file could be embedded: its rows failed already, or are invalid now
-        import pandas as pd
-
-        empty = pd.DataFrame(np.nan, index=frame.index, columns=absent)
-        frame = pd.concat([frame, empty], axis=1)
-    pred = score(frame, model, strict=strict)
-    ok = np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK)
-    if len(ok) and model.runtime.meta.get("heads"):
-        X = frame.loc[ok, list(model.features)].to_numpy(dtype=float)
-        found = model.runtime.axes(X)
-        if "valence" in found and "energy" in found:
-            frame = _with_axes(frame, ok, found, model)
-            pred["valence"] = frame["valence"].to_numpy(dtype=float)
-            pred["energy"] = frame["energy"].to_numpy(dtype=float)
-            pred["quadrant"] = quadrants(pred["valence"].to_numpy(), pred["energy"].to_numpy())
-    per_track: list = [None] * len(pred)
-    if timeline:
-        wm = model if embed_patches(model) is None else load("audio-descriptors")
-        for i in ok:
-            per_track[i] = window_rows(frame["windows"].iloc[i] or [], wm)
-        pred["_timeline"] = per_track
-    _store_predictions(store, model, frame, pred, window=timeline)
-    return pred.drop(columns=["_timeline"], errors="ignore"), per_track
-
-
-def _with_axes(frame, rows, found: dict, model):
-    """``frame`` with estimated ``valence``/``energy`` on ``rows`` and their provenance."""
-    import pandas as pd
-
-    frame = frame.copy()
-    provider = "estimate:" + str(model.runtime.meta.get("provider", model.name))
-    for name in ("valence", "energy"):
-        col = np.full(len(frame), np.nan)
-        if name in frame.columns:
-            col = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, copy=True)
-        col[rows] = np.round(found[name], 4)
-        frame[name] = col
-    prov = frame["provenance"].to_list()
-    for i in rows:
-        prov[i] = {**prov[i], "valence": provider, "energy": provider}
-    frame["provenance"] = prov
-    return frame
-
-
-def window_rows(windows: list[dict], model) -> list[dict]:
-    """``[{start, end, mood, p_*, confidence}]`` for the descriptor windows of one file."""
-    if not windows:
-        return []
-    X = np.array([[w.get(f, np.nan) for f in model.features] for w in windows], dtype=float)
-    ok = np.isfinite(X).all(axis=1)
-    proba = np.full((len(X), len(MOODS)), np.nan)
-    if ok.any():
-        proba[ok] = _proba(model, X[ok])
-    rows = []
-    for w, p, good in zip(windows, proba, ok, strict=True):
-        row = {"start": float(w["start"]), "end": float(w["end"])}
-        row["mood"] = MOODS[int(p.argmax())] if good else None
-        row.update({c: round(float(v), 4) for c, v in zip(PROBA_COLUMNS, p, strict=True)})
-        row["confidence"] = round(float(p.max()), 4) if good else math.nan
-        rows.append(row)
-    return rows
-
-
 def _spotify(refs, state: _Run):
     return _spotify_source(refs, state), None
 
@@ -470,56 +369,6 @@ def _spotify_source(refs, state: _Run):
             _store_predictions(state.store, chosen, part, pred)
             parts.append(pred.set_axis(np.flatnonzero(mask)))
     return pd.concat(parts).sort_index().reset_index(drop=True)
-
-
-def _store_predictions(store, model, frame, pred, *, window=None) -> None:
-    """Tracks, features (with their provenance) and the predictions of scored rows with an id.
-
-    One transaction; the features of rows with the same provenance go in one batch.
-    """
-    if store is None or "id" not in pred.columns:
-        return
-    ok = (pred["status"].to_numpy(dtype=object) == OK) & pred["id"].notna().to_numpy()
-    idx = np.flatnonzero(ok)
-    if not len(idx):
-        return
-
-    def column(df, c):
-        return df[c].to_numpy(dtype=object)[idx].tolist()
-
-    ids = column(pred, "id")
-    ident = {c: column(frame, c) for c in ID_COLUMNS if c in frame.columns}
-    provs = column(frame, "provenance") if "provenance" in frame.columns else [{}] * len(idx)
-    named = sorted({k for prov in provs for k in prov if k in SCHEMA and k in frame.columns})
-    values_of = {k: column(frame, k) for k in named}
-    probs = {c: pred[c].to_numpy(dtype=float)[idx].tolist() for c in PROBA_COLUMNS}
-    moods = column(pred, "mood")
-    timelines = column(pred, "_timeline") if window and "_timeline" in pred.columns else None
-    batches: dict[tuple, list] = {}
-    tracks, rows = [], []
-    for k, tid in enumerate(ids):
-        tracks.append({c: ident[c][k] for c in ident})
-        keys = tuple(f for f in provs[k] if f in values_of)
-        if keys:
-            values = {f: _float(values_of[f][k]) for f in keys}
-            batches.setdefault(tuple((f, provs[k][f]) for f in keys), []).append((tid, values))
-        extra = {"timeline": timelines[k], "window": window} if timelines is not None else None
-        rows.append(
-            {"id": tid, "mood": moods[k], **{c: probs[c][k] for c in PROBA_COLUMNS}, "extra": extra}
-        )
-    with store.transaction():
-        for key, batch in batches.items():
-            store.put_features_many(batch, source=dict(key))
-        store.upsert_tracks(tracks)
-        store.put_predictions(model.name, rows)
-
-
-def _float(v):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
 
 
 #: The sources by kind (:func:`resolve` names the kind of each input): add a kind here.

@@ -95,11 +95,11 @@ def put(store, sha: str, out: dict, *, path: str, window=None, patches=None) -> 
 
 
 def put_embedding(store, sha: str, columns: dict[str, float], patches: int) -> None:
+    """Keep the embedding columns of one content (columns not given are kept as NaN)."""
     from ..audio.embedding import feature_names
 
-    store.put_embeddings(
-        embedding_model(patches), [(sha, [columns[k] for k in feature_names(tags=True)])]
-    )
+    vec = [columns.get(k, math.nan) for k in feature_names(tags=True)]
+    store.put_embeddings(embedding_model(patches), [(sha, vec)])
 
 
 def record(store, res: dict) -> None:
