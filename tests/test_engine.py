@@ -50,8 +50,8 @@ def decodes(monkeypatch):
         calls.append(("whole", Path(path).name))
         return real_open(path, **kw)
 
-    def seek_regions(path, plan, max_duration=None):
-        got = real_seek(path, plan, max_duration)
+    def seek_regions(path, plan, max_duration=None, **kw):
+        got = real_seek(path, plan, max_duration, **kw)
         if got is not None:
             calls.append(("seek", Path(path).name))
         return got
@@ -63,7 +63,6 @@ def decodes(monkeypatch):
     monkeypatch.setattr(decode_mod, "open_stream", open_stream)
     monkeypatch.setattr(read, "seek_regions", seek_regions)
     monkeypatch.setattr(embedding_mod, "embed_file", forbidden)
-    monkeypatch.setattr(embedding_mod, "_read_windows", forbidden)
     monkeypatch.setattr(decode_mod, "decode", forbidden)
     return calls
 
