@@ -51,8 +51,8 @@ def clips(n: int) -> list[Path]:
     return out[:n]
 
 
-def scan_run(folder: Path, workers: int, db: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TRACKMOOD_DB": str(db)}
+def scan_run(folder: Path, workers: int, db: Path, src: Path = ROOT / "src") -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src), "TRACKMOOD_DB": str(db)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run(
@@ -243,8 +243,11 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=8, help="generated 4-minute tracks")
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument(
+        "--src", type=Path, default=ROOT / "src", help="scan with this source tree (a baseline)"
+    )
     args = ap.parse_args()
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {args.src}")
     rate = None
     if not args.skip_scan:
         with tempfile.TemporaryDirectory() as tmp:
@@ -254,7 +257,7 @@ def main() -> None:
                 (folder / c.name).symlink_to(c)
             runs = {}
             for w in (1, 2):
-                runs[w] = scan_run(folder, w, Path(tmp) / f"lib{w}.sqlite")
+                runs[w] = scan_run(folder, w, Path(tmp) / f"lib{w}.sqlite", args.src)
                 r = runs[w]
                 print(
                     f"scan --workers {w}: {r['wall']:.1f} s wall, {r['cpu']:.1f} CPU-s, "

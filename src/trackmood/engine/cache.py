@@ -121,3 +121,19 @@ def record(store, res: dict) -> None:
 
 def name_of(path: str) -> str:
     return Path(path).stem
+
+
+def alias(store, old_sha: str, new_sha: str, *, patches=(9,)) -> None:
+    """Answer ``new_sha`` with what is cached for ``old_sha`` (the same audio after only its tags
+    were rewritten): its descriptors and its embeddings with these patch budgets.
+    """
+    if store is None or old_sha == new_sha:
+        return
+    with store.transaction():
+        value = store.kv_get(CACHE_NAMESPACE, cache_key(old_sha))
+        if value is not None:
+            store.kv_put(CACHE_NAMESPACE, cache_key(new_sha), value)
+        for k in patches:
+            got = store.get_embeddings(embedding_model(k), [old_sha]).get(old_sha)
+            if got is not None:
+                store.put_embeddings(embedding_model(k), [(new_sha, got)])
