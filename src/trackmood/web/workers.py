@@ -20,7 +20,7 @@ DEFAULT_TIMEOUT = 900.0
 
 class AudioPool(WorkerPool):
     """:class:`~trackmood.engine.WorkerPool` for the server: ``spawn``, a timeout (default
-    :data:`DEFAULT_TIMEOUT`), scipy loaded in each worker.
+    :data:`DEFAULT_TIMEOUT`), workers that start light (uploads come one or a few at a time).
 
     ``analyser(path, window=None) -> dict`` replaces the descriptor analysis (a test hook;
     a module-level function).
@@ -32,4 +32,5 @@ class AudioPool(WorkerPool):
             context="spawn",
             timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
             analyser=analyser,
+            batch=False,
         )
