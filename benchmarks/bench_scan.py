@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from trackmood.audio.parallel import file_hash  # noqa: E402
+from trackmood.engine import file_hash  # noqa: E402
 from trackmood.library import catalog  # noqa: E402
 from trackmood.library.analyse import load  # noqa: E402
 from trackmood.library.scan import scan, walk  # noqa: E402

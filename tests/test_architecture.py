@@ -304,10 +304,7 @@ STORE_WRITERS = (
     "trackmood.cli",
 )
 #: Other modules that still write tracks or features (the test fails once one is clean).
-PENDING_OTHER_WRITERS: dict[str, str] = {
-    # engine branch removes these: _record writes tracks/features; the pipeline should persist
-    "trackmood.audio.parallel": "upsert_tracks, put_features in _record",
-}
+PENDING_OTHER_WRITERS: dict[str, str] = {}
 
 
 def store_write_calls(path: Path) -> list[str]:

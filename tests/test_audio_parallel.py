@@ -1,4 +1,4 @@
-"""Content-hash cache, interrupt safety, process pool and Dask."""
+"""The audio engine's content-hash cache, interrupt safety, process pool and Dask."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from trackmood.audio import parallel
-from trackmood.audio.parallel import CACHE_NAMESPACE, extract_many, file_hash, track_id
+from trackmood.engine import CACHE_NAMESPACE, executors, extract_many, file_hash, track_id
 from trackmood.store import Store
 
 from .audio_fixtures import click_track, text_as_mp3, write_wav
@@ -25,13 +24,13 @@ def folder(tmp_path):
 @pytest.fixture()
 def counting(monkeypatch):
     calls = []
-    real = parallel.extract_one
+    real = executors.analyse_file
 
     def fake(path, **kw):
         calls.append(path)
         return real(path, **kw)
 
-    monkeypatch.setattr(parallel, "extract_one", fake)
+    monkeypatch.setattr(executors, "analyse_file", fake)
     return calls
 
 

@@ -83,7 +83,9 @@ def test_worker_that_segfaults_is_retried_alone_then_reported(folder, monkeypatc
     assert len(out) == 4
     bad = out.pop("t2")
     assert "features" not in bad
-    assert bad["error"].startswith(str(folder / "t2.wav") + ": the analysis crashed its worker")
+    assert bad["error"].startswith(
+        str(folder / "t2.wav") + ": the audio analysis crashed its worker"
+    )
     assert "killed by SIGSEGV" in bad["error"] and "retried alone" in bad["error"]
     assert "decoder" not in bad["error"] and "\n" not in bad["error"]
     assert bad["crash"] == "killed by SIGSEGV"

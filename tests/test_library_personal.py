@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.library_fixtures import copy_library, scanned_library
-from trackmood.audio.embed_many import NAMESPACE, _key
+from trackmood.engine import cache
 from trackmood.errors import DataError
 from trackmood.library import catalog
 from trackmood.library.labels import set_label, user_labels
@@ -82,7 +81,7 @@ def _add_labeled(store, feats: dict, mood: str, i: int) -> None:
     """A labeled track whose cached musicnn embedding is ``feats`` (as a scan leaves it)."""
     sha = hashlib.sha256(f"labeled {i}".encode()).hexdigest()
     tid = f"audio:{sha[:16]}"
-    store.kv_put(NAMESPACE, _key(sha, 9), json.dumps(feats))
+    cache.put_embedding(store, sha, feats, 9)
     store.upsert_tracks([{"id": tid, "name": f"t{i}"}])
     catalog.upsert_files(
         store, [{"path": f"/labeled/{i}.mp3", "sha": sha, "track_id": tid, "status": "ok"}]
@@ -96,7 +95,7 @@ def _clusters(store, n_per: int = 6, seed: int = 0) -> list[dict]:
     names = _features()
     centers = []
     for r in catalog.analysed(store)[:2]:
-        raw = json.loads(store.kv_get(NAMESPACE, _key(r["sha"], 9)))
+        raw = cache.embeddings(store, [r["sha"]], 9)[r["sha"]]
         centers.append(np.array([raw[k] for k in names], dtype=float))
     out = []
     for c in centers:
@@ -187,8 +186,7 @@ def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(libra
     music, store = library
     rows = catalog.analysed(store)[:4]
     # no embedding cached for the labeled files: train_personal computes (and caches) it
-    store.conn.execute("DELETE FROM kv WHERE namespace=?", (NAMESPACE,))
-    store.conn.execute("DELETE FROM embeddings")  # the store keeps them there (schema 3)
+    store.conn.execute("DELETE FROM embeddings")
     store.conn.commit()
     for r, mood in zip(rows, ("Sad", "Happy", "Sad", "Happy"), strict=True):
         set_label(store, r["path"], mood)
@@ -206,6 +204,6 @@ def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(libra
     assert 0.0 <= rep.personal_accuracy <= 1.0 and 0.0 <= rep.bundled_accuracy <= 1.0
     assert rep.adopted == (rep.personal_accuracy > rep.bundled_accuracy)
     for r in rows:
-        cached = json.loads(store.kv_get(NAMESPACE, _key(r["sha"], 9)))
+        cached = cache.embeddings(store, [r["sha"]], 9)[r["sha"]]
         assert len([k for k in cached if k.startswith("mn_pen")]) == 200
     assert (store.path.parent / "personal-base-embeddings.npz").exists()

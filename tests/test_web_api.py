@@ -419,7 +419,7 @@ def test_predict_audio_limits(db):
 
 
 def test_predict_audio_unavailable(audio_client, monkeypatch):
-    monkeypatch.setitem(sys.modules, "trackmood.audio.parallel", None)  # import fails
+    monkeypatch.setitem(sys.modules, "trackmood.engine", None)  # import fails
     r = audio_client.post(
         "/predict/audio", files=[("files", ("a.wav", wav_bytes(0.1), "audio/wav"))]
     )

@@ -52,7 +52,7 @@ def test_pool_survives_a_segfault(tmp_path):
         out = pool.analyse([str(bad), str(good)])
         assert "features" in out[1]  # the other file of the batch is still analysed
         assert "crashed" in out[0]["error"] and "SIGSEGV" in out[0]["error"]
-        assert "tried twice" in out[0]["error"]
+        assert "retried alone in a fresh process" in out[0]["error"]
         assert pool.crashes >= 2  # the first try and the retry in a fresh pool
         again = pool.analyse([str(good)])
         assert "features" in again[0] and again[0]["pid"] != first[0]["pid"]
@@ -87,7 +87,8 @@ def test_server_survives_a_crashing_upload(tmp_path):
             assert r.status_code == 200, r.text
             p = r.json()["predictions"][0]
             assert p["mood"] is None and p["status"] == "failed"
-            assert p["reason"].startswith("the audio analysis crashed") and "SIGSEGV" in p["reason"]
+            assert p["reason"].startswith("boom.wav: the audio analysis crashed")
+            assert "SIGSEGV" in p["reason"] and "upload-" not in p["reason"]
             assert r.json()["errors"] == 1 and r.json()["model"] == "audio"
             assert proc.poll() is None  # the server is alive
             assert c.get("/health").json()["status"] == "ok"

@@ -1,5 +1,6 @@
-"""What the pipeline keeps in the library: the tracks it scored, their features with provenance,
-and their predictions, in one transaction. Only :mod:`trackmood.pipeline` calls this.
+"""Where the pipeline writes the library: tracks, features with their provenance, and predictions
+(one transaction per call). Only the pipeline (:mod:`trackmood.pipeline` and its audio branch,
+:mod:`trackmood.pipeline_audio`) calls it.
 """
 
 from __future__ import annotations
@@ -71,3 +72,22 @@ def _float(v):
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
+
+
+def store_measured(store, res: dict) -> None:
+    """A track and its measured Spotify-style columns (one audio engine result) into the library:
+    what ``extract`` keeps (no model runs), written as each file finishes.
+    """
+    if store is None or not res.get("id") or "features" not in res:
+        return
+    from .audio.extract import ESTIMATE_SOURCE, ESTIMATED, MEASURED, MEASURED_SOURCE
+
+    f = res["features"]
+    values, sources = {}, {}
+    for k in MEASURED + ESTIMATED:
+        v = f.get(k)
+        values[k] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        sources[k] = ESTIMATE_SOURCE if k in ESTIMATED else MEASURED_SOURCE
+    with store.transaction():
+        store.upsert_tracks([{"id": res["id"], "name": res["name"], "path": res["path"]}])
+        store.put_features(res["id"], values, source=sources)

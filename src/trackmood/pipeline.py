@@ -31,15 +31,20 @@ import numpy as np
 
 from .errors import DataError
 from .features import ID_COLUMNS
-from .moods import MOODS, PROBA_COLUMNS
 from .persist import store_predictions as _store_predictions
 from .persist import store_records as _store_records
+from .pipeline_audio import (
+    embed_patches,
+    score_audio,
+    score_results,
+    timeline_frame,
+    window_rows,
+)
 from .predictions import (
     INVALID,
     PREDICTION_COLUMNS,
     TIMELINE_COLUMNS,
     UNCERTAIN_BELOW,
-    _proba,
     audio_model,
     choose_model,
     empty_features,
@@ -72,6 +77,7 @@ __all__ = [
     "run",
     "score",
     "score_audio",
+    "score_results",
     "stream",
     "uncertain_below",
     "validate",
@@ -221,6 +227,8 @@ class _Run:
         self.models: dict[str, Any] = {}
         self.refresh = False
         self.sources: dict = {}
+        self.timeline = self.workers = self.scheduler = None
+        self.chunksize = 200_000
 
     def notify(self, text: str) -> None:
         self.messages.append(text)
@@ -291,6 +299,7 @@ def run(
     chunksize: int = 200_000,
     refresh: bool = False,
     sources: dict | None = None,
+    scheduler=None,
 ) -> Result:
     """Predict the mood of every input: tables, in-memory frames, audio files/folders, Spotify.
 
@@ -310,6 +319,9 @@ def run(
         ``progress(stage, done, total)`` and ``notify(message)``.
     workers : int, optional
         Audio analysis processes (default all cores).
+    scheduler : str, distributed.Client or trackmood.engine.WorkerPool, optional
+        Run the audio analysis on a Dask cluster (``tcp://host:8786``) or on a pool the caller
+        owns (the web app's) instead of local processes.
     refresh : bool
         Spotify: read playlists again even when their snapshot is unchanged.
     sources : dict, optional
@@ -322,17 +334,14 @@ def run(
         raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
     state = _Run(model, strict, store, progress, notify, [])
     state.refresh, state.sources = refresh, sources or {}
+    state.timeline, state.workers, state.scheduler = timeline, workers, scheduler
+    state.chunksize = chunksize
     parts, windows = [], []
     for kind, refs in resolve(inputs):
-        if kind in ("table", "frame"):
-            chunks = list(stream(refs, strict=strict, chunksize=chunksize, _run=state))
-            parts.append(pd.concat(chunks, ignore_index=True))
-        elif kind == "audio":
-            pred, tl = _audio(refs, state, timeline=timeline, workers=workers)
-            parts.append(pred)
+        pred, tl = SOURCES[kind](refs, state)
+        parts.append(pred)
+        if tl is not None:
             windows.append(tl)
-        else:
-            parts.append(_spotify_source(refs, state))
     predictions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     names = list(dict.fromkeys(m.name for m in state.models.values()))
     keep = [c for c in ID_COLUMNS if c in predictions.columns]
@@ -341,7 +350,18 @@ def run(
     return Result(predictions, ", ".join(names), tl, state.messages)
 
 
-def _audio(refs, state: _Run, *, timeline, workers):
+# -- the sources, by kind (each: ``(refs, state) -> (predictions, timeline or None)``) ----------
+def _tables(refs, state: _Run):
+    import pandas as pd
+
+    chunks = list(stream(refs, strict=state.strict, chunksize=state.chunksize, _run=state))
+    return pd.concat(chunks, ignore_index=True), None
+
+
+def _audio(refs, state: _Run):
+    """Audio files through the audio engine (:class:`trackmood.engine.Engine`, via the audio
+    source): descriptors and, when the model reads it, the embedding from one decode per file.
+    """
     import pandas as pd
 
     from .sources.audio import AudioSource
@@ -349,101 +369,23 @@ def _audio(refs, state: _Run, *, timeline, workers):
     if "audio" not in state.models:
         state.models["audio"] = audio_model(state.requested)
     m = state.models["audio"]
-    src = AudioSource(
-        store=state.store, workers=workers, window=timeline, embed_patches=embed_patches(m)
+    timeline = state.timeline
+    src = state.sources.get("audio") or AudioSource(
+        store=state.store,
+        workers=state.workers,
+        scheduler=state.scheduler,
+        window=timeline,
+        embed_patches=embed_patches(m),
     )
     frame = pd.concat(list(src.frames(refs, progress=state.progress, notify=state.notify)))
     pred, per_track = score_audio(
         frame, m, timeline=timeline, store=state.store, strict=state.strict
     )
-    rows = []
-    for i, wins in enumerate(per_track):
-        base = {c: frame[c].iloc[i] for c in ("id", "path", "name")}
-        rows.extend({**base, **w} for w in wins or ())
-    return pred, pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+    return pred, timeline_frame(frame, per_track)
 
 
-def embed_patches(model) -> int | None:
-    """The musicnn patch budget an audio model reads (``None``: it reads descriptors only)."""
-    spec = model.card.get("embedding") or {}
-    return int(spec["max_patches"]) if spec.get("max_patches") else None
-
-
-def score_audio(frame, model, *, timeline=None, store=None, strict: bool = False):
-    """Predictions for an audio feature frame, and with ``timeline`` each scored row's windows.
-
-    An audio model with valence/energy heads also fills ``valence``, ``energy`` (kept in the
-    library with provider ``estimate:<model provider>``) and so ``quadrant``. Timelines score each
-    window's descriptors: with the model itself when it reads descriptors, else with the bundled
-    ``audio-descriptors`` model.
-
-    Returns ``(predictions, windows)``: ``windows[i]`` is the list of :func:`window_rows` of row
-    ``i`` (``None`` when it was not scored or there is no timeline). With ``store``, the scored
-    rows (and their timelines) are kept in the library.
-    """
-    frame = frame.reset_index(drop=True)
-    absent = [f for f in model.features if f not in frame.columns]
-    if absent:  # e.g. no file could be embedded: its rows failed already, or are invalid now
-        import pandas as pd
-
-        empty = pd.DataFrame(np.nan, index=frame.index, columns=absent)
-        frame = pd.concat([frame, empty], axis=1)
-    pred = score(frame, model, strict=strict)
-    ok = np.flatnonzero(pred["status"].to_numpy(dtype=object) == OK)
-    if len(ok) and model.runtime.meta.get("heads"):
-        X = frame.loc[ok, list(model.features)].to_numpy(dtype=float)
-        found = model.runtime.axes(X)
-        if "valence" in found and "energy" in found:
-            frame = _with_axes(frame, ok, found, model)
-            pred["valence"] = frame["valence"].to_numpy(dtype=float)
-            pred["energy"] = frame["energy"].to_numpy(dtype=float)
-            pred["quadrant"] = quadrants(pred["valence"].to_numpy(), pred["energy"].to_numpy())
-    per_track: list = [None] * len(pred)
-    if timeline:
-        wm = model if embed_patches(model) is None else load("audio-descriptors")
-        for i in ok:
-            per_track[i] = window_rows(frame["windows"].iloc[i] or [], wm)
-        pred["_timeline"] = per_track
-    _store_predictions(store, model, frame, pred, window=timeline)
-    return pred.drop(columns=["_timeline"], errors="ignore"), per_track
-
-
-def _with_axes(frame, rows, found: dict, model):
-    """``frame`` with estimated ``valence``/``energy`` on ``rows`` and their provenance."""
-    import pandas as pd
-
-    frame = frame.copy()
-    provider = "estimate:" + str(model.runtime.meta.get("provider", model.name))
-    for name in ("valence", "energy"):
-        col = np.full(len(frame), np.nan)
-        if name in frame.columns:
-            col = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, copy=True)
-        col[rows] = np.round(found[name], 4)
-        frame[name] = col
-    prov = frame["provenance"].to_list()
-    for i in rows:
-        prov[i] = {**prov[i], "valence": provider, "energy": provider}
-    frame["provenance"] = prov
-    return frame
-
-
-def window_rows(windows: list[dict], model) -> list[dict]:
-    """``[{start, end, mood, p_*, confidence}]`` for the descriptor windows of one file."""
-    if not windows:
-        return []
-    X = np.array([[w.get(f, np.nan) for f in model.features] for w in windows], dtype=float)
-    ok = np.isfinite(X).all(axis=1)
-    proba = np.full((len(X), len(MOODS)), np.nan)
-    if ok.any():
-        proba[ok] = _proba(model, X[ok])
-    rows = []
-    for w, p, good in zip(windows, proba, ok, strict=True):
-        row = {"start": float(w["start"]), "end": float(w["end"])}
-        row["mood"] = MOODS[int(p.argmax())] if good else None
-        row.update({c: round(float(v), 4) for c, v in zip(PROBA_COLUMNS, p, strict=True)})
-        row["confidence"] = round(float(p.max()), 4) if good else math.nan
-        rows.append(row)
-    return rows
+def _spotify(refs, state: _Run):
+    return _spotify_source(refs, state), None
 
 
 def _spotify_source(refs, state: _Run):
@@ -471,3 +413,12 @@ def _spotify_source(refs, state: _Run):
             _store_predictions(state.store, chosen, part, pred)
             parts.append(pred.set_axis(np.flatnonzero(mask)))
     return pd.concat(parts).sort_index().reset_index(drop=True)
+
+
+#: The sources by kind (:func:`resolve` names the kind of each input): add a kind here.
+SOURCES: dict[str, Callable[..., tuple]] = {
+    "table": _tables,
+    "frame": _tables,
+    "audio": _audio,
+    "spotify": _spotify,
+}

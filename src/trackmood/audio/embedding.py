@@ -26,7 +26,6 @@ TensorFlow is never needed: the graph was converted once by ``scripts/convert_mu
 from __future__ import annotations
 
 import json
-import os
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -263,101 +262,65 @@ def embed_signal(
 
 
 #: Files longer than this (seconds, as their header declares) are read window by window with
-#: seeking; shorter ones, and files whose length or seeking is unknown, are decoded whole.
+#: seeking (:mod:`.seek`); shorter ones, and files whose length or seeking is unknown, are decoded
+#: whole.
 SEEK_ABOVE_S = 75.0
-_MARGIN_S = 0.05
 
 
-def _windows(length16: int, max_patches: int):
-    """Patch starts (frames) and the time span (s) each reads, with a resampling margin."""
-    starts = patch_starts(n_frames(max(length16, (PATCH_FRAMES - 1) * HOP)), max_patches)
+def patch_plan(duration: float, max_patches: int):
+    """``(starts, spans, length16)``: the patches' first frames, the time spans they read and
+    the 16-kHz length of the track.
+    """
+    length16 = max(int(round(duration * SR)), (PATCH_FRAMES - 1) * HOP)
+    starts = patch_starts(n_frames(length16), max_patches)
     spans = [
         (
-            max(0.0, (s * HOP - N_FFT // 2) / SR - _MARGIN_S),
-            ((s + PATCH_FRAMES - 1) * HOP + N_FFT // 2) / SR + _MARGIN_S,
+            max(0.0, (s * HOP - N_FFT // 2) / SR - 0.05),
+            ((s + PATCH_FRAMES - 1) * HOP + N_FFT // 2) / SR + 0.05,
         )
         for s in starts
     ]
-    return starts, spans
+    return starts, spans, length16
 
 
-def _read_soundfile(path: Path, max_patches: int):
-    import soundfile as sf
-
-    with sf.SoundFile(os.fsencode(path)) as f:
-        rate, frames = f.samplerate, f.frames
-        if not f.seekable() or frames <= 0 or frames / rate < SEEK_ABOVE_S:
-            return None
-        length16 = int(round(frames * SR / rate))
-        starts, spans = _windows(length16, max_patches)
-        pieces = []
-        for s, (t0, t1) in zip(starts, spans, strict=True):
-            a = int(t0 * rate)
-            f.seek(a)
-            block = f.read(int(np.ceil(t1 * rate)) - a, dtype="float32", always_2d=True)
-            seg = _resample(block.mean(axis=1), rate)
-            pieces.append(log_mel(seg, s, PATCH_FRAMES, offset=a * SR // rate, length=length16))
-    return np.stack(pieces), starts, frames / rate
+def cut_span(pieces, rate: int, t0: float, t1: float) -> tuple[float, np.ndarray] | None:
+    """Mono samples of ``[t0, t1)`` from decoded ``pieces`` ``[(start s, mono)]``."""
+    for start, y in pieces:
+        end = start + len(y) / rate
+        if start <= t0 + 1.5 / rate and t1 <= end + 0.06:
+            a = max(0, int(round((t0 - start) * rate)))
+            b = min(len(y), a + int(np.ceil((t1 - t0) * rate)))
+            return start + a / rate, y[a:b]
+    return None
 
 
-def _read_pyav(path: Path, max_patches: int):
-    import av
+def patch_batch(pieces, rate: int, duration: float, max_patches: int):
+    """Log-mel patches ``(n, 187, 96)`` and their first frames, from decoded mono ``pieces``
+    ``[(start s, samples at rate)]`` that cover the patches of a track of ``duration`` s.
+    """
+    starts, spans, length16 = patch_plan(duration, max_patches)
+    batch = []
+    for s, (t0, t1) in zip(starts, spans, strict=True):
+        got = cut_span(pieces, rate, t0, min(t1, duration))
+        if got is None:
+            from ..errors import SourceError
 
-    av.logging.set_level(av.logging.PANIC)
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
-        if stream.duration and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration:
-            duration = container.duration / 1e6
-        else:
-            return None
-        if rate <= 0 or duration < SEEK_ABOVE_S:
-            return None
-        channels = min(int(stream.channels or 1), 2)
-        layout = "stereo" if channels == 2 else "mono"
-        length16 = int(round(duration * SR))
-        starts, spans = _windows(length16, max_patches)
-        pieces = []
-        # times below are from the first decoded sample (the stream's start time: an MP3's
-        # encoder delay is skipped by the decoder), as the whole-file decoder counts them
-        zero = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
-        for s, (t0, t1) in zip(starts, spans, strict=True):
-            # pre-roll: the first frames after a seek can decode wrong (MP3's bit reservoir)
-            container.seek(int(max(0.0, t0 + zero - 0.25) / stream.time_base), stream=stream)
-            resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
-            parts, first, got = [], None, 0
-            for frame in container.decode(stream):
-                if first is None:
-                    if frame.time is None:
-                        return None
-                    first = float(frame.time) - zero
-                for out in resampler.resample(frame):
-                    parts.append(out.to_ndarray().reshape(-1, channels).mean(axis=1))
-                    got += len(parts[-1])
-                if first + got / rate >= t1:
-                    break
-            if first is None or first > t0 + 0.05 or not parts:
-                return None  # the seek landed far from the window: decode the whole file
-            y = np.concatenate(parts)
-            a = max(0, int(round((t0 - first) * rate)))
-            seg = _resample(y[a : a + int(np.ceil((t1 - t0) * rate))], rate)
-            off = int(round((first + a / rate) * SR))
-            pieces.append(log_mel(seg, s, PATCH_FRAMES, offset=off, length=length16))
-    return np.stack(pieces), starts, duration
+            raise SourceError(f"patch at {t0:.1f} s was not decoded")
+        first, seg = got
+        off = int(round(first * SR))
+        batch.append(log_mel(_resample(seg, rate), s, PATCH_FRAMES, offset=off, length=length16))
+    return np.stack(batch), starts
 
 
-def _read_windows(path: Path, max_patches: int):
-    """``(patches, starts, duration)`` read by seeking, or ``None`` to decode the whole file."""
-    from .decode import SOUNDFILE_FIRST
-
-    try:
-        if path.suffix.lower() in SOUNDFILE_FIRST:
-            return _read_soundfile(path, max_patches)
-        return _read_pyav(path, max_patches)
-    except Exception:  # noqa: BLE001 - any trouble: the full decoder gives the proper error
-        return None
+def embed_pieces(pieces, rate: int, duration: float, max_patches: int) -> dict[str, float]:
+    """The embedding columns (``mn_pen*``, ``mn_tag_*``, float32 values) of decoded pieces
+    (see :func:`patch_batch`): what the audio engine computes from its one decode.
+    """
+    batch, _ = patch_batch(pieces, rate, duration, max_patches)
+    out = run_patches(batch)
+    vec = np.concatenate([out["penultimate"].mean(axis=0), out["tags"].mean(axis=0)])
+    vec = vec.astype(np.float32)
+    return dict(zip(feature_names(tags=True), map(float, vec), strict=True))
 
 
 def embed_file(
@@ -368,16 +331,21 @@ def embed_file(
     :func:`trackmood.audio.decode.decode`, which raises its one-line ``SourceError`` for bad files.
     """
     from .decode import decode
+    from .seek import seek_regions
 
     path = Path(path)
-    got = _read_windows(path, max_patches) if path.is_file() else None
+    got = None
+    if path.is_file():
+        got = seek_regions(path, lambda d: patch_plan(d, max_patches)[1], above=SEEK_ABOVE_S)
     if got is None:
         d = decode(path, sr=SR, loudness=False)
         res = embed_signal(d.y, SR, max_patches=max_patches, per_patch=per_patch)
         res["duration"] = float(d.duration)
         res["read"] = "decoded"
         return res
-    batch, starts, duration = got
+    rate, _, duration, regions, _ = got
+    mono = [(t0, b.mean(axis=1, dtype=np.float32)) for t0, b in regions]
+    batch, starts = patch_batch(mono, rate, duration, max_patches)
     out = run_patches(batch)
     res = {
         "embedding": out["penultimate"].mean(axis=0).astype(np.float64),

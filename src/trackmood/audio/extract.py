@@ -14,9 +14,10 @@ formula; those columns are present and left empty, so a Spotify-feature model re
 instead of silently reading guesses.
 
 The descriptor vector (:data:`DESCRIPTORS`, columns ``a_*``, see :mod:`.descriptors`) is what the
-audio model reads. A file is analysed as a stream (:func:`extract_file`): decoded, resampled and cut
-into STFT chunks block by block (:mod:`.decode`, :mod:`.frames`), so memory does not grow with the
-length beyond ~65 MB of per-frame features per hour; a file longer than ``max_duration`` is refused.
+audio model reads. Files are analysed by the audio engine (:mod:`trackmood.engine.read`): a clip as a
+stream, decoded, resampled and cut into STFT chunks block by block (:mod:`.decode`, :mod:`.frames`),
+so memory does not grow with the length beyond ~65 MB of per-frame features per hour; a longer track
+on a fixed budget of excerpts; a file longer than ``max_duration`` is refused.
 
 Input that has no mood to find is screened out with the reason (:func:`screen`): too short, silent,
 noise. (Speech is not screened: the 4 Hz modulation ratio exceeds 0.43 on 5 % of audio_4q's music.)
@@ -34,7 +35,6 @@ noise. (Speech is not screened: the 4 Hz modulation ratio exceeds 0.43 on 5 % of
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from .descriptors import (
     DESCRIPTORS,
@@ -65,7 +65,6 @@ __all__ = [
     "FrameBuilder",
     "Frames",
     "analyze",
-    "extract_file",
     "key_name",
     "screen",
 ]
@@ -131,52 +130,3 @@ def windows(duration: float, window: float) -> list[tuple[float, float]]:
         last = edges.pop()
         edges[-1] = (edges[-1][0], last[1])
     return edges
-
-
-def extract_file(
-    path: str | Path,
-    *,
-    window: float | None = None,
-    max_duration: float | None = MAX_DURATION,
-) -> dict:
-    """Decode and analyse one file as a stream.
-
-    Returns
-    -------
-    dict
-        ``{"path", "features", "decoder"}`` (+ ``"windows"``: ``[{"start", "end", a_*...}]`` when
-        ``window`` is given), or, for input with no mood to find, ``{"path", "skip": kind,
-        "error": "<path>: <reason>", "decoder"}`` (no ``features``).
-
-    Raises
-    ------
-    SourceError
-        A file that cannot be decoded, or longer than ``max_duration`` seconds.
-    """
-    from .decode import open_stream
-
-    stream = open_stream(path, sr=SR, max_duration=max_duration)
-    builder = FrameBuilder(SR)
-    for block in stream:
-        builder.add(block)
-    frames = builder.finish(loudness=stream.loudness)
-    feats = frames.summary()
-    feats["duration_ms"] = round(stream.duration * 1000.0, 1)
-    bad = screen(feats, stream.duration)
-    if bad is not None:
-        return {
-            "path": str(path),
-            "skip": bad[0],
-            "error": f"{path}: {bad[1]}",
-            "decoder": stream.decoder,
-        }
-    result = {"path": str(path), "features": feats, "decoder": stream.decoder}
-    if window:
-        wins = []
-        for start, end in windows(stream.duration, float(window)):
-            s = frames.summary(start, end)
-            wins.append(
-                {"start": round(start, 3), "end": round(end, 3), **{k: s[k] for k in DESCRIPTORS}}
-            )
-        result["windows"] = wins
-    return result

@@ -73,6 +73,9 @@ class FrameBuilder:
         self._buffered = N_FFT // 2
         self._prev = None  # last magnitude column of the previous chunk (for flux)
         self._parts: dict[str, list[np.ndarray]] = {}
+        self._cut_at = 0  # samples before the current excerpt (see :meth:`cut`)
+        self._frames = 0  # frames processed so far
+        self._seams: list[int] = []  # first frame of each excerpt after the first
 
     def add(self, block: np.ndarray) -> None:
         block = np.asarray(block, dtype=np.float32).reshape(-1)
@@ -91,16 +94,33 @@ class FrameBuilder:
             self._buf, self._buffered = [rest], len(rest)
 
     def finish(self, *, loudness: float = math.nan) -> Frames:
+        self._flush()
+        self._buf = []
+        return self._assemble(loudness)
+
+    def cut(self) -> None:
+        """End the current excerpt: what follows is analysed as a new signal (its own centred
+        frames, no spectral flux or onset across the seam), in the same :class:`Frames`.
+        """
+        if self.n == self._cut_at:
+            return
+        self._flush()
+        self._seams.append(self._frames)
+        self._buf = [np.zeros(N_FFT // 2, np.float32)]
+        self._buffered = N_FFT // 2
+        self._prev = None
+
+    def _flush(self) -> None:
         buf = np.concatenate(self._buf)
-        if self.n < N_FFT:  # like analyze(): a very short signal is padded to one FFT
-            buf = np.concatenate([buf, np.zeros(N_FFT - self.n, np.float32)])
+        n = self.n - self._cut_at
+        self._cut_at = self.n
+        if n < N_FFT:  # like analyze(): a very short signal is padded to one FFT
+            buf = np.concatenate([buf, np.zeros(N_FFT - n, np.float32)])
         buf = np.concatenate([buf, np.zeros(N_FFT // 2, np.float32)])
         k = 1 + (len(buf) - N_FFT) // HOP
         for a in range(0, k, self.chunk):
             kk = min(self.chunk, k - a)
             self._process(buf[a * HOP : a * HOP + N_FFT + (kk - 1) * HOP], kk)
-        self._buf = []
-        return self._assemble(loudness)
 
     # -- internals ------------------------------------------------------------------------------
     def _process(self, buf: np.ndarray, k: int) -> None:
@@ -132,6 +152,7 @@ class FrameBuilder:
         chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
         con, peak, valley = contrast(S, freqs)
         spectral = np.vstack([centroid, bandwidth, rolloff, flatness, zcr, flux])
+        self._frames += k
         for name, arr in (
             ("rawmel", rawmel),
             ("spectral", spectral),
@@ -158,6 +179,7 @@ class FrameBuilder:
         diff[:, 0] = 0.0
         np.subtract(logmel[:, 1:], logmel[:, :-1], out=diff[:, 1:])
         np.maximum(diff, 0.0, out=diff)
+        diff[:, self._seams] = 0.0  # no onset across the seam between two excerpts
         onset = diff.mean(axis=0)
         mel_f = mel_centers(self.sr)
         band_onset = np.vstack(

@@ -13,6 +13,9 @@ from ..paths import display
 
 DB_HELP = "Library file (default: $TRACKMOOD_DB or the user data folder)."
 WORKERS_HELP = "Analysis processes (default: all cores)."
+SCHEDULER_HELP = (
+    "Analyse on a Dask cluster, e.g. tcp://host:8786 (its workers must see the same paths)."
+)
 
 
 def _store(db: Path | None):
@@ -43,6 +46,7 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--force", help="Analyse every file again, changed or not.")
         ] = False,
         db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help=SCHEDULER_HELP)] = None,
     ):
         """Analyse a music library: only new or changed files, in parallel.
 
@@ -56,7 +60,14 @@ def register(app: typer.Typer) -> None:
             store = _store(db)
             try:
                 with StageProgress() as progress:
-                    rep = run_scan(store, paths, workers=workers, progress=progress, force=force)
+                    rep = run_scan(
+                        store,
+                        paths,
+                        workers=workers,
+                        progress=progress,
+                        force=force,
+                        scheduler=scheduler,
+                    )
             finally:
                 store.close()
             for line in rep.lines():

@@ -78,6 +78,15 @@ def predict(
     refresh: bool = typer.Option(
         False, "--refresh", help="Spotify playlists: read them again even if unchanged."
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, help="Audio: local worker processes (default: all cores)."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Audio: analyse on a Dask cluster, e.g. tcp://host:8786 (workers must see the "
+        "same paths).",
+    ),
 ):
     """Predict the mood of tracks: mood, four probabilities, confidence, quadrant, status."""
     try:
@@ -89,7 +98,8 @@ def predict(
         if not inputs:
             raise_data("nothing to predict: give a table, audio files, Spotify ids or --feature")
         _predict(inputs, model=model, out=out, fmt=fmt, timeline=timeline, strict=strict,
-                 chunksize=chunksize, refresh=refresh, raw_csv=raw_csv)  # fmt: skip
+                 chunksize=chunksize, refresh=refresh, raw_csv=raw_csv, workers=workers,
+                 scheduler=scheduler)  # fmt: skip
     except TrackmoodError as e:
         fail(e)
     except KeyboardInterrupt:
@@ -115,8 +125,9 @@ def _predict_one(feature, model, out, fmt, *, raw_csv=False) -> None:
 
 
 def _predict(
-    inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=False, raw_csv=False
-) -> None:
+    inputs, *, model, out, fmt, timeline, strict, chunksize, refresh=False, raw_csv=False,
+    workers=None, scheduler=None,
+) -> None:  # fmt: skip
     from .. import pipeline
     from ..outputs import (
         AtomicOutput,
@@ -164,6 +175,8 @@ def _predict(
             progress=progress,
             notify=err,
             refresh=refresh,
+            workers=workers,
+            scheduler=scheduler,
         )
     c = result.counts()
     if len(result.predictions) and not c["ok"] and not c["invalid"]:

@@ -1,13 +1,13 @@
 """The one place where library code asks for moods: every scan, the beets plugin and the personal
 model go through :func:`analyse_iter` / :func:`analyse` / :func:`predict_results`.
 
-It extracts with :func:`trackmood.audio.parallel.extract_many` (all cores, content-hash cache in
-the store, every finished file committed at once, so a killed scan resumes where it stopped) and,
-as soon as a file's features arrive, scores it through the one pipeline: the musicnn embedding
-(:func:`trackmood.audio.embed_many.embed_results`, cached in the store) when the model reads it,
-:func:`trackmood.sources.audio.results_frame` and :func:`trackmood.pipeline.score_audio` (which
-validates, predicts, estimates valence/energy and writes the library). It yields per file rather
-than returning one frame so a caller can commit each result and show one progress bar.
+Files go through the audio engine (:class:`trackmood.engine.Engine`: all cores, each file decoded
+once for descriptors and, when the model reads it, the musicnn embedding, in the same worker; the
+content-keyed cache in the store, every finished file committed at once, so a killed scan resumes
+where it stopped). As soon as a file's features arrive it is scored by the pipeline's audio
+branch (:func:`trackmood.pipeline.score_results`: validation, prediction, valence/energy, the
+library write). It yields per file rather than returning one frame so a caller can commit each
+result and show one progress bar.
 """
 
 from __future__ import annotations
@@ -44,30 +44,18 @@ def _value(v):
 
 
 def predict_results(results: list[dict], model, *, store=None) -> list[dict]:
-    """Score extraction results (``{"id", "name", "path", "sha", "features"/"error"}``) through
-    the pipeline: embed them when ``model`` reads the embedding, build their feature frame, and
-    :func:`~trackmood.pipeline.score_audio` (which writes the library when ``store`` is given).
+    """Score engine results (``{"id", "name", "path", "sha", "features"/"error"}``, with the
+    embedding columns when ``model`` reads them) through the pipeline's audio branch, which
+    writes the library when ``store`` is given.
 
     Returns one dict per result: :data:`COLUMNS` plus ``sha`` and ``features``; ``status`` is
     ``ok``, ``failed`` (the file could not be analysed) or ``invalid`` (with ``reason``).
     """
-    from ..pipeline import embed_patches, score_audio
-    from ..sources.audio import results_frame
+    from ..pipeline import score_results
 
     if not results:
         return []
-    k = embed_patches(model)
-    if k:
-        from ..audio.embed_many import embed_results
-
-        embed_results(results, max_patches=k, store=store, workers=1)
-    frame = results_frame(results)
-    lacking = [f for f in model.features if f not in frame.columns]
-    if lacking:  # no result was embedded (all failed): their rows stay failed
-        import pandas as pd
-
-        frame = pd.concat([frame, pd.DataFrame(float("nan"), frame.index, lacking)], axis=1)
-    pred, _ = score_audio(frame, model, store=store)
+    _, pred = score_results(results, model, store=store)
     out = []
     for i, res in enumerate(results):
         row = {c: _value(pred[c].iloc[i]) if c in pred.columns else None for c in COLUMNS}
@@ -85,13 +73,30 @@ def predict_results(results: list[dict], model, *, store=None) -> list[dict]:
     return out
 
 
+def engine_for(model, *, store=None, workers=None, scheduler=None):
+    """The audio engine that gives what ``model`` reads (descriptors, and the embedding)."""
+    from ..engine import Engine
+    from ..pipeline import embed_patches
+
+    # record: the measured tempo, key, loudness … stay in the library (tag --fields, similar)
+    return Engine(
+        store=store,
+        workers=workers,
+        scheduler=scheduler,
+        patches=embed_patches(model),
+        record=True,
+    )
+
+
 def analyse_iter(
     paths: Iterable[str | Path],
     *,
     store=None,
     model=None,
     workers: int | None = None,
+    scheduler=None,
     progress: Callable[[int, int], None] | None = None,
+    found=None,
 ) -> Iterator[dict]:
     """Analyse audio files (and folders) and yield one prediction dict per file as it finishes.
 
@@ -104,7 +109,11 @@ def analyse_iter(
         Default: the library's default model, else the bundled audio model.
     workers : int, optional
         Local processes (default all cores).
+    scheduler : str or distributed.Client, optional
+        Analyse on a Dask cluster instead.
     progress : callable(done, total), optional
+    found : trackmood.engine.Found, optional
+        The files, when the caller has found them already.
 
     Yields
     ------
@@ -112,13 +121,23 @@ def analyse_iter(
         :data:`COLUMNS` plus ``sha`` (content hash) and ``features``; ``status`` is ``ok``,
         ``failed`` or ``invalid`` (with ``reason``).
     """
-    from ..audio.parallel import extract_many
-
     m = load(model, store=store)
-    for res in extract_many(paths, workers=workers, store=store, progress=progress):
+    eng = engine_for(m, store=store, workers=workers, scheduler=scheduler)
+    for res in eng.results(paths, progress=progress, found=found):
         yield predict_results([res], m, store=store)[0]
 
 
-def analyse(paths, *, store=None, model=None, workers=None, progress=None) -> list[dict]:
+def analyse(
+    paths, *, store=None, model=None, workers=None, scheduler=None, progress=None
+) -> list[dict]:
     """:func:`analyse_iter` as a list."""
-    return list(analyse_iter(paths, store=store, model=model, workers=workers, progress=progress))
+    return list(
+        analyse_iter(
+            paths,
+            store=store,
+            model=model,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    )

@@ -9,8 +9,8 @@ What is compared, honestly, on the user's own labels only:
   held-out labels.
 
 Both read the same inputs: the musicnn embedding the bundled audio model reads (its card's
-``embedding``), cached in the library (``kv`` namespace ``musicnn``, as
-:mod:`trackmood.audio.embed_many` keys it) and computed for labeled files that lack it. The
+``embedding``), cached in the library (float32 vectors by content hash, as
+:mod:`trackmood.engine.cache` keeps it) and computed for labeled files that lack it. The
 personal model is the audio model's recipe with nothing tuned on the labels: standardisation +
 multinomial logistic regression (``C`` fixed at the bundled model's value) and logistic
 valence/energy heads, fitted on the embeddings of the base data and of the labeled tracks; each
@@ -23,7 +23,6 @@ when its cross-validated accuracy is higher than the bundled model's.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +98,7 @@ def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
     """``(X, y, skipped)``: the ``model.features`` of the user-labeled tracks, from the library's
     embedding cache, embedding the files that are not cached yet (``skipped``: no file to read).
     """
-    from ..audio.embed_many import NAMESPACE, _key, embed_results
+    from ..engine import Engine, cache
 
     k, _ = _embedding_spec(model)
     catalog.ensure(store)
@@ -109,16 +108,15 @@ def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
         files = store.conn.execute(
             "SELECT sha, path FROM lib_files WHERE track_id=? AND sha IS NOT NULL", (tid,)
         ).fetchall()
+        cached = cache.embeddings(store, [sha for sha, _ in files], k)
         for sha, _path in files:
-            raw = store.kv_get(NAMESPACE, _key(sha, k))
-            if raw is not None:
-                feats = json.loads(raw)
+            if sha in cached:
+                feats = cached[sha]
                 break
-        for sha, path in files if feats is None else ():
+        for _sha, path in files if feats is None else ():
             if not Path(path).is_file():
                 continue
-            res = {"path": path, "sha": sha, "features": {}}
-            embed_results([res], max_patches=k, store=store, workers=1)
+            res = next(Engine(store=store, workers=1, patches=k).results([path]))
             if "features" in res:
                 feats = res["features"]
                 break

@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SourceError
 from ..moods import PROBA_COLUMNS
-from ..paths import display
 from . import catalog
 from .analyse import analyse_iter, load
 
@@ -54,52 +52,21 @@ class ScanReport:
         return out
 
 
-def _utf8(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes in a file name (surrogate escapes)
-        return False
-    return True
-
-
 def walk(
     paths: Iterable[str | Path], bad: list[str] | None = None
 ) -> tuple[dict[str, os.stat_result], list[str]]:
-    """``({path: stat}, roots)``: audio files under the folders (recursive, hidden names
-    skipped) and files named directly; ``roots`` are the absolute folders and files given.
-    Paths whose names are not valid UTF-8 are left out (and appended to ``bad``).
+    """``({path: stat}, roots)``: the audio engine's finder (:func:`trackmood.engine.find_audio`,
+    absolute paths): audio files under the folders (recursive, hidden names skipped) and files
+    named directly; ``roots`` are the absolute folders and files given. Files that cannot be
+    analysed (names that are not valid UTF-8) are left out, their one-line error appended to
+    ``bad``.
     """
-    bad = [] if bad is None else bad
-    from ..audio.decode import AUDIO_SUFFIXES
+    from ..engine import find_audio
 
-    found: dict[str, os.stat_result] = {}
-    roots = []
-    for raw in paths:
-        root = os.path.abspath(os.path.expanduser(str(raw)))
-        if os.path.isdir(root):
-            roots.append(root)
-            for d, dirs, files in os.walk(root):
-                dirs[:] = sorted(x for x in dirs if not x.startswith("."))
-                for name in sorted(files):
-                    if (
-                        name.startswith(".")
-                        or os.path.splitext(name)[1].lower() not in AUDIO_SUFFIXES
-                    ):
-                        continue
-                    p = os.path.join(d, name)
-                    if not _utf8(p):
-                        bad.append(p)
-                        continue
-                    try:
-                        found[p] = os.stat(p)
-                    except OSError:
-                        continue
-        elif os.path.exists(root):
-            roots.append(root)
-            found[root] = os.stat(root)
-        else:
-            raise SourceError(f"{raw}: no such file or folder")
-    return found, roots
+    found = find_audio(paths, absolute=True, utf8_only=True)
+    if bad is not None:
+        bad.extend(line for _, line in found.bad)
+    return found.files, found.roots
 
 
 def read_info(path: str) -> dict:
@@ -117,6 +84,7 @@ def scan(
     workers: int | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    scheduler=None,
 ) -> ScanReport:
     """Bring the library up to date with the files under ``paths``.
 
@@ -132,8 +100,10 @@ def scan(
     progress : callable(stage, done, total), optional
     force : bool
         Analyse every file again, even unchanged ones.
+    scheduler : str or distributed.Client, optional
+        Analyse on a Dask cluster (``tcp://host:8786``) instead of local processes.
     """
-    from ..audio.parallel import file_hash, track_id
+    from ..engine import file_hash, track_id
 
     t0 = time.perf_counter()
     catalog.ensure(store)
@@ -142,7 +112,7 @@ def scan(
     found, roots = walk(paths, bad)
     known = catalog.files_under(store, roots)
     rep = ScanReport(found=len(found))
-    rep.failed += [f"{display(p)}: the file name is not valid UTF-8; rename the file" for p in bad]
+    rep.failed += bad
     todo, repredict = [], []
     for p, st in found.items():
         row = known.get(p)
@@ -215,6 +185,7 @@ def scan(
         store=store,
         model=m,
         workers=workers,
+        scheduler=scheduler,
         progress=(lambda d, t: progress("analysing", d, t)) if progress else None,
     ):
         p = res["path"]
@@ -253,20 +224,20 @@ def scan(
 
 
 def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
-    """Predict unchanged files again with ``model`` through the pipeline, from the features
-    cached by content hash (descriptors in the extraction cache, the embedding in the store's
-    ``musicnn`` namespace, computed when missing); files without cached descriptors go to
-    ``todo`` (analysed). Returns how many were predicted.
+    """Predict unchanged files again with ``model`` through the pipeline, from the features the
+    audio engine cached by content hash (descriptors, and the embedding when the model reads
+    it); files without them go to ``todo`` (analysed, one decode for both). Returns how many
+    were predicted.
     """
-    import json
-
-    from ..audio.parallel import CACHE_NAMESPACE, cache_key
+    from ..engine import cache
+    from ..pipeline import embed_patches
     from .analyse import predict_results
 
+    patches = embed_patches(model)
     ready = []
     for row in rows:
-        raw = store.kv_get(CACHE_NAMESPACE, cache_key(row["sha"])) if row["sha"] else None
-        if raw is None:
+        hit = cache.get(store, row["sha"], patches=patches) if row["sha"] else None
+        if hit is None or "features" not in hit:
             todo.append(row["path"])
             continue
         res = {
@@ -274,7 +245,7 @@ def _repredict(store, model, rows: list[dict], todo: list[str]) -> int:
             "name": row.get("title") or Path(row["path"]).stem,
             "path": row["path"],
             "sha": row["sha"],
-            "features": json.loads(raw)["features"],
+            "features": hit["features"],
         }
         ready.append((row, res))
     if not ready:

@@ -296,16 +296,14 @@ def plan(
 def carry_cache(store, old_sha: str | None, new_sha: str) -> None:
     """Let the analysis caches answer for the new content hash too (the audio is the same).
 
-    The one place that knows the cache keys (:mod:`trackmood.audio.parallel`'s extraction cache
-    and :mod:`trackmood.audio.embed_many`'s embeddings): every key holding the old hash is copied
-    with the new one.
+    The audio engine's cache (:mod:`trackmood.engine.cache`): every descriptor entry whose key
+    holds the old hash is copied with the new one, and so is every stored embedding.
     """
-    from ..audio.embed_many import NAMESPACE as EMBEDDINGS
-    from ..audio.parallel import CACHE_NAMESPACE
+    from ..engine.cache import CACHE_NAMESPACE
 
     if not old_sha or old_sha == new_sha:
         return
-    store.carry_content(old_sha, new_sha, (CACHE_NAMESPACE, EMBEDDINGS))
+    store.carry_content(old_sha, new_sha, (CACHE_NAMESPACE,))
 
 
 def _record(store, path: str, st: os.stat_result, sha: str) -> None:

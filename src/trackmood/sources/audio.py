@@ -1,8 +1,9 @@
 """The user's own audio files as a feature source, and the table of ``trackmood extract``.
 
-Both go through :func:`trackmood.audio.parallel.extract_many` (all cores, content-hash cache in the
-library store, one-line reason per bad file). The source measures features only: the pipeline
-picks the model, predicts (also per timeline window) and writes predictions.
+A thin adapter of the audio engine (:class:`trackmood.engine.Engine`: one finder, one hash, each
+file decoded once for descriptors and embedding, the content-keyed cache, local processes or a
+Dask cluster). The source measures features only: the pipeline picks the model, predicts (also
+per timeline window) and writes predictions.
 
 >>> AudioSource.kind
 'audio'
@@ -32,13 +33,11 @@ def _clean(v):
 def check_folders(refs: Sequence[str]) -> None:
     """Refuse a folder that holds no audio file (it would give an empty table)."""
     from ..audio.decode import AUDIO_SUFFIXES
+    from ..engine import has_audio
 
     for ref in refs:
         p = Path(ref).expanduser()
-        if p.is_dir() and not any(
-            q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES and not q.name.startswith(".")
-            for q in p.rglob("*")
-        ):
+        if p.is_dir() and not has_audio(p):
             raise DataError(
                 f"no audio files in this folder (looked for {', '.join(sorted(AUDIO_SUFFIXES))})",
                 file=ref,
@@ -54,11 +53,18 @@ class AudioSource:
         Cache of finished analyses (and where measured features are kept); ``None``: no cache.
     workers : int, optional
         Local processes (default all cores); ``1`` analyses in this process.
-    scheduler : str or distributed.Client, optional
-        Run the extraction on a Dask cluster.
+    scheduler : str, distributed.Client or trackmood.engine.WorkerPool, optional
+        Run the analysis on a Dask cluster, or on a pool the caller owns (the web app's).
     window : float, optional
         Also give each file's descriptors per ``window``-second slice, in column ``windows``
         (a list of ``{start, end, a_*...}``): the pipeline turns them into a mood timeline.
+    embed_patches : int, optional
+        Also the musicnn embedding (``mn_*``) with this patch budget, from the same decode.
+    lock : optional
+        Held around the engine's cache reads and writes (the web app's library lock).
+    names : dict, optional
+        ``{path: name}``: show and keep these files under another name (the web app's uploads
+        under the client's file name, never our temporary path).
     """
 
     kind: ClassVar[str] = "audio"
@@ -71,48 +77,43 @@ class AudioSource:
         scheduler=None,
         window=None,
         embed_patches: int | None = None,
+        lock=None,
+        names: dict[str, str] | None = None,
     ):
         self.store, self.workers, self.scheduler, self.window = store, workers, scheduler, window
         self.embed_patches = embed_patches
+        self.lock = lock
+        self.names = names or {}
 
-    def results(self, refs, *, progress=None, notify=None) -> list[dict]:
-        """Raw extraction results in input order (folders sorted)."""
-        from ..audio.parallel import extract_many, find_audio
+    def engine(self, *, record: bool = False):
+        from ..engine import Engine
 
+        return Engine(
+            store=self.store,
+            workers=self.workers,
+            scheduler=self.scheduler,
+            window=self.window,
+            patches=self.embed_patches,
+            record=record,
+            lock=self.lock,
+        )
+
+    def results(self, refs, *, progress=None, notify=None, record: bool = False) -> list[dict]:
+        """Engine results in input order (folders sorted)."""
         check_folders(refs)
 
         def tick(done, total):
             if progress:
                 progress("analysing audio", done, total)
 
-        results = list(
-            extract_many(
-                refs,
-                workers=self.workers,
-                scheduler=self.scheduler,
-                store=self.store,
-                window=self.window,
-                progress=tick,
-                notify=notify,
-            )
-        )
-        listed = {str(p): i for i, p in enumerate(find_audio(refs))}
-        results = sorted(results, key=lambda r: listed.get(r["path"], len(listed)))
-        if self.embed_patches:
-            from ..audio.embed_many import embed_results
-
-            def step(done, total):
-                if progress:
-                    progress("embedding audio", done, total)
-
-            embed_results(
-                results,
-                max_patches=self.embed_patches,
-                store=self.store,
-                workers=self.workers,
-                progress=step,
-            )
-        return results
+        out = self.engine(record=record).ordered(refs, progress=tick, notify=notify)
+        for res in out:
+            name = self.names.get(res["path"])
+            if name is not None:
+                if "error" in res:
+                    res["error"] = str(res["error"]).replace(res["path"], name)
+                res["path"] = res["name"] = name
+        return out
 
     def frames(
         self,
@@ -127,7 +128,7 @@ class AudioSource:
 
 def results_frame(results: list[dict], *, window: float | None = None, notify=None):
     """Extraction results (``{"id", "name", "path", "features"/"error", ...}``, as
-    :func:`trackmood.audio.parallel.extract_many` gives them) → one feature frame of the contract,
+    :meth:`trackmood.engine.Engine.results` gives them) → one feature frame of the contract,
     one row per result; with ``window``, each file's descriptor windows in column ``windows``.
     """
     import pandas as pd
@@ -197,7 +198,7 @@ def extract_table(
     source = AudioSource(store=store, workers=workers, scheduler=scheduler)
     cols = ["id", "path", "name", *MEASURED, *ESTIMATED, *EMPTY, *DESCRIPTORS, "decoder", "error"]
     rows = []
-    for r in source.results(paths, progress=progress, notify=notify):
+    for r in source.results(paths, progress=progress, notify=notify, record=True):
         row = {"id": r["id"], "path": as_text(r["path"]), "name": as_text(r["name"])}
         row["error"] = as_text(r.get("error"))
         if "features" in r:

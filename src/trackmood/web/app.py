@@ -92,7 +92,7 @@ def create_app(
     audio_workers : int, default 1
         Processes of the audio analysis pool (started with the first audio upload).
     audio_analyser : callable(path, window=None) -> dict, optional
-        What a worker runs per file (default :func:`trackmood.audio.parallel.extract_one`); a
+        Replaces a worker's descriptor analysis of a file (default: the audio engine's); a
         module-level function (it is sent to the worker by reference).
 
     Returns

@@ -6,8 +6,8 @@ The routes hand it parsed input; it returns the response payload (``model``, ``c
 
 - :func:`predict_rows` — a feature table (upload) → :func:`pipeline.predict_features`;
 - :func:`predict_tracks` — validated JSON tracks → a table → :func:`predict_rows`;
-- :func:`predict_audio` — saved audio files → features in the worker pool → a feature frame →
-  :func:`pipeline.score_audio`;
+- :func:`predict_audio` — saved audio files → :func:`pipeline.run` with the audio engine on the
+  app's worker pool;
 - :func:`predict_spotify` — Spotify references → :func:`pipeline.run`.
 
 The pipeline writes the library (``store=``); its transactions hold the app's lock.
@@ -169,36 +169,45 @@ def _track_rows(records: list[dict], source: str) -> list[dict]:
 def predict_audio(
     state, files: list[tuple[str, str]], *, timeline: float | None = None, notify=None
 ) -> dict:
-    """Predict saved audio files ``[(path on disk, the client's name)]``: features from the
-    library's cache or the worker pool (the library lock is not held meanwhile), then a feature
-    frame scored by the pipeline with the audio model (loaded once), which keeps them.
+    """Predict saved audio files ``[(path on disk, the client's name)]`` through
+    :func:`pipeline.run` with the audio engine on the app's worker pool (descriptors and
+    embedding from one decode, in a worker; the library lock is held only for cache reads and
+    writes, not while a file is analysed). Rows and errors name the client's file, never our
+    temporary path.
     """
-    from ..sources.audio import SOURCE, results_frame
-    from . import audio_jobs
+    from ..sources.audio import SOURCE, AudioSource
 
     model = state.audio_model()
-    results = audio_jobs.features(state, [p for p, _ in files], window=timeline)
-    patches = pipeline.embed_patches(model)
-    if patches:  # the embedding, in this request's thread (the library lock is not held)
-        from ..audio.embed_many import embed_results
-
-        for res, (path, _) in zip(results, files, strict=True):
-            res.setdefault("path", path)
-        embed_results(results, max_patches=patches, workers=state.settings.audio_workers)
-    for res, (path, name) in zip(results, files, strict=True):
-        res["path"] = res["name"] = name  # the client's name, never our temporary path
-        if "features" not in res:
-            res["error"] = str(res.get("error") or "analysis failed").replace(path, name)
-    frame = results_frame(results, window=timeline, notify=notify)
-    pred, windows = pipeline.score_audio(
-        frame, model, timeline=timeline, store=state.locked_store()
+    store = state.locked_store()
+    source = AudioSource(
+        store=store,
+        scheduler=state.pool,
+        window=timeline,
+        embed_patches=pipeline.embed_patches(model),
+        lock=state.lock,
+        names=dict(files),
     )
-    rows = prediction_rows(pred, source=SOURCE)
+    result = pipeline.run(
+        [p for p, _ in files],
+        model=model,
+        timeline=timeline,
+        store=store,
+        notify=notify,
+        sources={"audio": source},
+    )
+    rows = prediction_rows(result.predictions, source=SOURCE)
     if timeline:
-        for r, wins in zip(rows, windows, strict=True):
-            if wins is not None:
-                r["timeline"] = clean(wins)
-    return payload(model.name, rows, [])
+        per_id: dict = {}
+        tl = result.timeline
+        if tl is not None and len(tl):
+            cols = [c for c in tl.columns if c not in ("id", "path", "name")]
+            for tid, part in tl.groupby("id", sort=False):
+                per_id[tid] = part[cols].to_dict("records")
+        ok = result.predictions["status"].to_numpy(dtype=object) == OK
+        for r, tid, good in zip(rows, result.predictions["id"], ok, strict=True):
+            if good:
+                r["timeline"] = clean(per_id.get(tid, []))
+    return payload(result.model, rows, [])
 
 
 # ------------------------------------------------------------------------------- Spotify
