@@ -16,7 +16,7 @@ instead of silently reading guesses.
 The descriptor vector (:data:`DESCRIPTORS`, columns ``a_*``, see :mod:`.descriptors`) is what the
 audio model reads. A file is analysed as a stream (:func:`extract_file`): decoded, resampled and cut
 into STFT chunks block by block (:mod:`.decode`, :mod:`.frames`), so memory does not grow with the
-length beyond ~65 MB of per-frame features per hour; a file longer than ``max_duration`` is refused.
+length beyond ~90 MB of per-frame features per hour; a file longer than ``max_duration`` is refused.
 
 Input that has no mood to find is screened out with the reason (:func:`screen`): too short, silent,
 noise. (Speech is not screened: the 4 Hz modulation ratio exceeds 0.43 on 5 % of audio_4q's music.)

@@ -64,6 +64,93 @@ def global_tempo(onset: np.ndarray, sr: int = SR) -> float:
     return float(bpms[int(np.argmax(np.log1p(1e6 * tg) + logprior))])
 
 
+def _bpm_of_lag(lag: float, sr: int = SR) -> float:
+    return 60.0 * sr / (HOP * lag) if lag > 0 else math.nan
+
+
+def _refine(tg: np.ndarray, lag: int) -> float:
+    """Sub-frame position of the tempogram peak at ``lag`` (parabolic interpolation)."""
+    if lag < 1 or lag + 1 >= len(tg):
+        return float(lag)
+    a, b, c = tg[lag - 1], tg[lag], tg[lag + 1]
+    den = a - 2 * b + c
+    return float(lag + (0.5 * (a - c) / den if den < 0 else 0.0))
+
+
+def _window_acf(win: int) -> np.ndarray:
+    w = hann(win)
+    ac = np.correlate(w, w, mode="full")[win - 1 :]
+    return np.maximum(ac / ac[0], 1e-3)
+
+
+def period_from_multiples(tg: np.ndarray, lag: float, *, reach: float = 0.8) -> float:
+    """The beat period (frames) refined by the tempogram peaks at its multiples ``k * lag``
+    (up to ``reach`` of the window): a least-squares line through the peak positions, each found
+    near its expected place and refined to a fraction of a frame. The k-th multiple pins the
+    period k times more finely than the first peak alone.
+    """
+    win = len(tg)
+    # the autocorrelation of a Hann-windowed frame tapers with the lag like the window's own
+    # autocorrelation; divided by it, the peaks at long lags are no longer pulled shorter
+    tg = np.asarray(tg, dtype=float) / _window_acf(win)
+    ks, pos, wts = [], [], []
+    k = 1
+    period = lag
+    while k * period < reach * win and k <= 16:
+        centre = k * period
+        half = 1.5 + 0.02 * centre
+        lo, hi = int(np.floor(centre - half)), int(np.ceil(centre + half))
+        lo, hi = max(1, lo), min(win - 2, hi)
+        if hi <= lo:
+            break
+        i = lo + int(np.argmax(tg[lo : hi + 1]))
+        if lo < i < hi and tg[i] > 0:
+            ks.append(k)
+            pos.append(_refine(tg, i))
+            wts.append(float(tg[i]))
+            kk, pp, ww = np.array(ks, float), np.array(pos), np.array(wts)
+            period = float((ww * kk * pp).sum() / (ww * kk * kk).sum())
+        k += 1
+    return period
+
+
+def estimate_tempo(
+    onset: np.ndarray,
+    sr: int = SR,
+    *,
+    prior_bpm: float = 120.0,
+    prior_octaves: float = 1.0,
+    harmonics: int = 1,
+    refine: bool = True,
+) -> float:
+    """Global tempo (BPM) of an onset envelope: the mean autocorrelation tempogram, optionally
+    summed over the beat's multiples (``harmonics``), weighted by a log-normal prior around
+    ``prior_bpm`` (``prior_octaves`` wide), its best lag refined by the peaks at its multiples.
+    NaN for an envelope without onsets.
+    """
+    onset = np.asarray(onset, dtype=float)
+    if len(onset) < 16 or not np.any(onset > 1e-6):
+        return math.nan
+    tg = tempogram_mean(onset, sr)
+    win = len(tg)
+    lags = np.arange(win, dtype=float)
+    bpms = np.full(win, np.inf)
+    bpms[1:] = 60.0 * sr / (HOP * lags[1:])
+    score = np.array(tg, dtype=float)
+    if harmonics > 1:
+        for h in range(2, harmonics + 1):
+            idx = np.minimum(win - 1, lags.astype(int) * h)
+            ok = lags * h < win
+            score = score + np.where(ok, tg[idx], 0.0) / h
+    with np.errstate(divide="ignore"):
+        logprior = -0.5 * ((np.log2(bpms) - np.log2(prior_bpm)) / prior_octaves) ** 2
+    valid = (bpms >= 30.0) & (bpms <= 320.0)
+    total = np.where(valid, np.log1p(1e6 * np.maximum(score, 0.0)) + logprior, -np.inf)
+    lag = int(np.argmax(total))
+    period = period_from_multiples(tg, float(lag)) if refine else _refine(tg, lag)
+    return _bpm_of_lag(period, sr)
+
+
 def beat_track(onset: np.ndarray, bpm: float, sr: int = SR, *, tightness: float = 100.0):
     """Beat frames for an onset envelope at tempo ``bpm`` (librosa's dynamic program, trimmed)."""
     onset = np.asarray(onset, dtype=float)
