@@ -56,24 +56,38 @@ def baseline(y: np.ndarray) -> dict:
     }
 
 
-def features(song: str, path: Path) -> dict:
+#: The settings computed on the report half too (the candidates for the runtime default).
+REPORT_VARIANTS = ("h4_40-5000_m",)
+#: The one trackmood's frames compute (``trackmood.audio.key`` defaults).
+RUNTIME_VARIANT = "h4_40-5000_m"
+
+
+def features(song: str, path: Path, variants=None) -> dict:
+    """Cached intermediate results of one clip (``variants``: HPCP settings, default all)."""
     f = CACHE / "lab" / f"{song}.npz"
+    wanted = list(HPCP_VARIANTS) if variants is None else list(variants)
+    out = None
     if f.exists():
         with np.load(f) as z:
-            return {k: z[k] for k in z.files}
+            out = {k: z[k] for k in z.files}
+        if all(f"hpcp_{v}" in out for v in wanted):
+            return out
     from trackmood.audio.key import hpcp_frames
 
     y = audio22(song, path)
-    b = baseline(y)
+    if out is None:
+        b = baseline(y)
+        out = {
+            "onset": b["fr"].onset.astype(np.float32),
+            "chroma_mean": b["fr"].chroma.mean(axis=1),
+            "base": np.array([b["bpm"], b["key"], b["mode"]], float),
+            "base_cpu": np.array([b["cpu_frames"], b["cpu_tempo"], b["cpu_key"]]),
+            "seconds": np.array(len(y) / 22050.0),
+        }
     S, freqs = stft(y)
-    out = {
-        "onset": b["fr"].onset.astype(np.float32),
-        "chroma_mean": b["fr"].chroma.mean(axis=1),
-        "base": np.array([b["bpm"], b["key"], b["mode"]], float),
-        "base_cpu": np.array([b["cpu_frames"], b["cpu_tempo"], b["cpu_key"]]),
-        "seconds": np.array(len(y) / 22050.0),
-    }
     for name, kw in HPCP_VARIANTS.items():
+        if name not in wanted or f"hpcp_{name}" in out:
+            continue
         t0 = cpu()
         h, ph = hpcp_frames(S, freqs, **kw)
         out[f"cpu_{name}"] = np.array(cpu() - t0)
@@ -89,11 +103,24 @@ def features(song: str, path: Path) -> dict:
 if __name__ == "__main__":
     from bench_tempo_key import half
 
-    rows = [r for r in clips() if half(r["artist"]) == "select"]
-    if len(sys.argv) > 1:  # a share of the clips: "i/n"
-        i, n = map(int, sys.argv[1].split("/"))
-        rows = rows[i::n]
+    part = sys.argv[1] if len(sys.argv) > 1 else "select"
+    rows = [r for r in clips() if half(r["artist"]) == part]
     for j, r in enumerate(rows):
-        features(r["song"], r["path"])
+        features(r["song"], r["path"], None if part == "select" else REPORT_VARIANTS)
         if j % 50 == 0:
             print(f"lab {j}/{len(rows)}", file=sys.stderr)
+
+
+def band_onsets(song: str, path: Path) -> np.ndarray:
+    """(3, n) low/mid/high-band onset envelopes of the frames (cached)."""
+    f = CACHE / "bands" / f"{song}.npy"
+    if f.exists():
+        return np.load(f)
+    from trackmood.audio.frames import analyze
+
+    b = analyze(audio22(song, path)).band_onset.astype(np.float32)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, b)
+    os.replace(tmp, f)
+    return b

@@ -79,6 +79,7 @@ PROFILES = {
 #: The settings in use (chosen on the selection half; see the module docstring).
 FMIN, FMAX = 40.0, 5000.0
 HARMONICS, SLOPE = 4, 0.6
+POWER = 1.0  # peaks count with their magnitude (not energy)
 PROFILE = "temperley"
 #: Weight of the fifth in the profile: ``p + FIFTH * roll(p, 7)`` models the third harmonic of
 #: every chord tone, which the chroma of real instruments carries.
@@ -93,7 +94,7 @@ def hpcp_frames(
     fmax: float = FMAX,
     harmonics: int = HARMONICS,
     slope: float = SLOPE,
-    power: float = 2.0,
+    power: float = POWER,
     width: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """36-bin harmonic pitch-class profile per frame and the tuning phasor per frame.
@@ -103,7 +104,7 @@ def hpcp_frames(
     S : ndarray, (n_bins, k)
         Magnitude spectra (columns are frames), ``freqs`` their bin frequencies in Hz.
     power : float
-        Peaks count with their magnitude to this power (2: energy).
+        Peaks count with their magnitude to this power (1: magnitude, 2: energy).
     width : float
         Half-width of the spreading window, in 36-bins (2 = 2/3 of a semitone).
 

@@ -29,7 +29,7 @@ from .decode import AUDIO_SUFFIXES
 from .pool import crash_hook, mp_context, run_alone, stop_pool, worker_init
 
 #: Bump when extraction output changes: cache keys carry it, so old entries are ignored.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"  # 4: tempo and key from rhythm.estimate_tempo and key.py
 CACHE_NAMESPACE = "audio"
 #: Files longer than this (seconds) are refused unless ``max_duration`` says otherwise (4 h).
 MAX_DURATION = 4 * 3600.0

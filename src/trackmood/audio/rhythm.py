@@ -5,6 +5,12 @@ autocorrelation tempogram, log-normal prior around 120 BPM) and ``beat.beat_trac
 program) without numba: librosa compiles its beat tracker at every start (seconds of start-up) and
 its on-disk numba cache can be left half-written by concurrent processes (segfaults afterwards).
 
+:func:`estimate_tempo` is the tempo trackmood reports: the same mean tempogram summed with its
+value at the double period, a wide log-normal prior around 100 BPM, the best period refined by the
+peaks at its multiples (settings chosen against Essentia on one half of the audio_4q clips split by
+artist; ``benchmarks/bench_tempo_key.py``). The descriptors keep :func:`tempo`, which the audio
+model was trained with.
+
 Memory does not grow with the length beyond the envelope itself: the tempogram is averaged over
 chunks of frames, and the dynamic program advances in blocks of half a beat period (every frame in a
 block depends only on frames at least that far back, so a block is one vectorised step).
@@ -118,15 +124,22 @@ def estimate_tempo(
     onset: np.ndarray,
     sr: int = SR,
     *,
-    prior_bpm: float = 120.0,
-    prior_octaves: float = 1.0,
-    harmonics: int = 1,
+    prior_bpm: float = 100.0,
+    prior_octaves: float = 1.5,
+    harmonics: int = 2,
+    comb: int = 0,
     refine: bool = True,
 ) -> float:
-    """Global tempo (BPM) of an onset envelope: the mean autocorrelation tempogram, optionally
-    summed over the beat's multiples (``harmonics``), weighted by a log-normal prior around
-    ``prior_bpm`` (``prior_octaves`` wide), its best lag refined by the peaks at its multiples.
-    NaN for an envelope without onsets.
+    """Global tempo (BPM) of an onset envelope: the mean autocorrelation tempogram, summed over
+    the period's first ``harmonics`` multiples (weights 1/h; or, with ``comb``, the plain mean of
+    its first ``comb`` multiples), weighted by a log-normal prior around ``prior_bpm``
+    (``prior_octaves`` wide), its best lag refined by the peaks at its multiples (``refine``).
+    NaN for an envelope without onsets. The defaults were chosen on the selection half of the
+    audio_4q clips (``benchmarks/bench_tempo_key.py --select``).
+
+    >>> env = np.zeros(43 * 30); env[::20] = 1.0      # an onset every 20 frames: 129.2 BPM
+    >>> round(estimate_tempo(env), 1)
+    129.2
     """
     onset = np.asarray(onset, dtype=float)
     if len(onset) < 16 or not np.any(onset > 1e-6):
@@ -137,7 +150,14 @@ def estimate_tempo(
     bpms = np.full(win, np.inf)
     bpms[1:] = 60.0 * sr / (HOP * lags[1:])
     score = np.array(tg, dtype=float)
-    if harmonics > 1:
+    if comb > 1:  # mean of the tempogram at the lag's first ``comb`` multiples inside the window
+        total_, count = np.zeros(win), np.zeros(win)
+        for h in range(1, comb + 1):
+            ok = lags * h < win
+            total_ += np.where(ok, tg[np.minimum(win - 1, lags.astype(int) * h)], 0.0)
+            count += ok
+        score = total_ / np.maximum(count, 1)
+    elif harmonics > 1:
         for h in range(2, harmonics + 1):
             idx = np.minimum(win - 1, lags.astype(int) * h)
             ok = lags * h < win
