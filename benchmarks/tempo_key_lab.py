@@ -105,6 +105,9 @@ if __name__ == "__main__":
 
     part = sys.argv[1] if len(sys.argv) > 1 else "select"
     rows = [r for r in clips() if half(r["artist"]) == part]
+    if len(sys.argv) > 2:  # a share of them, "i/n", for parallel processes
+        i, n = map(int, sys.argv[2].split("/"))
+        rows = rows[i::n]
     for j, r in enumerate(rows):
         features(r["song"], r["path"], None if part == "select" else REPORT_VARIANTS)
         if j % 50 == 0:

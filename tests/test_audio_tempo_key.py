@@ -100,6 +100,7 @@ def test_tempo_estimate_of_a_pulse_train_is_fine_grained():
         assert rhythm.estimate_tempo(env) == pytest.approx(bpm, rel=0.01)
 
 
+@pytest.mark.slow
 def test_beside_essentia(estimates):
     es = pytest.importorskip(
         "essentia.standard", reason="essentia is not installed (pip install essentia)"
@@ -121,3 +122,17 @@ def test_beside_essentia(estimates):
     # both read the same generated music: they agree on most tempi and keys
     assert agree_t >= len(estimates) - 1
     assert agree_k >= len(estimates) // 2
+
+
+def test_essentia_stays_out_of_the_package():
+    """Essentia is AGPL: a benchmark and test dependency only, never imported by trackmood."""
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    offenders = [
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if "import essentia" in p.read_text(encoding="utf-8")
+        or "from essentia" in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
