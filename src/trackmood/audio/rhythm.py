@@ -129,11 +129,15 @@ def estimate_tempo(
     harmonics: int = 2,
     comb: int = 0,
     refine: bool = True,
+    octave: float = 0.5,
+    octave_bpm: float = 120.0,
 ) -> float:
     """Global tempo (BPM) of an onset envelope: the mean autocorrelation tempogram, summed over
     the period's first ``harmonics`` multiples (weights 1/h; or, with ``comb``, the plain mean of
     its first ``comb`` multiples), weighted by a log-normal prior around ``prior_bpm``
-    (``prior_octaves`` wide), its best lag refined by the peaks at its multiples (``refine``).
+    (``prior_octaves`` wide); the pulse at half the best lag taken instead when its tempogram
+    value is at least ``octave`` times as high and it is nearer ``octave_bpm`` (0: never); the
+    period refined by the peaks at its multiples (``refine``).
     NaN for an envelope without onsets. The defaults were chosen on the selection half of the
     audio_4q clips (``benchmarks/bench_tempo_key.py --select``).
 
@@ -167,6 +171,14 @@ def estimate_tempo(
     valid = (bpms >= 30.0) & (bpms <= 320.0)
     total = np.where(valid, np.log1p(1e6 * np.maximum(score, 0.0)) + logprior, -np.inf)
     lag = int(np.argmax(total))
+    if octave and lag >= 4:
+        # the summed score likes the slower of two octaves; the pulse at half the lag is taken
+        # instead when it is nearly as strong and its tempo is nearer ``octave_bpm``
+        half = int(np.argmax(tg[lag // 2 - 1 : lag // 2 + 2])) + lag // 2 - 1
+        fast, slow = bpms[half], bpms[lag]
+        nearer = abs(math.log2(fast / octave_bpm)) < abs(math.log2(slow / octave_bpm))
+        if fast <= 320.0 and nearer and tg[half] >= octave * tg[lag]:
+            lag = half
     period = period_from_multiples(tg, float(lag)) if refine else _refine(tg, lag)
     return _bpm_of_lag(period, sr)
 
