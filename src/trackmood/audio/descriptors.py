@@ -13,7 +13,9 @@ import math
 import numpy as np
 
 from .dsp import HOP, N_MELS, N_MFCC, moving_mean, tonnetz
-from .rhythm import mod4hz, onset_rate, pulse, tempo
+from .key import estimate as estimate_key
+from .key import fold
+from .rhythm import estimate_tempo, mod4hz, onset_rate, pulse, tempo
 
 #: Spotify-style columns an extraction table carries, in order. Values measured or estimated are
 #: filled; the rest stay empty (see module docstring).
@@ -260,6 +262,14 @@ def summarize(fr, a: int, b: int, start: float, end: float | None) -> dict[str, 
             }
         )
     vals.update(_tonal(chroma, rel, fr.sr))
+    # the reported tempo and key come from the estimators of .rhythm/.key; the descriptors above
+    # keep the ones the audio model was trained with
+    bpm_out = estimate_tempo(onset, fr.sr)
+    key_out, mode_out, strength_out = key, mode, strength
+    if fr.hpcp is not None and fr.hpcp.shape[1] >= b - a > 0:
+        key_out, mode_out, strength_out = estimate_key(
+            fold(fr.hpcp[:, sl].mean(axis=1), complex(fr.tuning[sl].sum()))
+        )
     for k in DESCRIPTORS:
         v = float(vals[k])
         out[k] = v if np.isfinite(v) else 0.0
@@ -267,12 +277,12 @@ def summarize(fr, a: int, b: int, start: float, end: float | None) -> dict[str, 
     silent = rms_db.max() <= -90 or (np.isfinite(loud) is False and loud < 0)
     measured = {
         "duration_ms": round(n_seconds * 1000.0, 1),
-        "tempo": round(bpm, 2) if np.isfinite(bpm) and not silent else math.nan,
+        "tempo": round(bpm_out, 2) if np.isfinite(bpm_out) and not silent else math.nan,
         "beat_confidence": round(conf, 4) if not silent else 0.0,
         "loudness": round(loud, 2) if np.isfinite(loud) and not silent else math.nan,
-        "key": key if not silent else -1,
-        "mode": mode if not silent and key >= 0 else math.nan,
-        "key_confidence": round(max(strength, 0.0), 4) if not silent else 0.0,
+        "key": key_out if not silent else -1,
+        "mode": mode_out if not silent and key_out >= 0 else math.nan,
+        "key_confidence": round(max(strength_out, 0.0), 4) if not silent else 0.0,
     }
     est = _estimates(out, measured, silent)
     return {**measured, **est, **{k: math.nan for k in EMPTY}, **out}

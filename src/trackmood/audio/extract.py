@@ -1,10 +1,12 @@
 """Features from audio: the Spotify-style columns that can be measured, and a descriptor vector.
 
-Measured (source ``audio:librosa``): ``duration_ms``, ``tempo`` (librosa's beat tracker, ported to
-numpy in :mod:`.rhythm`, then a least-squares line through the beat times, which undoes the
-tracker's coarse tempo grid), ``beat_confidence`` (0–1: how periodic the onset envelope is at that
-beat period), ``loudness`` (integrated LUFS, ITU-R BS.1770-4, measured at the file's own rate while
-decoding), ``key``, ``mode`` and ``key_confidence`` (Krumhansl–Kessler profiles on the mean chroma).
+Measured (source ``audio:librosa``): ``duration_ms``, ``tempo`` (the autocorrelation tempogram
+summed with its double period, a wide prior around 100 BPM, the period refined by the peaks at its
+multiples: :func:`.rhythm.estimate_tempo`), ``beat_confidence`` (0–1: how periodic the onset
+envelope is at the beat tracker's period), ``loudness`` (integrated LUFS, ITU-R BS.1770-4, measured
+at the file's own rate while decoding), ``key``, ``mode`` and ``key_confidence`` (Temperley's
+profiles on a tuning-corrected harmonic pitch-class profile: :mod:`.key`). The descriptors the
+audio model reads keep the estimators it was trained with (:mod:`.descriptors`).
 
 Estimated (source ``estimate:heuristic``), flagged by the ``_est`` suffix: ``energy_est`` and
 ``danceability_est`` — formulas on measured quantities, **not** Spotify's learned values.

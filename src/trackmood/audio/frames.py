@@ -2,7 +2,8 @@
 
 Every spectral measure is computed from one 2048-point STFT (hop 512, centred frames, Hann) of a
 chunk of about 24 s of audio at a time, so the spectrogram of the whole track never exists; what is
-kept per frame is 104 float32 numbers (~18 KB per second of audio, ~65 MB per hour), which the
+kept per frame is 140 float32 numbers and a complex tuning phasor (~25 KB per second of audio,
+~90 MB per hour; the 36-bin pitch-class profile of :mod:`.key` is 36 of them), which the
 summaries and the timeline read. The only whole-track step, the 80 dB floor under the log-mel
 bands, is applied at the end to the stored bands (MFCCs and onset strength are derived then).
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dsp import HOP, N_FFT, contrast, fft_module, filter_banks, filters, hann, mel_centers
+from .key import hpcp_frames
 
 SR = 22050
 #: Frames per STFT chunk (~24 s at 22.05 kHz): bounds the spectrogram memory (~4 MB per array).
@@ -41,6 +43,8 @@ class Frames:
     peak: np.ndarray = None  # contrast bands' peak level (dB), rows as ``contrast``
     valley: np.ndarray = None  # contrast bands' valley level (dB)
     loudness: float = math.nan
+    hpcp: np.ndarray = None  # (36, n) harmonic pitch-class profile per frame (see .key)
+    tuning: np.ndarray = None  # (n,) complex tuning phasor per frame (see .key)
 
     @property
     def n_frames(self) -> int:
@@ -151,6 +155,7 @@ class FrameBuilder:
         chroma = np.asarray(chroma_fb @ P)
         chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
         con, peak, valley = contrast(S, freqs)
+        hpcp, tuning = hpcp_frames(S, freqs)
         spectral = np.vstack([centroid, bandwidth, rolloff, flatness, zcr, flux])
         self._frames += k
         for name, arr in (
@@ -163,6 +168,8 @@ class FrameBuilder:
             ("valley", valley),
         ):
             self._parts.setdefault(name, []).append(arr.astype(np.float32, copy=False))
+        self._parts.setdefault("hpcp", []).append(hpcp)
+        self._parts.setdefault("tuning", []).append(tuning)
 
     def _take(self, name: str) -> np.ndarray:
         parts = self._parts.pop(name)
@@ -204,6 +211,8 @@ class FrameBuilder:
             peak=self._take("peak"),
             valley=self._take("valley"),
             loudness=loudness,
+            hpcp=self._take("hpcp"),
+            tuning=self._take("tuning"),
         )
 
 

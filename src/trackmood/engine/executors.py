@@ -14,7 +14,7 @@ from .pool import WorkerPool
 from .work import MAX_DURATION, analyse_file, single_threaded
 
 #: Bump when the analysis output changes: cache keys carry it, so old entries are ignored.
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"  # 5: tempo and key from rhythm.estimate_tempo and key.py
 
 
 class InProcess:
