@@ -192,11 +192,12 @@ class Index:
     and energy; ``ids``, ``paths``, ``artists`` and ``moods`` are per-track columns.
     """
 
-    def __init__(self, tuples: list[tuple], V, ve, unindexed: dict | None = None):
+    def __init__(self, tuples: list[tuple], V, ve, unindexed=None, aliases=None):
         self._tuples = tuples
         self.V = V
         self.ve = ve
-        self.unindexed = unindexed or {}
+        self.unindexed = unindexed or {}  # analysed tracks without a vector, by path and id
+        self.aliases = aliases or {}  # {path: track id} of the other files of a track
         c = {name: k for k, name in enumerate(COLUMNS)}
         self.ids = [t[c["id"]] for t in tuples]
         self.paths = [t[c["path"]] for t in tuples]
@@ -218,6 +219,9 @@ class Index:
                 return within.index(key)
             except ValueError:
                 pass
+        tid = self.aliases.get(ref) or self.aliases.get(absolute)
+        if tid is not None and tid in self.ids:
+            return self.ids.index(tid)
         known = self.unindexed.get(ref) or self.unindexed.get(absolute)
         if known is not None:
             raise DataError(
@@ -283,13 +287,14 @@ def load(store, *, space: Space | None = None, extend: bool = True) -> Index:
             M = np.zeros((0, 3), np.float32)
     pos = {s: i for i, s in enumerate(shas)}
     n = len(store.SEARCHABLE_COLUMNS)
-    tuples, take, unindexed = [], [], {}
-    seen: set = set()
+    tuples, take, unindexed, aliases = [], [], {}, {}
+    seen: dict = {}
     for t in store.searchable_files():  # by path: one file per track, the first
         tid = t[2] or t[0]
         if tid in seen:
+            aliases[t[0]] = tid  # another file of the same track
             continue
-        seen.add(tid)
+        seen[tid] = t[0]
         j = pos.get(t[1])
         if j is None:
             unindexed[t[0]] = unindexed[tid] = dict(zip(COLUMNS, (*t[:n], tid), strict=True))
@@ -302,6 +307,7 @@ def load(store, *, space: Space | None = None, extend: bool = True) -> Index:
         np.ascontiguousarray(M[:, :-2]),
         np.ascontiguousarray(M[:, -2:], dtype=np.float64),
         unindexed,
+        aliases,
     )
 
 
