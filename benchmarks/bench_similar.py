@@ -184,14 +184,8 @@ def quality(data_dir: Path, repeats: int = 2, folds: int = 5, inner: int = 4) ->
         f"± {100 * np.std(nested):.1f} over {len(nested)} outer folds; random "
         f"{100 * np.mean(rand):.1f} %; chosen: {counts}"
     )
-    # what ships: the candidate with the best grouped CV on all clips
-    full = {n: [] for n in names}
-    for r in range(repeats):
-        for tr, te in _splits(y, groups, idx, folds, seed=r):
-            vs = cands.vectors(tr)
-            for n in names:
-                full[n].append(neighbour_share(vs[n], y, groups, te)[0])
-    ship = max(names, key=lambda n: np.mean(full[n]))
+    # what ships: the candidate with the best grouped CV on all clips (the outer folds above)
+    ship = max(names, key=lambda n: np.mean(outer_scores[n]))
     print(f"chosen on all clips (what ships): {ship!r} -> weights {SPACES.get(ship)}")
     if SPACES.get(ship) not in (None, similar.WEIGHTS):
         print(f"  NOTE: trackmood.library.similar.WEIGHTS is {similar.WEIGHTS}")

@@ -44,7 +44,7 @@ from ..paths import display
 
 #: Weight of each block of the representation (see :class:`Space`), chosen by
 #: ``benchmarks/bench_similar.py``.
-WEIGHTS = {"emb": 1.0, "mood": 1.0, "va": 0.0}
+WEIGHTS = {"emb": 1.0, "mood": 1.0, "va": 1.0}
 #: Width of the penultimate-layer part of a stored musicnn vector (``mn_pen000..199`` first).
 PEN = 200
 INDEX_PREFIX = "similar-"
