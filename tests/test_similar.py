@@ -312,6 +312,14 @@ def test_web_similar_tracks(web):
     assert sims == sorted(sims, reverse=True)
     r = client.get(f"/tracks/{seed}/similar", params={"mood": "energetic"})
     assert {t["mood"] for t in r.json()["tracks"]} == {"Energetic"}
+    # a track added since (the index is kept between requests, not beyond a change)
+    with Store(db) as s:
+        twin = s.get_embeddings(SOURCE, [sha(0)])[sha(0)]
+        s.put_embeddings(SOURCE, [(sha(500), twin)])
+        s.upsert_files([{"path": "/elsewhere/twin.mp3", "sha": sha(500), "track_id": "audio:twin",
+                         "status": "ok", "model": "audio", "mood": "Sad", "p_sad": 1.0}])  # fmt: skip
+    first = client.get(f"/tracks/{seed}/similar", params={"limit": 1}).json()["tracks"][0]
+    assert first["id"] == "audio:twin" and first["similarity"] > 0.999
     assert client.get("/tracks/audio:nope/similar").status_code == 404
     assert client.get(f"/tracks/{seed}/similar", params={"mood": "Blue"}).status_code == 422
 

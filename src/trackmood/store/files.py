@@ -227,6 +227,17 @@ class LibraryFiles:
         )
         return [tuple(r) for r in self.conn.execute(q).fetchall()]
 
+    def searchable_signature(self) -> tuple:
+        """Changes whenever :meth:`searchable_files` may have changed (files added, removed,
+        rescanned or gone missing; predictions added, replaced or deleted): one pass over the
+        files and predictions, no row returned.
+        """
+        files = self.conn.execute(
+            "SELECT count(*), sum(status = 'ok'), max(seen_at), max(analysed_at) FROM lib_files"
+        ).fetchone()
+        preds = self.conn.execute("SELECT count(*), max(at) FROM predictions").fetchone()
+        return (*files, *preds)
+
     # ----------------------------------------------------------------------------------------
     def file_shas(self, track_id: str) -> list[tuple[str, str]]:
         """``(sha, path)`` of the files that are ``track_id`` (with a known content hash)."""

@@ -27,6 +27,22 @@ def _mood(mood: str | None) -> str | None:
         ) from None
 
 
+def _index(state):
+    """The library's similar-tracks index, kept between requests while the library's files,
+    predictions and embeddings are unchanged (call with ``state.lock`` held).
+    """
+    from ...library import similar
+
+    store = state.locked_store()
+    key = (store.searchable_signature(), tuple(sorted(store.embedding_models().items())))
+    cached = getattr(state, "similar_index", None)
+    if cached is None or cached[0] != key:
+        index = similar.load(store)
+        key = (store.searchable_signature(), tuple(sorted(store.embedding_models().items())))
+        state.similar_index = cached = (key, index)
+    return cached[1]
+
+
 @router.get(
     "/tracks/{track_id}/similar",
     responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
@@ -47,7 +63,7 @@ def similar_tracks(
 
     mood = _mood(mood)
     with state.lock:
-        index = similar.load(state.locked_store())
+        index = _index(state)
     if track_id not in index.ids:
         if track_id in index.unindexed:
             raise ApiError(404, f"track {track_id!r} has no musicnn embedding: scan it again")
