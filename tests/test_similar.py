@@ -43,7 +43,7 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
-def fill(db: Path, pens: np.ndarray, *, artists, moods, folder: Path | None = None) -> list[str]:
+def fill(db: Path, pens, *, artists, moods, folder: Path | None = None, embedded=None) -> list[str]:
     """A library of ``len(pens)`` analysed files with these 200-d embeddings (plus 50 tag values);
     files are created under ``folder`` when given. Returns the paths.
     """
@@ -76,7 +76,11 @@ def fill(db: Path, pens: np.ndarray, *, artists, moods, folder: Path | None = No
         tags = np.zeros((len(pens), 50))
         s.put_embeddings(
             SOURCE,
-            [(sha(i), np.hstack([p, t])) for i, (p, t) in enumerate(zip(pens, tags, strict=True))],
+            [
+                (sha(i), np.hstack([p, t]))
+                for i, (p, t) in enumerate(zip(pens, tags, strict=True))
+                if embedded is None or i in embedded
+            ],
         )
     return paths
 
@@ -148,6 +152,17 @@ def test_the_index_grows_with_new_contents_only(tmp_path):
         # another representation is another index, built from scratch
         other = similar.Space.from_model(weights={"emb": 1.0})
         assert similar.update(s, other) == 10
+
+
+def test_the_index_takes_every_embedding_version_the_library_holds(tmp_path):
+    db = tmp_path / "lib.sqlite"
+    pens, artists = clusters(2, 3)
+    fill(db, pens, artists=artists, moods=["Calm"] * 6, embedded=range(4))
+    with Store(db) as s:  # tracks 4 and 5 analysed after an embedding version change
+        s.put_embeddings("musicnn-v2-p9", [(sha(i), np.hstack([pens[i], np.zeros(50)])) for i in (4, 5, 0)])  # fmt: skip
+        index = similar.load(s)
+        assert len(index) == 6 and not index.unindexed
+        assert similar.update(s) == 0
 
 
 def test_similar_filters_by_mood_and_respects_the_limit(tmp_path):

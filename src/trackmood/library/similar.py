@@ -10,10 +10,11 @@ whole vector has unit length, so similarity is a cosine. The weights were chosen
 figure it reports was never used to choose).
 
 **The index** is one float32 row per audio content in the store's ``embeddings`` table (model
-``similar-<fingerprint>``): the unit vector, then the valence and energy estimates (0-1). It is
-built once, extended by ``scan`` and before every search for contents embedded since (new rows
-only), and a changed representation or embedding is a new fingerprint, so a new index. A search
-is one matrix-vector product and an ``argpartition``: milliseconds for 100,000 tracks.
+``similar-<fingerprint of the representation>``): the unit vector, then the valence and energy
+estimates (0-1). It is built once from the musicnn embeddings (every version the library holds,
+the most common first), extended by ``scan`` and before every search with the contents embedded
+since (new rows only); a changed representation is a new fingerprint, so a new index. A search is
+one matrix-vector product and an ``argpartition``: milliseconds for 100,000 tracks.
 
 >>> import numpy as np
 >>> from trackmood.store import Store
@@ -145,43 +146,53 @@ class Space:
 
 
 # -- the index ----------------------------------------------------------------------------------
-def source_model(store, models: dict | None = None) -> str | None:
-    """The musicnn embedding the library keeps for most contents (``None``: none yet)."""
+def sources(store, models: dict | None = None) -> list[str]:
+    """The musicnn embeddings the library keeps (any version with the 200-d penultimate layer
+    first), the one with most vectors first.
+    """
     models = store.embedding_models() if models is None else models
     found = [
         (n, name) for name, (n, dim) in models.items() if name.startswith("musicnn") and dim >= PEN
     ]
-    return max(found)[1] if found else None
+    return [name for _, name in sorted(found, reverse=True)]
 
 
-def index_name(space: Space, source: str) -> str:
-    return f"{INDEX_PREFIX}{space.fingerprint(source)}"
+def index_name(space: Space) -> str:
+    return f"{INDEX_PREFIX}{space.fingerprint('musicnn')}"
 
 
 def update(store, space: Space | None = None, *, models: dict | None = None) -> int:
     """Add the contents embedded since the index was last extended; how many were added.
 
-    The index only ever gains rows of the source embedding, so equal counts mean it is complete
-    (one cheap query); otherwise only the missing contents are read and mapped.
+    The index only ever gains rows of the musicnn embeddings, so a count equal to theirs means it
+    is complete (one cheap query); otherwise only the missing contents are read and mapped, each
+    from the embedding with most vectors that has it (a library scanned before and after an
+    embedding version change has both).
     """
     models = store.embedding_models() if models is None else models
-    source = source_model(store, models)
-    if source is None:
+    srcs = sources(store, models)
+    if not srcs:
         return 0
     space = space or Space.from_model()
-    name = index_name(space, source)
-    if models.get(name, (0, 0))[0] >= models[source][0]:
+    name = index_name(space)
+    have = models.get(name, (0, 0))[0]
+    if len(srcs) == 1 and have >= models[srcs[0]][0]:
         return 0
-    todo = sorted(store.embedding_shas(source) - store.embedding_shas(name))
-    for i in range(0, len(todo), _BATCH):
-        got = store.get_embeddings(source, todo[i : i + _BATCH])
-        shas = [s for s in todo[i : i + _BATCH] if s in got and len(got[s]) >= PEN]
-        if not shas:
-            continue
-        pen = np.vstack([got[s][:PEN] for s in shas])
-        rows = np.hstack([space.vectors(pen), space.axes(pen).astype(np.float32)])
-        store.put_embeddings(name, zip(shas, rows, strict=True))
-    return len(todo)
+    done = store.embedding_shas(name)
+    added = 0
+    for source in srcs:
+        todo = sorted(store.embedding_shas(source) - done)
+        for i in range(0, len(todo), _BATCH):
+            got = store.get_embeddings(source, todo[i : i + _BATCH])
+            shas = [s for s in todo[i : i + _BATCH] if s in got and len(got[s]) >= PEN]
+            if not shas:
+                continue
+            pen = np.vstack([got[s][:PEN] for s in shas])
+            rows = np.hstack([space.vectors(pen), space.axes(pen).astype(np.float32)])
+            store.put_embeddings(name, zip(shas, rows, strict=True))
+            done.update(shas)
+            added += len(shas)
+    return added
 
 
 class Index:
@@ -276,13 +287,11 @@ def load(store, *, space: Space | None = None, extend: bool = True) -> Index:
     """The search index of the library (extended first with contents embedded since)."""
     space = space or Space.from_model()
     models = store.embedding_models()
-    source = source_model(store, models)
-    if source is None:
-        shas, M = [], np.zeros((0, 3), np.float32)
-    else:
+    shas, M = [], np.zeros((0, 3), np.float32)
+    if sources(store, models):
         if extend:
             update(store, space, models=models)
-        shas, M = store.embedding_matrix(index_name(space, source))
+        shas, M = store.embedding_matrix(index_name(space))
         if not shas:
             M = np.zeros((0, 3), np.float32)
     pos = {s: i for i, s in enumerate(shas)}
