@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 DB_HELP = "Library file (default: $TRACKMOOD_DB or the user data folder)."
-TRACK_HELP = "A scanned file's path or a track id (as `trackmood similar` prints it)."
+TRACK_HELP = "a scanned file's path or a track id (as `trackmood similar` prints it)."
 
 
 def _index(db: Path | None):
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def similar(
-        track: Annotated[str, typer.Argument(help=TRACK_HELP)],
+        track: Annotated[str, typer.Argument(help="The track: " + TRACK_HELP)],
         limit: Annotated[
             int, typer.Option("--limit", "-n", min=1, help="How many similar tracks.")
         ] = 20,
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
 
     @playlists.command("radio")
     def radio(
-        track: Annotated[str, typer.Argument(help=TRACK_HELP)],
+        track: Annotated[str, typer.Argument(help="The seed: " + TRACK_HELP)],
         length: Annotated[int, typer.Option("--length", "-n", min=2, help="Tracks.")] = 30,
         per_artist: Annotated[
             int, typer.Option("--per-artist", min=1, help="At most this many tracks per artist.")
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
 
     @playlists.command("path")
     def path(
-        start: Annotated[str | None, typer.Argument(help="First track: " + TRACK_HELP)] = None,
+        start: Annotated[str | None, typer.Argument(help="The first track: " + TRACK_HELP)] = None,
         end: Annotated[str | None, typer.Argument(help="Last track.")] = None,
         from_mood: Annotated[
             str | None, typer.Option("--from", help="A mood arc instead: the first mood.")
