@@ -310,11 +310,11 @@ def load(store, *, space: Space | None = None, extend: bool = True) -> Index:
         else:
             tuples.append((*t[:n], tid))
             take.append(j)
-    M = M[np.array(take, dtype=np.intp)]
+    take = np.array(take, dtype=np.intp)
     return Index(
         tuples,
-        np.ascontiguousarray(M[:, :-2]),
-        np.ascontiguousarray(M[:, -2:], dtype=np.float64),
+        M[:, :-2][take],  # one copy, contiguous
+        M[take, -2:].astype(np.float64),
         unindexed,
         aliases,
     )
