@@ -45,10 +45,10 @@ def _main(
 
 
 def _register() -> None:
-    from . import audio, library, model, predict, spotify, web
+    from . import audio, library, model, predict, similar, spotify, web
 
     # library after spotify: `playlists export` joins the `playlists` group spotify makes
-    for module in (predict, model, spotify, audio, web, library):
+    for module in (predict, model, spotify, audio, web, library, similar):
         module.register(app)
 
 

@@ -219,6 +219,9 @@ def scan(
     if missing:
         store.mark_files_missing(missing)
     rep.missing = missing
+    from .similar import update as update_similar_index
+
+    update_similar_index(store)  # the similar-tracks index gains the new contents
     rep.seconds = time.perf_counter() - t0
     return rep
 

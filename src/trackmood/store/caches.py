@@ -67,6 +67,28 @@ class Caches:
         shas = [r[0] for r in rows if r[1] == dim]
         return shas, np.frombuffer(buf, dtype="<f4").reshape(len(shas), dim)
 
+    # -- similar tracks (issue 17, branch similar): which embeddings exist ------------------
+    def embedding_models(self) -> dict[str, tuple[int, int]]:
+        """``{embedding model: (vectors, dim)}`` of every model in ``embeddings`` (the counts
+        from the primary key alone, the width from one row).
+        """
+        out = {}
+        for model, n in self.conn.execute(
+            "SELECT model, count(*) FROM embeddings GROUP BY model"
+        ).fetchall():
+            row = self.conn.execute(
+                "SELECT dim FROM embeddings WHERE model=? LIMIT 1", (model,)
+            ).fetchone()
+            out[model] = (int(n), int(row[0]) if row else 0)
+        return out
+
+    def embedding_shas(self, model: str) -> set[str]:
+        """The content hashes that have an embedding of ``model`` (read from the key alone)."""
+        return {
+            r[0] for r in self.conn.execute("SELECT sha FROM embeddings WHERE model=?", (model,))
+        }
+
+    # ----------------------------------------------------------------------------------------
     def embedding_names(self, model: str) -> list[str] | None:
         """The feature name of each element of ``model``'s vectors, if known."""
         row = self.conn.execute(

@@ -202,6 +202,43 @@ class LibraryFiles:
         )
         return [dict(r) for r in self.conn.execute(q, tuple(statuses))]
 
+    # -- similar tracks (issue 17, branch similar) ------------------------------------------
+    #: The columns of :meth:`searchable_files`.
+    SEARCHABLE_COLUMNS = (
+        "path",
+        "sha",
+        "track_id",
+        "artist",
+        "title",
+        "duration",
+        "model",
+        "mood",
+        "confidence",
+    )
+
+    def searchable_files(self) -> list[tuple]:
+        """Analysed ``ok`` files with a content hash and a mood, by path: tuples of
+        :attr:`SEARCHABLE_COLUMNS` (lean rows for the similar-tracks index).
+        """
+        q = (
+            "SELECT f.path, f.sha, f.track_id, f.artist, f.title, f.duration, f.model, p.mood, "
+            f"p.confidence {_JOIN} WHERE p.mood IS NOT NULL AND f.status = 'ok' "
+            "AND f.sha IS NOT NULL ORDER BY f.path"
+        )
+        return [tuple(r) for r in self.conn.execute(q).fetchall()]
+
+    def searchable_signature(self) -> tuple:
+        """Changes whenever :meth:`searchable_files` may have changed (files added, removed,
+        rescanned or gone missing; predictions added, replaced or deleted): one pass over the
+        files and predictions, no row returned.
+        """
+        files = self.conn.execute(
+            "SELECT count(*), sum(status = 'ok'), max(seen_at), max(analysed_at) FROM lib_files"
+        ).fetchone()
+        preds = self.conn.execute("SELECT count(*), max(at) FROM predictions").fetchone()
+        return (*files, *preds)
+
+    # ----------------------------------------------------------------------------------------
     def file_shas(self, track_id: str) -> list[tuple[str, str]]:
         """``(sha, path)`` of the files that are ``track_id`` (with a known content hash)."""
         return [
