@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,12 +49,11 @@ from .predictions import (
     uncertain_below,
     validate,
 )
-from .sources.base import FAILED, OK
+from .sources.base import FAILED, OK, Notify
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Notify = Callable[[str], None]
 __all__ = [
     "INVALID",
     "PREDICTION_COLUMNS",

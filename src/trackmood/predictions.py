@@ -10,7 +10,7 @@ short. Bad rows get ``status='invalid'`` and a ``reason``; ``strict=True`` raise
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ import numpy as np
 from .errors import DataError, ModelError
 from .features import ID_COLUMNS, SCHEMA, range_text
 from .moods import MOODS, PROBA_COLUMNS
-from .sources.base import OK
+from .sources.base import OK, Notify
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "reason",
 )
 TIMELINE_COLUMNS = ("id", "path", "name", "start", "end", "mood", *PROBA_COLUMNS, "confidence")
-Notify = Callable[[str], None]
 
 
 # -- which model ------------------------------------------------------------------------------
