@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import DataError, ModelError
 from .features import ID_COLUMNS, SCHEMA, range_text
-from .moods import MOODS, PROBA_COLUMNS
+from .moods import MOODS, PROBA_COLUMNS, quadrant_of, quadrants
 from .sources.base import OK, Notify
 
 if TYPE_CHECKING:
@@ -277,23 +277,6 @@ def _proba(model, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def quadrants(valence: np.ndarray, energy: np.ndarray) -> np.ndarray:
-    """``'positive valence, high energy'`` etc. split at 0.5; ``''`` when either is unknown.
-
-    >>> quadrants(np.array([0.9, 0.2, np.nan]), np.array([0.6, 0.1, 0.5])).tolist()
-    ['positive valence, high energy', 'negative valence, low energy', '']
-    """
-    from .moods import quadrant_of
-
-    corners = [quadrant_of(v, e) for v in (0.0, 1.0) for e in (0.0, 1.0)]
-    labels = np.array([*corners, ""], dtype=object)
-    with np.errstate(invalid="ignore"):
-        known = np.isfinite(valence) & np.isfinite(energy)
-        known &= (valence >= 0) & (valence <= 1) & (energy >= 0) & (energy <= 1)
-        code = (valence >= 0.5) * 2 + (energy >= 0.5)
-    return labels[np.where(known, code, 4)]
-
-
 def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = False):
     """Validate ``frame`` (a feature frame of the contract) and predict its good rows.
 
@@ -416,6 +399,47 @@ def score_records(
         row["status"], row["reason"] = status[i], reason[i]
         out.append(row)
     return out
+
+
+def predict_record(model: TrainedModel, record: dict, *, file: object = None) -> dict:
+    """Predict one track given as a dict of feature values (no pandas: the fast path of
+    ``trackmood predict --feature``): the identity keys it has, then :data:`PREDICTION_COLUMNS`.
+
+    Raises :class:`~trackmood.errors.DataError` for a missing or bad feature.
+
+    >>> from trackmood import load_model
+    >>> rec = predict_record(load_model("default"), {"duration_ms": 180000, "danceability": 0.8,
+    ...     "acousticness": 0.1, "energy": 0.8, "instrumentalness": 0.0, "liveness": 0.1,
+    ...     "valence": 0.95, "loudness": -5.0, "speechiness": 0.05, "tempo": 120.0})
+    >>> list(rec)[:2], rec["quadrant"], rec["status"]
+    (['mood', 'p_calm'], 'positive valence, high energy', 'ok')
+    """
+    from .features import validate_record
+
+    x = validate_record(record, model.features, file=file)
+    proba = _proba(model, x[None, :])[0]
+    confidence = float(proba.max())
+    valence, energy = (_number(record.get(k)) for k in ("valence", "energy"))
+    return {
+        **{k: record[k] for k in ID_COLUMNS if k in record},
+        "mood": MOODS[int(proba.argmax())],
+        **{c: float(p) for c, p in zip(PROBA_COLUMNS, proba, strict=True)},
+        "confidence": confidence,
+        "uncertain": confidence < uncertain_below(model),
+        "valence": valence,
+        "energy": energy,
+        "quadrant": quadrant_of(valence, energy),
+        "model": model.name,
+        "status": OK,
+        "reason": None,
+    }
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _cell_error(row: dict, i: int, features, X, bad, file) -> DataError:

@@ -43,7 +43,7 @@ class TableSource:
         progress: Progress | None = None,
         notify: Notify | None = None,
     ) -> Iterator:
-        from ..datasets import read_table
+        from ..tables import read_table
 
         for ref in refs:
             name = Path(ref).name
