@@ -81,7 +81,14 @@ def load_labeled(
         try:
             mood = label_map.apply(raw)
         except LabelError as e:
-            raise LabelError(str(e), file=path, row=int(row), column=label_column) from None
+            raise LabelError(
+                str(e),
+                file=path,
+                row=int(row),
+                column=label_column,
+                label=e.label,
+                param=e.param,
+            ) from None
         moods.append(mood)
         if mood is None:
             dropped[str(raw).strip()] = dropped.get(str(raw).strip(), 0) + 1

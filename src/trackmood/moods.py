@@ -84,12 +84,7 @@ def quadrants(valence, energy) -> np.ndarray:
 
 #: Quadrant words by code ``2 * (valence >= 0.5) + (energy >= 0.5)``; code 4 is unknown.
 _QUADRANT_WORDS = np.array(
-    [
-        f"{v} valence, {e} energy"
-        for v in ("negative", "positive")
-        for e in ("low", "high")
-    ]
-    + [""],
+    [f"{v} valence, {e} energy" for v in ("negative", "positive") for e in ("low", "high")] + [""],
     dtype=object,
 )
 
@@ -119,7 +114,11 @@ def normalize_label(label: object) -> str:
     key = str(label).strip().lower()
     if key in ALIASES:
         return ALIASES[key]
-    raise LabelError(f"unknown mood label {str(label)!r}; expected one of {', '.join(MOODS)}")
+    raise LabelError(
+        f"unknown mood label {str(label)!r}; expected one of {', '.join(MOODS)}",
+        label=str(label),
+        param="label",
+    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,10 @@ class LabelMap:
                     if not part.strip():
                         continue
                     if "=" not in part:
-                        raise LabelError(f"label map entry {part!r} must look like OLD=NEW or OLD=")
+                        raise LabelError(
+                            f"label map entry {part!r} must look like OLD=NEW or OLD=",
+                            param="label_map",
+                        )
                     old, new = part.split("=", 1)
                     pairs.append((old, new))
         mapping: dict[str, str | None] = {}

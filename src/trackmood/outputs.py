@@ -109,7 +109,8 @@ def output_format(path: str | Path | None, fmt: str | None) -> str:
     if fmt:
         if fmt not in OUTPUT_FORMATS:
             raise DataError(
-                f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
+                f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}",
+                param="output_format",
             )
         return fmt
     if path is None:
@@ -120,11 +121,12 @@ def output_format(path: str | Path | None, fmt: str | None) -> str:
     if not suffix and _is_stream(path):
         return "csv"
     if Path(path).is_dir():
-        raise DataError("is a folder; give a file name for the output", file=path)
+        raise DataError("is a folder; give a file name for the output", file=path, param="output")
     raise DataError(
         f"unknown output file type {suffix or '(no suffix)'!r}; name the file with one of "
         f"{SUFFIXES} or give the output format ({', '.join(OUTPUT_FORMATS)})",
         file=display(path),
+        param="output",
     )
 
 
@@ -174,9 +176,13 @@ def check_output(path: str | Path | None, inputs: Iterable[str | Path] = ()) -> 
     for ref in inputs:
         ref = Path(ref)
         if (ref.exists() or ref.is_symlink()) and _same_file(path, ref):
-            raise DataError("the output is one of the inputs; give another output file", file=path)
+            raise DataError(
+                "the output is one of the inputs; give another output file",
+                file=path,
+                param="output",
+            )
     if path.is_dir():
-        raise DataError("is a folder; give a file name for the output", file=path)
+        raise DataError("is a folder; give a file name for the output", file=path, param="output")
 
 
 class AtomicOutput:
@@ -304,7 +310,9 @@ class AtomicOutput:
             import pyarrow.parquet as pq
 
             if self.path is None:
-                raise DataError("parquet output needs a file name, not the terminal")
+                raise DataError(
+                    "parquet output needs a file name, not the terminal", param="output"
+                )
             table = pa.Table.from_pandas(_json_cells(chunk), preserve_index=False)
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self._stream or self._tmp, table.schema)

@@ -318,7 +318,9 @@ def run(
     import pandas as pd
 
     if timeline is not None and not (timeline > 0 and math.isfinite(timeline)):
-        raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
+        raise DataError(
+            f"timeline window {timeline!r} must be a positive number of seconds", param="timeline"
+        )
     state = _Run(model, strict, store, progress, notify, [])
     state.refresh, state.sources = refresh, sources or {}
     parts, windows = [], []

@@ -175,7 +175,8 @@ def audio_model(requested=None) -> TrainedModel:
     if m.card.get("kind") != "audio" or not set(m.features) <= readable:
         raise ModelError(
             f"model {m.name!r} reads Spotify-style feature tables, not audio; use the "
-            "bundled 'audio' model or one trained on an audio folder"
+            "bundled 'audio' model or one trained on an audio folder",
+            param="model",
         )
     return m
 

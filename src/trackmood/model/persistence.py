@@ -136,7 +136,8 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
     if not (path / "model.json").exists():
         raise ModelError(
             f"no model at {text!r}: expected a bundled name ({', '.join(BUNDLED)}) "
-            "or a folder written by 'trackmood train'"
+            "or a folder written by 'trackmood train'",
+            param="model",
         )
     return path
 
