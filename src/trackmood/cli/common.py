@@ -10,6 +10,7 @@ Command modules import from here, never from :mod:`trackmood.cli` itself (no imp
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -66,8 +67,8 @@ pairs are comma-separated)"
             value=display(str(value)) if value is not None else "OLD",
             file=display(str(file)) if file is not None else "FILE",
         )
-    elif flag.split()[0] in message:
-        return message
+    elif re.search(rf"(?<![\w/-]){re.escape(flag.split()[0])}(?![\w-])", message):
+        return message  # the message names the flag already (not inside a path or a word)
     return f"{message} ({flag})"
 
 
