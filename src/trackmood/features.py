@@ -383,8 +383,8 @@ def validate(
             raise DataError(
                 "not a finite number", file=file, row=row_of(i), column=name, value=arr[i]
             )
-        i = check_range(name, arr) if check_ranges else None
-        if i is not None:
-            raise range_error(name, arr[i], file=file, row=row_of(i))
+        at = check_range(name, arr) if check_ranges else None
+        if at is not None:
+            raise range_error(name, arr[at], file=file, row=row_of(at))
         out[name] = arr
     return out

@@ -261,8 +261,8 @@ def _validate(frame, features: list[str], X, file, strict: bool):
             i = int(bad_rows[0])
             raise error(i) if first[i] >= 0 else DataError(str(reason[i]))
         return frame
-    for i in np.flatnonzero(first >= 0):
-        status[i], reason[i] = INVALID, str(error(int(i)))
+    for k in np.flatnonzero(first >= 0):
+        status[k], reason[k] = INVALID, str(error(int(k)))
     out = frame.copy()
     out["status"], out["reason"] = status, reason
     return out

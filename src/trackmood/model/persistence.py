@@ -105,7 +105,8 @@ def save_model(
         (tmp / "model.json").write_text(
             json.dumps({"network": spec, "card": model.card}, indent=1, default=json_default) + "\n"
         )
-        np.savez(tmp / "weights.npz", **arrays)
+        # numpy's stub types **kwds as if a key could be its allow_pickle flag
+        np.savez(tmp / "weights.npz", **arrays)  # type: ignore[arg-type]
         (tmp / "MODEL_CARD.md").write_text(card_markdown(model.card))
         if model.id_hashes:
             (tmp / ID_FILE).write_text(
