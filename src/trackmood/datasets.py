@@ -7,7 +7,7 @@ Every row keeps its provenance: ``_file`` (path), ``_sha256`` (of the file) and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,7 +193,7 @@ def deduplicate(df: pd.DataFrame) -> tuple[pd.DataFrame, int, dict[str, list[str
 
 
 def pool(
-    sources: list[LabeledSource | str | Path], *, features=MODEL_FEATURE_NAMES
+    sources: Sequence[LabeledSource | str | Path], *, features=MODEL_FEATURE_NAMES
 ) -> tuple[pd.DataFrame, PoolReport]:
     """Read several labeled tables, each with its own label map, and de-duplicate by track id.
 

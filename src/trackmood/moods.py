@@ -136,8 +136,9 @@ class LabelMap:
         """Build from ``["Old=New", "Drop="]`` strings or a ``{old: new_or_None}`` dict."""
         if not items:
             return cls({})
+        pairs: list[tuple[object, str | None]]
         if isinstance(items, dict):
-            pairs = items.items()
+            pairs = list(items.items())
         else:
             pairs = []
             for item in items:
@@ -149,8 +150,8 @@ class LabelMap:
                             f"label map entry {part!r} must look like OLD=NEW or OLD=",
                             param="label_map",
                         )
-                    old, new = part.split("=", 1)
-                    pairs.append((old, new))
+                    key, value = part.split("=", 1)
+                    pairs.append((key, value))
         mapping: dict[str, str | None] = {}
         for old, new in pairs:
             new = (new or "").strip()

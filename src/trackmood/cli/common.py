@@ -184,4 +184,4 @@ def plain_help_types() -> None:
         return f"{label}..." if many else label
 
     for cls in (core.TyperOption, core.TyperArgument):
-        cls.display_type_rich = display_type_rich
+        cls.display_type_rich = display_type_rich  # type: ignore[method-assign]  # patching typer
