@@ -94,10 +94,11 @@ def _numbers(values) -> np.ndarray:
     try:
         return np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        return np.array([_number(x) for x in np.asarray(values, dtype=object).reshape(-1)])
+        return np.array([number_or_nan(x) for x in np.asarray(values, dtype=object).reshape(-1)])
 
 
-def _number(value) -> float:
+def number_or_nan(value) -> float:
+    """``float(value)``, or NaN when it is missing or not a number."""
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -106,7 +107,7 @@ def _number(value) -> float:
 
 def quadrant_of(valence, energy) -> str:
     """:func:`quadrants` of one track: ``''`` when either value is missing or not a number."""
-    return str(quadrants([_number(valence)], [_number(energy)])[0])
+    return str(quadrants([number_or_nan(valence)], [number_or_nan(energy)])[0])
 
 
 def normalize_label(label: object) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import DataError, ModelError
 from .features import ID_COLUMNS, SCHEMA, range_text
-from .moods import MOODS, PROBA_COLUMNS, quadrant_of, quadrants
+from .moods import MOODS, PROBA_COLUMNS, number_or_nan, quadrant_of, quadrants
 from .sources.base import OK, Notify
 
 if TYPE_CHECKING:
@@ -420,7 +420,7 @@ def predict_record(model: TrainedModel, record: dict, *, file: object = None) ->
     x = validate_record(record, model.features, file=file)
     proba = _proba(model, x[None, :])[0]
     confidence = float(proba.max())
-    valence, energy = (_number(record.get(k)) for k in ("valence", "energy"))
+    valence, energy = (number_or_nan(record.get(k)) for k in ("valence", "energy"))
     return {
         **{k: record[k] for k in ID_COLUMNS if k in record},
         "mood": MOODS[int(proba.argmax())],
@@ -434,13 +434,6 @@ def predict_record(model: TrainedModel, record: dict, *, file: object = None) ->
         "status": OK,
         "reason": None,
     }
-
-
-def _number(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _cell_error(row: dict, i: int, features, X, bad, file) -> DataError:
