@@ -145,6 +145,7 @@ def test_raise_sites_name_their_parameter(tmp_path):
     from trackmood.model.persistence import load_model
     from trackmood.model.recipes import check_features
     from trackmood.outputs import check_output, output_format
+    from trackmood.sources.http import resolve_max_retry_after
 
     table = tmp_path / "labelled.csv"
     pd.DataFrame([{**ONE, "mood": "Relaxing"}]).to_csv(table, index=False)
@@ -164,6 +165,7 @@ def test_raise_sites_name_their_parameter(tmp_path):
         "label": _raised(lambda: moods.normalize_label("Angry")),
         "label (in a table)": _raised(lambda: load_labeled(table)),
         "label_map": _raised(lambda: moods.LabelMap.parse(["nonsense"])),
+        "max_retry_after": _raised(lambda: resolve_max_retry_after(-1)),
     }
     assert {k: e.param for k, e in got.items()} == {k: k.split()[0] for k in got}
     labelled = got["label (in a table)"]

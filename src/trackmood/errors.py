@@ -5,7 +5,7 @@ the next step. The CLI prints ``str(error)`` as one line on stderr and exits non
 
 An error about the value of one parameter carries its name in library terms (``param=``:
 ``'timeline'``, ``'output_format'``, ``'output'``, ``'feature'``, ``'features'``, ``'model'``,
-``'label'``, ``'label_map'``); the CLI maps it to the flag that sets it
+``'label'``, ``'label_map'``, ``'max_retry_after'``); the CLI maps it to the flag that sets it
 (:data:`trackmood.cli.common.PARAM_HINTS`), so no caller matches the text of a message.
 
 >>> DataError("timeline window 0 must be a positive number of seconds", param="timeline").param
@@ -114,6 +114,13 @@ class LibraryError(TrackmoodError):
 class RateLimitError(SourceError):
     """A remote API asked us to wait longer than we are allowed to, or its quota is spent."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, quota: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        quota: bool = False,
+        param: str | None = None,
+    ):
         self.retry_after, self.quota = retry_after, quota
-        super().__init__(message)
+        super().__init__(message, param=param)

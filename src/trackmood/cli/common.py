@@ -28,6 +28,7 @@ PARAM_HINTS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "feature": ("--feature", None),
     "features": ("--features", ("train",)),
     "model": ("--model", None),
+    "max_retry_after": ("--max-retry-after", None),
     "label_map": ("--label-map", ("train", "evaluate")),
     "label": (
         "map it with {file}:{value}=MOOD for this file or --label-map {value}=MOOD for every "

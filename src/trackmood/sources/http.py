@@ -58,7 +58,9 @@ def resolve_max_retry_after(value: float | None = None) -> float:
     """Argument, then ``TRACKMOOD_MAX_RETRY_AFTER``, then :data:`DEFAULT_MAX_RETRY_AFTER`."""
     if value is not None:
         if value < 0:
-            raise SourceError(f"--max-retry-after {value:g} must be >= 0 seconds")
+            raise SourceError(
+                f"max retry-after {value:g} must be >= 0 seconds", param="max_retry_after"
+            )
         return float(value)
     return env_float("TRACKMOOD_MAX_RETRY_AFTER", DEFAULT_MAX_RETRY_AFTER)
 
@@ -245,9 +247,10 @@ def with_retries(
                 raise RateLimitError(
                     f"{service} asks to wait {human_duration(wait)} (Retry-After: {wait:g} s) while "
                     f"{what}, more than the {cap:g} s cap; finished work is saved: "
-                    f"run the same command again {resume_hint(wait)} (or raise the cap with "
-                    "--max-retry-after or TRACKMOOD_MAX_RETRY_AFTER)",
+                    f"run the same command again {resume_hint(wait)} (or raise the cap; "
+                    "TRACKMOOD_MAX_RETRY_AFTER sets it too)",
                     retry_after=wait,
+                    param="max_retry_after",
                 )
             if limited > policy.max_rate_limited:
                 raise RateLimitError(
