@@ -40,7 +40,7 @@ def cold_predict(runs: int = 7) -> tuple[float, list[str]]:
         [
             sys.executable,
             "-c",
-            "import sys, trackmood.cli, trackmood.predict;"
+            "import sys, trackmood.cli, trackmood.pipeline;"
             "print(','.join(m for m in ('tensorflow','keras','librosa','torch','sklearn',"
             "'fastapi','spotipy','dask') if m in sys.modules))",
         ],
@@ -138,7 +138,7 @@ def stream_parquet(rows: int) -> tuple[float, float, float]:
         # Peak RSS from /proc (VmHWM): getrusage's ru_maxrss survives fork+exec and would report
         # this benchmark's own (large) footprint instead of the child's.
         code = (
-            "import time; from trackmood.predict import predict_table; t=time.perf_counter();"
+            "import time; from trackmood import predict_table; t=time.perf_counter();"
             f"n=predict_table({str(src)!r}, out={str(out)!r}); secs=time.perf_counter()-t;"
             "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
             "print(n, secs, int(hwm)/1024)"

@@ -1,5 +1,5 @@
 """The bundled audio model (musicnn embedding + logistic regression, valence and energy heads),
-its training from a folder, and the kept descriptor model through predict_audio's contract.
+its training from a folder, and the kept descriptor model through the pipeline.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from trackmood.audio import embedding as E
 from trackmood.errors import DataError, ModelError
 from trackmood.model.persistence import load_model
 from trackmood.moods import MOODS, PROBA_COLUMNS, LabelMap
-from trackmood.predict import OUTPUT_COLUMNS, predict_audio, timeline_table
+from trackmood.pipeline import PREDICTION_COLUMNS, TIMELINE_COLUMNS, run
 from trackmood.store import Store
 
 from .audio_fixtures import AUDIO_4Q, click_track, fourq_clips, music_like, text_as_mp3, write_wav
@@ -141,13 +141,13 @@ def test_embeddings_pool_the_budget_patches(tmp_path):
 def test_4q_clips_through_the_model(tmp_path):
     clips = fourq_clips(2)
     store = Store(tmp_path / "lib.sqlite")
-    df = predict_audio([str(p) for p in clips], model=OLD, store=store, workers=2)
-    assert list(df.columns) == list(OUTPUT_COLUMNS)
-    assert len(df) == 8 and df["error"].isna().all()
+    df = run([str(p) for p in clips], model=OLD, store=store, workers=2).predictions
+    assert list(df.columns[-len(PREDICTION_COLUMNS) :]) == list(PREDICTION_COLUMNS)
+    assert {"id", "path", "name"} <= set(df.columns)
+    assert len(df) == 8 and (df["status"] == "ok").all() and df["reason"].isna().all()
     assert df["id"].str.fullmatch(r"audio:[0-9a-f]{16}").all()
     assert df[list(PROBA_COLUMNS)].sum(axis=1).round(6).eq(1.0).all()
     assert set(df["mood"]) <= set(MOODS)
-    assert (df["source"] == "audio:librosa").all()
     rows, total = store.list_tracks(model=OLD)
     assert total == 8 and all(r["mood"] in MOODS for r in rows)
 
@@ -158,38 +158,38 @@ def test_folder_with_a_bad_file(tmp_path):
     write_wav(d / "song.wav", music_like(12.0), 22050)
     text_as_mp3(d)
     notes = []
-    df = predict_audio([str(d)], model=OLD, store=False, notify=notes.append, workers=1)
+    df = run([str(d)], model=OLD, notify=notes.append, workers=1).predictions
     assert len(df) == 2
     bad = df[df["name"] == "notes"].iloc[0]
-    assert "not an audio file" in bad["error"] and pd.isna(bad["mood"])
+    assert "not an audio file" in bad["reason"] and pd.isna(bad["mood"])
     good = df[df["name"] == "song"].iloc[0]
-    assert good["mood"] in MOODS and pd.isna(good["error"])
+    assert good["mood"] in MOODS and pd.isna(good["reason"])
     assert any("notes.mp3" in n for n in notes)
 
 
-def test_timeline_rows_and_png(tmp_path):
+def test_timeline_rows(tmp_path):
     path = write_wav(tmp_path / "song.wav", music_like(40.0), 22050)
-    out = tmp_path / "pred.csv"
-    df = predict_audio([str(path)], model=OLD, timeline=15, out=out, store=False, workers=1)
-    tl = df.loc[0, "timeline"]
-    assert [(w["start"], w["end"]) for w in tl] == [(0.0, 15.0), (15.0, 30.0), (30.0, 40.0)]
-    assert all(w["mood"] in MOODS and abs(sum(w[c] for c in PROBA_COLUMNS) - 1) < 1e-3 for w in tl)
-    png = tmp_path / "pred.timeline.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    table = timeline_table(df)
-    assert len(table) == 3 and list(table.columns[:5]) == ["id", "path", "name", "start", "end"]
+    table = run([str(path)], model=OLD, timeline=15, workers=1).timeline
+    assert list(table.columns) == list(TIMELINE_COLUMNS)
+    assert list(zip(table["start"], table["end"], strict=True)) == [
+        (0.0, 15.0),
+        (15.0, 30.0),
+        (30.0, 40.0),
+    ]
+    assert table["mood"].isin(MOODS).all()
+    assert (table[list(PROBA_COLUMNS)].sum(axis=1) - 1).abs().max() < 1e-3
 
 
 def test_timeline_must_be_positive(tmp_path):
-    from trackmood.errors import SourceError
-
-    with pytest.raises(SourceError, match="--timeline"):
-        predict_audio([str(tmp_path)], timeline=0, store=False)
+    with pytest.raises(DataError, match="timeline window 0") as e:
+        run([str(tmp_path)], timeline=0)
+    assert e.value.param == "timeline"
 
 
 def test_feature_model_refused_for_audio(tmp_path):
-    with pytest.raises(ModelError, match="Spotify-style feature tables, not audio"):
-        predict_audio([str(tmp_path)], model="default", store=False)
+    with pytest.raises(ModelError, match="Spotify-style feature tables, not audio") as e:
+        run([str(tmp_path)], model="default")
+    assert e.value.param == "model"
 
 
 def test_train_label_map_drops_and_renames(tmp_path):

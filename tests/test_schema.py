@@ -15,7 +15,7 @@ from trackmood.features import (
     parse_track_id,
     validate,
 )
-from trackmood.moods import MOODS, LabelMap, normalize_label, quadrant
+from trackmood.moods import MOODS, LabelMap, normalize_label
 
 ID = "4uLU6hMCjMI75M1A2tKUQC"
 
@@ -124,9 +124,13 @@ def test_validate_accepts_numeric_strings():
 def test_moods_and_quadrants():
     assert MOODS == tuple(sorted(MOODS))
     assert normalize_label("SAD") == "Sad" and normalize_label("q2") == "Energetic"
-    # each mood's quadrant matches its valence/energy position on Russell's circumplex
-    assert quadrant("Happy").startswith("positive") and quadrant("Happy").endswith("high energy")
-    assert quadrant("Sad").startswith("negative") and quadrant("Sad").endswith("low energy")
+    # the 4Q audio data set's folder names are moods (Russell's quadrants Q1-Q4)
+    assert [normalize_label(q) for q in ("Q1", "Q2", "Q3", "Q4")] == [
+        "Happy",
+        "Energetic",
+        "Sad",
+        "Calm",
+    ]
     with pytest.raises(LabelError, match="unknown mood label 'Romantic'"):
         normalize_label("Romantic")
 

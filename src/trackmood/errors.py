@@ -2,15 +2,32 @@
 
 Every message names the bad thing (file, row, column, value) and, where there is one,
 the next step. The CLI prints ``str(error)`` as one line on stderr and exits non-zero.
+
+An error about the value of one parameter carries its name in library terms (``param=``:
+``'timeline'``, ``'output_format'``, ``'output'``, ``'feature'``, ``'features'``, ``'model'``,
+``'label'``, ``'label_map'``, ``'max_retry_after'``); the CLI maps it to the flag that sets it
+(:data:`trackmood.cli.common.PARAM_HINTS`), so no caller matches the text of a message.
+
+>>> DataError("timeline window 0 must be a positive number of seconds", param="timeline").param
+'timeline'
 """
 
 from __future__ import annotations
 
 
 class TrackmoodError(Exception):
-    """Root of all trackmood errors; ``str()`` is a complete one-line message."""
+    """Root of all trackmood errors; ``str()`` is a complete one-line message.
+
+    ``param``: the parameter whose value is wrong, in library terms (``None`` if no one is).
+    """
 
     exit_code = 1
+    param: str | None = None
+
+    def __init__(self, *args: object, param: str | None = None):
+        super().__init__(*args)
+        if param is not None:
+            self.param = param
 
 
 class DataError(TrackmoodError):
@@ -22,11 +39,22 @@ class DataError(TrackmoodError):
         What is wrong.
     file, row, column, value : optional
         Where it is. ``row`` is the 1-based data row (the header is row 0).
+    param : str, optional
+        The parameter whose value is wrong (see :class:`TrackmoodError`).
     """
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file=None, row=None, column=None, value=None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file=None,
+        row=None,
+        column=None,
+        value=None,
+        param: str | None = None,
+    ):
         if hasattr(value, "item"):  # numpy scalar -> plain Python for a readable message
             value = value.item()
         self.file, self.row, self.column, self.value = file, row, column, value
@@ -39,11 +67,15 @@ class DataError(TrackmoodError):
             where.append(f"column {column!r}")
         prefix = ", ".join(where)
         text = message if value is None else f"{message} (value {value!r})"
-        super().__init__(f"{prefix}: {text}" if prefix else text)
+        super().__init__(f"{prefix}: {text}" if prefix else text, param=param)
 
 
 class LabelError(DataError):
-    """An unknown or conflicting mood label."""
+    """An unknown or conflicting mood label; ``label`` is the label as given, when known."""
+
+    def __init__(self, message: str, *, label: str | None = None, **where):
+        self.label = label
+        super().__init__(message, **where)
 
 
 class ModelError(TrackmoodError):
@@ -74,14 +106,21 @@ class LibraryError(TrackmoodError):
 
     exit_code = 5
 
-    def __init__(self, message: str, *, path=None):
+    def __init__(self, message: str, *, path=None, param: str | None = None):
         self.path = path
-        super().__init__(message)
+        super().__init__(message, param=param)
 
 
 class RateLimitError(SourceError):
     """A remote API asked us to wait longer than we are allowed to, or its quota is spent."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, quota: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        quota: bool = False,
+        param: str | None = None,
+    ):
         self.retry_after, self.quota = retry_after, quota
-        super().__init__(message)
+        super().__init__(message, param=param)

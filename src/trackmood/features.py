@@ -241,7 +241,9 @@ def record_from_pairs(items: list[str]) -> dict:
             if not part.strip():
                 continue
             if "=" not in part:
-                raise DataError(f"feature {part.strip()!r} must look like NAME=VALUE")
+                raise DataError(
+                    f"feature {part.strip()!r} must look like NAME=VALUE", param="feature"
+                )
             k, v = part.split("=", 1)
             name = canonical_column(k)
             if name not in SCHEMA:
@@ -249,7 +251,7 @@ def record_from_pairs(items: list[str]) -> dict:
                 close = difflib.get_close_matches(name.lower(), known_names, n=1)
                 hint = f"; did you mean {canonical_column(close[0])!r}?" if close else ""
                 known = "" if close else f"; known: {', '.join(SCHEMA)}"
-                raise DataError(f"unknown feature {k.strip()!r}{hint}{known}")
+                raise DataError(f"unknown feature {k.strip()!r}{hint}{known}", param="feature")
             try:
                 row[name] = float(v)
             except ValueError:
@@ -381,8 +383,8 @@ def validate(
             raise DataError(
                 "not a finite number", file=file, row=row_of(i), column=name, value=arr[i]
             )
-        i = check_range(name, arr) if check_ranges else None
-        if i is not None:
-            raise range_error(name, arr[i], file=file, row=row_of(i))
+        at = check_range(name, arr) if check_ranges else None
+        if at is not None:
+            raise range_error(name, arr[at], file=file, row=row_of(at))
         out[name] = arr
     return out

@@ -12,6 +12,8 @@ computed from a track's own valence and energy, when it has them.
 'Sad'
 >>> quadrant_of(0.8, 0.3)
 'positive valence, low energy'
+>>> quadrants([0.8, 0.1], [0.3, 1.2]).tolist()
+['positive valence, low energy', '']
 >>> quadrant_of(0.2, None)
 ''
 """
@@ -19,6 +21,8 @@ computed from a track's own valence and energy, when it has them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .errors import LabelError
 
@@ -38,14 +42,16 @@ MOOD_COLORS: dict[str, str] = {
     "Sad": "#5E3C99",
 }
 
-#: Russell's circumplex as the 4Q audio data set labels it (Q1 Happy, Q2 Energetic, Q3 Sad,
-#: Q4 Calm). Deprecated: only the audio labels follow it; use :func:`quadrant_of`.
-QUADRANTS: dict[str, tuple[str, str]] = {
-    "Happy": ("positive", "high"),
-    "Energetic": ("negative", "high"),
-    "Sad": ("negative", "low"),
-    "Calm": ("positive", "low"),
-}
+
+def palette_css() -> str:
+    """:data:`MOOD_COLORS` as the CSS variables the web page colours moods with (``--calm`` ...).
+
+    >>> palette_css().splitlines()[1]
+    '  --calm: #009E73;'
+    """
+    lines = [f"  --{mood.lower()}: {colour};" for mood, colour in MOOD_COLORS.items()]
+    return ":root {\n" + "\n".join(lines) + "\n}\n"
+
 
 #: Case-insensitive aliases that always mean one of our moods.
 ALIASES: dict[str, str] = {
@@ -60,27 +66,48 @@ ALIASES: dict[str, str] = {
 }
 
 
-def quadrant_of(valence, energy) -> str:
-    """The quadrant of a track's own ``valence`` and ``energy`` (0-1, split at 0.5) as words,
-    e.g. ``'negative valence, high energy'``; ``''`` when either is missing or not a number.
+def quadrants(valence, energy) -> np.ndarray:
+    """The quadrant of each track's own ``valence`` and ``energy`` (0-1, split at 0.5) as words,
+    e.g. ``'negative valence, high energy'``; ``''`` where either is missing, not a number or
+    outside 0-1. The one quadrant rule: every table, frame, record and endpoint uses it.
+
+    >>> quadrants(np.array([0.9, 0.2, np.nan]), np.array([0.6, 0.1, 0.5])).tolist()
+    ['positive valence, high energy', 'negative valence, low energy', '']
     """
+    v = _numbers(valence)
+    e = _numbers(energy)
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(v) & np.isfinite(e) & (v >= 0) & (v <= 1) & (e >= 0) & (e <= 1)
+        code = (v >= 0.5) * 2 + (e >= 0.5)
+    return _QUADRANT_WORDS[np.where(known, code, 4)]
+
+
+#: Quadrant words by code ``2 * (valence >= 0.5) + (energy >= 0.5)``; code 4 is unknown.
+_QUADRANT_WORDS = np.array(
+    [f"{v} valence, {e} energy" for v in ("negative", "positive") for e in ("low", "high")] + [""],
+    dtype=object,
+)
+
+
+def _numbers(values) -> np.ndarray:
+    """``values`` as a float array; anything that is not a number becomes NaN."""
     try:
-        v, e = float(valence), float(energy)
+        return np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        return ""
-    if v != v or e != e:  # NaN
-        return ""
-    return (
-        f"{'positive' if v >= 0.5 else 'negative'} valence, {'high' if e >= 0.5 else 'low'} energy"
-    )
+        return np.array([number_or_nan(x) for x in np.asarray(values, dtype=object).reshape(-1)])
 
 
-def quadrant(mood: str) -> str:
-    """Deprecated: the 4Q data set's quadrant for ``mood``. A mood is not a fixed quadrant; use
-    :func:`quadrant_of` with the track's valence and energy.
-    """
-    valence, energy = QUADRANTS[normalize_label(mood)]
-    return f"{valence} valence, {energy} energy"
+def number_or_nan(value) -> float:
+    """``float(value)``, or NaN when it is missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def quadrant_of(valence, energy) -> str:
+    """:func:`quadrants` of one track: ``''`` when either value is missing or not a number."""
+    return str(quadrants([number_or_nan(valence)], [number_or_nan(energy)])[0])
 
 
 def normalize_label(label: object) -> str:
@@ -88,7 +115,11 @@ def normalize_label(label: object) -> str:
     key = str(label).strip().lower()
     if key in ALIASES:
         return ALIASES[key]
-    raise LabelError(f"unknown mood label {str(label)!r}; expected one of {', '.join(MOODS)}")
+    raise LabelError(
+        f"unknown mood label {str(label)!r}; expected one of {', '.join(MOODS)}",
+        label=str(label),
+        param="label",
+    )
 
 
 @dataclass(frozen=True)
@@ -106,8 +137,9 @@ class LabelMap:
         """Build from ``["Old=New", "Drop="]`` strings or a ``{old: new_or_None}`` dict."""
         if not items:
             return cls({})
+        pairs: list[tuple[object, str | None]]
         if isinstance(items, dict):
-            pairs = items.items()
+            pairs = list(items.items())
         else:
             pairs = []
             for item in items:
@@ -115,9 +147,12 @@ class LabelMap:
                     if not part.strip():
                         continue
                     if "=" not in part:
-                        raise LabelError(f"label map entry {part!r} must look like OLD=NEW or OLD=")
-                    old, new = part.split("=", 1)
-                    pairs.append((old, new))
+                        raise LabelError(
+                            f"label map entry {part!r} must look like OLD=NEW or OLD=",
+                            param="label_map",
+                        )
+                    key, value = part.split("=", 1)
+                    pairs.append((key, value))
         mapping: dict[str, str | None] = {}
         for old, new in pairs:
             new = (new or "").strip()

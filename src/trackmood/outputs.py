@@ -27,7 +27,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import DataError
 from .paths import display
@@ -109,7 +109,8 @@ def output_format(path: str | Path | None, fmt: str | None) -> str:
     if fmt:
         if fmt not in OUTPUT_FORMATS:
             raise DataError(
-                f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
+                f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}",
+                param="output_format",
             )
         return fmt
     if path is None:
@@ -120,11 +121,12 @@ def output_format(path: str | Path | None, fmt: str | None) -> str:
     if not suffix and _is_stream(path):
         return "csv"
     if Path(path).is_dir():
-        raise DataError("is a folder; give a file name for the output", file=path)
+        raise DataError("is a folder; give a file name for the output", file=path, param="output")
     raise DataError(
         f"unknown output file type {suffix or '(no suffix)'!r}; name the file with one of "
         f"{SUFFIXES} or give the output format ({', '.join(OUTPUT_FORMATS)})",
         file=display(path),
+        param="output",
     )
 
 
@@ -149,7 +151,7 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_stale_parts(target: Path) -> list[Path]:
     """Remove ``.NAME.part-PID`` files beside ``target`` left by runs that no longer live."""
-    removed = []
+    removed: list[Path] = []
     prefix = f".{target.name}.part-"
     try:
         entries = list(target.parent.iterdir())
@@ -174,9 +176,13 @@ def check_output(path: str | Path | None, inputs: Iterable[str | Path] = ()) -> 
     for ref in inputs:
         ref = Path(ref)
         if (ref.exists() or ref.is_symlink()) and _same_file(path, ref):
-            raise DataError("the output is one of the inputs; give another output file", file=path)
+            raise DataError(
+                "the output is one of the inputs; give another output file",
+                file=path,
+                param="output",
+            )
     if path.is_dir():
-        raise DataError("is a folder; give a file name for the output", file=path)
+        raise DataError("is a folder; give a file name for the output", file=path, param="output")
 
 
 class AtomicOutput:
@@ -201,10 +207,10 @@ class AtomicOutput:
         self.raw_csv = raw_csv
         self.target: Path | None = None  # the file finally written (a symlink's target)
         self._tmp: Path | None = None
-        self._writer = None
+        self._writer: Any = None  # a pyarrow ParquetWriter once the first chunk is written
         self._first = True
         self._items = 0  # JSON records written
-        self._stream = None
+        self._stream: Any = None  # text file or stdout; a binary file for parquet into a FIFO
         self._direct = False
 
     def __enter__(self):
@@ -250,7 +256,7 @@ class AtomicOutput:
             self._json_line(json.dumps(clean))
         elif self.fmt == "csv":
             cr = any(isinstance(v, str) and "\r" in v for v in (*record, *record.values()))
-            quoting = csv.QUOTE_NONNUMERIC if cr else csv.QUOTE_MINIMAL
+            quoting: Literal[0, 2] = csv.QUOTE_NONNUMERIC if cr else csv.QUOTE_MINIMAL
             w = csv.writer(self._stream, lineterminator="\n", quoting=quoting)
             if self._first:
                 w.writerow(record if self.raw_csv else [csv_safe(k) for k in record])
@@ -263,11 +269,11 @@ class AtomicOutput:
                 ]
             w.writerow(cells)
         else:
-            cells = {k: display(_cell(v, "{:.3f}")) for k, v in record.items()}
-            widths = {k: max(len(k), len(v)) for k, v in cells.items()}
+            shown = {k: display(_cell(v, "{:.3f}")) for k, v in record.items()}
+            widths = {k: max(len(k), len(v)) for k, v in shown.items()}
             if self._first:
-                self._stream.write(" ".join(k.rjust(widths[k]) for k in cells) + "\n")
-            self._stream.write(" ".join(v.rjust(widths[k]) for k, v in cells.items()) + "\n")
+                self._stream.write(" ".join(k.rjust(widths[k]) for k in shown) + "\n")
+            self._stream.write(" ".join(v.rjust(widths[k]) for k, v in shown.items()) + "\n")
         self._first = False
 
     def write(self, chunk: pd.DataFrame) -> None:
@@ -304,7 +310,9 @@ class AtomicOutput:
             import pyarrow.parquet as pq
 
             if self.path is None:
-                raise DataError("parquet output needs a file name, not the terminal")
+                raise DataError(
+                    "parquet output needs a file name, not the terminal", param="output"
+                )
             table = pa.Table.from_pandas(_json_cells(chunk), preserve_index=False)
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self._stream or self._tmp, table.schema)

@@ -54,12 +54,11 @@ from .predictions import (
     uncertain_below,
     validate,
 )
-from .sources.base import FAILED, OK
+from .sources.base import FAILED, OK, Notify
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Notify = Callable[[str], None]
 __all__ = [
     "INVALID",
     "PREDICTION_COLUMNS",
@@ -331,7 +330,9 @@ def run(
     import pandas as pd
 
     if timeline is not None and not (timeline > 0 and math.isfinite(timeline)):
-        raise DataError(f"timeline window {timeline!r} must be a positive number of seconds")
+        raise DataError(
+            f"timeline window {timeline!r} must be a positive number of seconds", param="timeline"
+        )
     state = _Run(model, strict, store, progress, notify, [])
     state.refresh, state.sources = refresh, sources or {}
     state.timeline, state.workers, state.scheduler = timeline, workers, scheduler

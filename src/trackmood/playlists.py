@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .moods import MOODS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def mood_playlist_name(source_name: str, mood: str) -> str:
@@ -70,7 +74,7 @@ class SplitResult:
     source_id: str
     source_name: str
     plans: list[MoodPlaylistPlan]
-    predictions: object  # the predictions frame of trackmood.pipeline.run
+    predictions: pd.DataFrame  # the predictions frame of trackmood.pipeline.run
     created: list[str] = field(default_factory=list)
     added: int = 0
     dry_run: bool = False
@@ -184,12 +188,15 @@ def _add(api, plan: MoodPlaylistPlan, *, notify) -> int:
     from .errors import SourceError
     from .sources.spotify import LIMITS, UncertainWrite
 
+    playlist_id = plan.playlist_id
+    if playlist_id is None:  # created (or found) before anything is added
+        raise ValueError(f"playlist {plan.name!r} has no id yet")
     step, remaining, added, unclear = LIMITS["add_items"], list(plan.to_add), 0, 0
     while remaining:
         chunk = remaining[:step]
         try:
             api.post(
-                f"playlists/{plan.playlist_id}/items",
+                f"playlists/{playlist_id}/items",
                 {"uris": chunk},
                 what=f"adding tracks to {plan.name!r}",
             )
@@ -204,7 +211,7 @@ def _add(api, plan: MoodPlaylistPlan, *, notify) -> int:
             if notify:
                 notify(f"{e}; comparing with the playlist before adding again")
             _pause(api, unclear - 1)
-            have = _read_uris(api, plan.playlist_id)
+            have = _read_uris(api, playlist_id)
             added += sum(1 for u in chunk if u in have)
             remaining = [u for u in remaining if u not in have]
             continue

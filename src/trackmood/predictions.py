@@ -10,7 +10,7 @@ short. Bad rows get ``status='invalid'`` and a ``reason``; ``strict=True`` raise
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,8 @@ import numpy as np
 
 from .errors import DataError, ModelError
 from .features import ID_COLUMNS, SCHEMA, range_text
-from .moods import MOODS, PROBA_COLUMNS
-from .sources.base import OK
+from .moods import MOODS, PROBA_COLUMNS, number_or_nan, quadrant_of, quadrants
+from .sources.base import OK, Notify
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "reason",
 )
 TIMELINE_COLUMNS = ("id", "path", "name", "start", "end", "mood", *PROBA_COLUMNS, "confidence")
-Notify = Callable[[str], None]
 
 
 # -- which model ------------------------------------------------------------------------------
@@ -176,7 +175,8 @@ def audio_model(requested=None) -> TrainedModel:
     if m.card.get("kind") != "audio" or not set(m.features) <= readable:
         raise ModelError(
             f"model {m.name!r} reads Spotify-style feature tables, not audio; use the "
-            "bundled 'audio' model or one trained on an audio folder"
+            "bundled 'audio' model or one trained on an audio folder",
+            param="model",
         )
     return m
 
@@ -261,8 +261,8 @@ def _validate(frame, features: list[str], X, file, strict: bool):
             i = int(bad_rows[0])
             raise error(i) if first[i] >= 0 else DataError(str(reason[i]))
         return frame
-    for i in np.flatnonzero(first >= 0):
-        status[i], reason[i] = INVALID, str(error(int(i)))
+    for k in np.flatnonzero(first >= 0):
+        status[k], reason[k] = INVALID, str(error(int(k)))
     out = frame.copy()
     out["status"], out["reason"] = status, reason
     return out
@@ -276,23 +276,6 @@ def _proba(model, X: np.ndarray) -> np.ndarray:
     for j, c in enumerate(model.runtime.classes):
         out[:, MOODS.index(c)] = proba[:, j]
     return out
-
-
-def quadrants(valence: np.ndarray, energy: np.ndarray) -> np.ndarray:
-    """``'positive valence, high energy'`` etc. split at 0.5; ``''`` when either is unknown.
-
-    >>> quadrants(np.array([0.9, 0.2, np.nan]), np.array([0.6, 0.1, 0.5])).tolist()
-    ['positive valence, high energy', 'negative valence, low energy', '']
-    """
-    from .moods import quadrant_of
-
-    corners = [quadrant_of(v, e) for v in (0.0, 1.0) for e in (0.0, 1.0)]
-    labels = np.array([*corners, ""], dtype=object)
-    with np.errstate(invalid="ignore"):
-        known = np.isfinite(valence) & np.isfinite(energy)
-        known &= (valence >= 0) & (valence <= 1) & (energy >= 0) & (energy <= 1)
-        code = (valence >= 0.5) * 2 + (energy >= 0.5)
-    return labels[np.where(known, code, 4)]
 
 
 def score(frame: pd.DataFrame, model, *, file: object = None, strict: bool = False):
@@ -417,6 +400,40 @@ def score_records(
         row["status"], row["reason"] = status[i], reason[i]
         out.append(row)
     return out
+
+
+def predict_record(model: TrainedModel, record: dict, *, file: object = None) -> dict:
+    """Predict one track given as a dict of feature values (no pandas: the fast path of
+    ``trackmood predict --feature``): the identity keys it has, then :data:`PREDICTION_COLUMNS`.
+
+    Raises :class:`~trackmood.errors.DataError` for a missing or bad feature.
+
+    >>> from trackmood import load_model
+    >>> rec = predict_record(load_model("default"), {"duration_ms": 180000, "danceability": 0.8,
+    ...     "acousticness": 0.1, "energy": 0.8, "instrumentalness": 0.0, "liveness": 0.1,
+    ...     "valence": 0.95, "loudness": -5.0, "speechiness": 0.05, "tempo": 120.0})
+    >>> list(rec)[:2], rec["quadrant"], rec["status"]
+    (['mood', 'p_calm'], 'positive valence, high energy', 'ok')
+    """
+    from .features import validate_record
+
+    x = validate_record(record, model.features, file=file)
+    proba = _proba(model, x[None, :])[0]
+    confidence = float(proba.max())
+    valence, energy = (number_or_nan(record.get(k)) for k in ("valence", "energy"))
+    return {
+        **{k: record[k] for k in ID_COLUMNS if k in record},
+        "mood": MOODS[int(proba.argmax())],
+        **{c: float(p) for c, p in zip(PROBA_COLUMNS, proba, strict=True)},
+        "confidence": confidence,
+        "uncertain": confidence < uncertain_below(model),
+        "valence": valence,
+        "energy": energy,
+        "quadrant": quadrant_of(valence, energy),
+        "model": model.name,
+        "status": OK,
+        "reason": None,
+    }
 
 
 def _cell_error(row: dict, i: int, features, X, bad, file) -> DataError:

@@ -15,10 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..moods import MOODS, PROBA_COLUMNS
-
-#: One colour per mood (colour-blind-safe Okabe–Ito hues).
-MOOD_COLORS = {"Calm": "#56B4E9", "Energetic": "#D55E00", "Happy": "#F0E442", "Sad": "#0072B2"}
+from ..moods import MOOD_COLORS, MOODS, PROBA_COLUMNS
 
 
 def full_proba(proba: np.ndarray, classes) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 Command modules import from here, never from :mod:`trackmood.cli` itself (no import circles).
 
->>> hint("timeline window 0 must be a positive number of seconds")
+>>> hint("timeline window 0 must be a positive number of seconds", param="timeline")
 'timeline window 0 must be a positive number of seconds (--timeline)'
->>> hint("unknown feature 'enrgy'; did you mean 'energy'?")
+>>> hint("unknown feature 'enrgy'; did you mean 'energy'?", param="feature")
 "unknown feature 'enrgy'; did you mean 'energy'? (--feature)"
 """
 
@@ -17,55 +17,60 @@ import typer
 
 from ..paths import display
 
-#: Library messages speak of values; the CLI names the flag that sets them. Each entry is
-#: ``(phrase in the message, hint, commands it fits or None for all)``; a hint may use ``{value}``
-#: (the first quoted value after the phrase) and ``{file}`` (the file the message starts with).
-FLAG_HINTS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
-    ("timeline window", "--timeline", None),
-    ("unknown output format", "--format", None),
-    ("unknown output file type", "-o, --format", None),
-    ("parquet output needs a file", "-o OUT.parquet", None),
-    ("unknown feature", "--feature", None),
-    ("must look like NAME=VALUE", "--feature", None),
-    ("reads Spotify-style feature tables, not audio", "--model audio", None),
-    ("no model at ", "--model", None),
-    ("the output is one of the inputs", "-o", None),
-    ("give a file name for the output", "-o", None),
-    (
-        "unknown mood label",
+#: Library errors name the parameter whose value is wrong (``error.param``, in library terms);
+#: the CLI names the flag that sets it. Each entry is ``param: (hint, commands it fits or None
+#: for all)``; a hint may use ``{value}`` (the bad label, ``error.label``) and ``{file}`` (the
+#: file, ``error.file``).
+PARAM_HINTS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "timeline": ("--timeline", None),
+    "output_format": ("--format", None),
+    "output": ("-o", None),
+    "feature": ("--feature", None),
+    "features": ("--features", ("train",)),
+    "model": ("--model", None),
+    "max_retry_after": ("--max-retry-after", None),
+    "label_map": ("--label-map", ("train", "evaluate")),
+    "label": (
         "map it with {file}:{value}=MOOD for this file or --label-map {value}=MOOD for every "
         "file, or drop its rows with {value}=; pairs are comma-separated",
         ("train", "evaluate"),
     ),
-)
-
-_QUOTED = re.compile(r"""['"]([^'"]*)['"]""")
-_FILE = re.compile(r"^(.+?), row \d+")
+}
 
 
-def hint(message: str, command: str | None = None) -> str:
-    """``message`` with the flag that sets the value it speaks of, if any fits ``command``.
+def hint(
+    message: str,
+    command: str | None = None,
+    *,
+    param: str | None = None,
+    file: object = None,
+    value: object = None,
+) -> str:
+    """``message`` with the flag that sets ``param`` (an error's parameter), if one fits
+    ``command`` and the message does not name it already.
 
-    >>> hint("unknown mood label 'Angry'; expected one of Calm, Energetic, Happy, Sad", "label")
+    >>> hint("unknown mood label 'Angry'; expected one of Calm, Energetic, Happy, Sad", "label",
+    ...      param="label", value="Angry")
     "unknown mood label 'Angry'; expected one of Calm, Energetic, Happy, Sad"
-    >>> hint("a.csv, row 3, column 'mood': unknown mood label 'Relaxing'", "train")
+    >>> hint("a.csv, row 3, column 'mood': unknown mood label 'Relaxing'", "train",
+    ...      param="label", file="a.csv", value="Relaxing")
     "a.csv, row 3, column 'mood': unknown mood label 'Relaxing' (map it with a.csv:Relaxing=MOOD \
 for this file or --label-map Relaxing=MOOD for every file, or drop its rows with Relaxing=; \
 pairs are comma-separated)"
     """
-    for phrase, flag, commands in FLAG_HINTS:
-        if commands is not None and command not in commands:
-            continue
-        if phrase in message and flag.split()[0] not in message:
-            if "{" in flag:
-                value = _QUOTED.search(message, message.index(phrase))
-                where = _FILE.match(message)
-                flag = flag.format(
-                    value=value.group(1) if value else "OLD",
-                    file=where.group(1) if where else "FILE",
-                )
-            return f"{message} ({flag})"
-    return message
+    if param not in PARAM_HINTS:
+        return message
+    flag, commands = PARAM_HINTS[param]
+    if commands is not None and command not in commands:
+        return message
+    if "{" in flag:
+        flag = flag.format(
+            value=display(str(value)) if value is not None else "OLD",
+            file=display(str(file)) if file is not None else "FILE",
+        )
+    elif re.search(rf"(?<![\w/-]){re.escape(flag.split()[0])}(?![\w-])", message):
+        return message  # the message names the flag already (not inside a path or a word)
+    return f"{message} ({flag})"
 
 
 def err(message: str) -> None:
@@ -76,10 +81,18 @@ def err(message: str) -> None:
 def fail(error: Exception, command: str | None = None) -> None:
     """The one error handler: ``trackmood: error: …`` on one line, and the error's exit code.
 
-    ``command`` (``train``, ``evaluate`` …) selects the hints that fit it (:data:`FLAG_HINTS`).
+    ``command`` (``train``, ``evaluate`` …) selects the hints that fit it (:data:`PARAM_HINTS`);
+    the hint comes from the error's ``param``, never from its text.
     """
     text = display(" ".join(str(error).split("\n")))
-    typer.echo(f"trackmood: error: {hint(text, command)}", err=True)
+    line = hint(
+        text,
+        command,
+        param=getattr(error, "param", None),
+        file=getattr(error, "file", None),
+        value=getattr(error, "label", None),
+    )
+    typer.echo(f"trackmood: error: {line}", err=True)
     raise typer.Exit(getattr(error, "exit_code", 1))
 
 
@@ -172,4 +185,4 @@ def plain_help_types() -> None:
         return f"{label}..." if many else label
 
     for cls in (core.TyperOption, core.TyperArgument):
-        cls.display_type_rich = display_type_rich
+        cls.display_type_rich = display_type_rich  # type: ignore[method-assign]  # patching typer

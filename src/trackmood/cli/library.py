@@ -275,7 +275,9 @@ def register(app: typer.Typer) -> None:
                     err("the library is sound: nothing moved")
                 return
             if not fresh:
-                raise LibraryError(rep.problem, path=path)
+                raise LibraryError(
+                    rep.problem or f"{display(path)}: the library is not sound", path=path
+                )
             old, new = start_fresh(path)
             err(f"the broken library is kept at {display(old)}")
             err(f"a new, empty library is at {display(new)}")

@@ -115,7 +115,7 @@ def _predict_one(feature, model, out, fmt, *, raw_csv=False) -> None:
     from ..features import record_from_pairs
     from ..outputs import AtomicOutput, output_format
     from ..pipeline import choose_model
-    from ..predict import predict_record
+    from ..predictions import predict_record
 
     fmt = output_format(out, fmt)
     record = record_from_pairs(feature)

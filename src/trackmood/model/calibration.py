@@ -91,7 +91,7 @@ def split_accuracy(proba: np.ndarray, y_idx: np.ndarray, threshold: float) -> di
     }
 
 
-def _pooled(parts):
+def _pooled(parts) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([p for p, _ in parts]), np.concatenate([y for _, y in parts])
 
 

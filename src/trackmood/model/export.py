@@ -63,7 +63,7 @@ def to_runtime(estimator, *, features, meta: dict | None = None) -> NetRuntime:
     log_offset = 1.0
     shift = np.zeros(n)
     scale = np.ones(n)
-    clip = None
+    clip: tuple[float, float] | None = None
     for i, (name, step) in enumerate(pre):
         if step is None or step == "passthrough":
             continue
@@ -78,7 +78,8 @@ def to_runtime(estimator, *, features, meta: dict | None = None) -> NetRuntime:
             if isinstance(step, MinMaxScaler):
                 s_shift, s_scale = -step.min_ / step.scale_, step.scale_
                 if step.clip:
-                    clip = tuple(float(v) for v in step.feature_range)
+                    lo, hi = step.feature_range
+                    clip = (float(lo), float(hi))
             else:
                 s_shift = step.mean_ if step.mean_ is not None else np.zeros(n)
                 s_scale = 1.0 / step.scale_ if step.scale_ is not None else np.ones(n)

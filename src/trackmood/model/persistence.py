@@ -105,7 +105,8 @@ def save_model(
         (tmp / "model.json").write_text(
             json.dumps({"network": spec, "card": model.card}, indent=1, default=json_default) + "\n"
         )
-        np.savez(tmp / "weights.npz", **arrays)
+        # numpy's stub types **kwds as if a key could be its allow_pickle flag
+        np.savez(tmp / "weights.npz", **arrays)  # type: ignore[arg-type]
         (tmp / "MODEL_CARD.md").write_text(card_markdown(model.card))
         if model.id_hashes:
             (tmp / ID_FILE).write_text(
@@ -136,7 +137,8 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
     if not (path / "model.json").exists():
         raise ModelError(
             f"no model at {text!r}: expected a bundled name ({', '.join(BUNDLED)}) "
-            "or a folder written by 'trackmood train'"
+            "or a folder written by 'trackmood train'",
+            param="model",
         )
     return path
 

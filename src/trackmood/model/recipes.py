@@ -148,10 +148,11 @@ def check_features(features, recipe: str = "default") -> list[str]:
     unknown = [f for f in features if f not in SCHEMA]
     if unknown:
         raise DataError(
-            f"unknown feature(s) {', '.join(unknown)}; choose from {', '.join(MODEL_FEATURE_NAMES)}"
+            f"unknown feature(s) {', '.join(unknown)}; choose from {', '.join(MODEL_FEATURE_NAMES)}",
+            param="features",
         )
     if len(set(features)) != len(features):
-        raise DataError(f"feature list has duplicates: {', '.join(features)}")
+        raise DataError(f"feature list has duplicates: {', '.join(features)}", param="features")
     if "duration_ms" in features and features[0] != "duration_ms":
         features.remove("duration_ms")
         features.insert(0, "duration_ms")  # the log step works on column 0

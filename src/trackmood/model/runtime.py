@@ -8,6 +8,7 @@ default model export to it, so predicting imports only numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -145,13 +146,15 @@ class NetRuntime:
             arrays["member_weights"] = np.asarray(self.weights, dtype=float)
         members = []
         for m, layers in enumerate(self.members):
-            spec = []
+            member = []
             for k, layer in enumerate(layers):
                 arrays[f"m{m}_W{k}"] = layer.W
                 arrays[f"m{m}_b{k}"] = layer.b
-                spec.append({"W": f"m{m}_W{k}", "b": f"m{m}_b{k}", "activation": layer.activation})
-            members.append(spec)
-        spec = {
+                member.append(
+                    {"W": f"m{m}_W{k}", "b": f"m{m}_b{k}", "activation": layer.activation}
+                )
+            members.append(member)
+        spec: dict[str, Any] = {
             "format": "trackmood-net/1",
             "features": list(self.features),
             "classes": list(self.classes),

@@ -58,7 +58,9 @@ def resolve_max_retry_after(value: float | None = None) -> float:
     """Argument, then ``TRACKMOOD_MAX_RETRY_AFTER``, then :data:`DEFAULT_MAX_RETRY_AFTER`."""
     if value is not None:
         if value < 0:
-            raise SourceError(f"--max-retry-after {value:g} must be >= 0 seconds")
+            raise SourceError(
+                f"max retry-after {value:g} must be >= 0 seconds", param="max_retry_after"
+            )
         return float(value)
     return env_float("TRACKMOOD_MAX_RETRY_AFTER", DEFAULT_MAX_RETRY_AFTER)
 
@@ -154,7 +156,7 @@ def normalize(exc: BaseException) -> HTTPFailure | None:
     try:
         from spotipy.exceptions import SpotifyException
     except ImportError:  # pragma: no cover - spotipy is a dependency
-        SpotifyException = ()  # type: ignore[assignment]
+        SpotifyException = ()
     if SpotifyException and isinstance(exc, SpotifyException):
         headers = exc.headers or {}
         retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
@@ -217,6 +219,9 @@ def with_retries(
     """
     failures = 0
     limited = 0
+    # resolved by RetryPolicy.__post_init__; a policy whose fields were reset gets the defaults
+    cap = resolve_max_retry_after(policy.max_retry_after)
+    backoff = policy.backoff if policy.backoff is not None else 1.0
     while True:
         try:
             return call()
@@ -236,15 +241,16 @@ def with_retries(
             wait = (
                 f.retry_after
                 if f.retry_after is not None
-                else min(policy.backoff * 2 ** (limited - 1), policy.max_backoff)
+                else min(backoff * 2 ** (limited - 1), policy.max_backoff)
             )
-            if wait > policy.max_retry_after:
+            if wait > cap:
                 raise RateLimitError(
                     f"{service} asks to wait {human_duration(wait)} (Retry-After: {wait:g} s) while "
-                    f"{what}, more than the {policy.max_retry_after:g} s cap; finished work is saved: "
-                    f"run the same command again {resume_hint(wait)} (or raise the cap with "
-                    "--max-retry-after or TRACKMOOD_MAX_RETRY_AFTER)",
+                    f"{what}, more than the {cap:g} s cap; finished work is saved: "
+                    f"run the same command again {resume_hint(wait)} (or raise the cap; "
+                    "TRACKMOOD_MAX_RETRY_AFTER sets it too)",
                     retry_after=wait,
+                    param="max_retry_after",
                 )
             if limited > policy.max_rate_limited:
                 raise RateLimitError(
@@ -268,8 +274,8 @@ def with_retries(
                 ) from None
             wait = (
                 f.retry_after
-                if f.retry_after is not None and f.retry_after <= policy.max_retry_after
-                else min(policy.backoff * 2 ** (failures - 1), policy.max_backoff)
+                if f.retry_after is not None and f.retry_after <= cap
+                else min(backoff * 2 ** (failures - 1), policy.max_backoff)
             )
             policy._wait(
                 wait,

@@ -17,9 +17,14 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..features import MODEL_FEATURE_NAMES
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from .reccobeats import ReccoBeatsClient
+    from .spotify_api import SpotifyAPI
 
 #: Features a provider must give for a track to count as done (duration may come from the item).
 CORE = tuple(f for f in MODEL_FEATURE_NAMES if f != "duration_ms")
@@ -51,7 +56,7 @@ class FeatureProvider(Protocol):
 class SpotifyAudioFeatures:
     """Spotify's ``GET /audio-features?ids=`` (answers positional ``null`` for unknown ids)."""
 
-    api: object
+    api: SpotifyAPI
     name: str = "spotify"
     batch_size: int = 100
 
@@ -89,7 +94,7 @@ class SpotifyAudioFeatures:
 class ReccoBeatsFeatures:
     """ReccoBeats' ``GET /audio-features?ids=`` (omits unknown ids; mapped back by ``href``)."""
 
-    client: object
+    client: ReccoBeatsClient
     name: str = "reccobeats"
     batch_size: int = 40
 
@@ -130,8 +135,8 @@ class FeatureChain:
         ``progress(stage, done, total)`` after each call.
     """
 
-    providers: list
-    store: object
+    providers: list[FeatureProvider]
+    store: Store
     notify: Callable[[str], None] | None = None
     progress: Callable[[str, int, int], None] | None = None
     calls: dict = field(default_factory=dict)
@@ -212,8 +217,9 @@ class FeatureChain:
         for tid in ids:
             if tid in out:
                 tf = out[tid]
-                if "duration_ms" not in tf.values and durations.get(tid):
-                    tf.values["duration_ms"] = float(durations[tid])
+                duration = durations.get(tid)
+                if "duration_ms" not in tf.values and duration:
+                    tf.values["duration_ms"] = float(duration)
                     tf.sources["duration_ms"] = "spotify"
                 continue
             reasons = [f"{p}: {r}" for p, r in misses.get(tid, {}).items()] + off_reasons
@@ -233,7 +239,7 @@ def default_chain(
 
     config = config or Config.from_env()
     policy = policy or (api.policy if api is not None else RetryPolicy(notify=notify))
-    providers = []
+    providers: list[FeatureProvider] = []
     if api is not None:
         providers.append(SpotifyAudioFeatures(api))
     providers.append(

@@ -296,7 +296,7 @@ class SpotifySource:
 
     def _entries(self, refs: list[str], *, progress, notify) -> list[dict]:
         """One dict per requested track in input order; ``reason`` set for those that fail."""
-        parsed: list[tuple[str, str | None, str]] = []
+        parsed: list[tuple[str, str, str]] = []
         for ref in refs:
             try:
                 kind, sid = parse_ref(ref)
@@ -350,6 +350,7 @@ class SpotifySource:
         return t
 
     def _container(self, kind: str, sid: str, *, progress, notify) -> list[dict]:
+        api: SpotifyAPI | None
         if kind == "playlist":
             api = self.user_api(notify)
         else:

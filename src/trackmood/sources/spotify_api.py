@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import SourceError
 from .http import RETRY_STATUSES, HTTPFailure, RetryPolicy, with_retries
 from .spotify_auth import Config, auth_manager, explain_oauth_error
+
+if TYPE_CHECKING:
+    from spotipy import Spotify
 
 #: Page sizes of the 2026 development-mode API (above them Spotify answers 400 "Invalid limit").
 LIMITS = {
@@ -82,7 +86,7 @@ class SpotifyAPI:
         Waiting and retrying; default from the environment.
     """
 
-    sp: object
+    sp: Spotify
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     requests_made: int = 0
     _me: dict | None = None

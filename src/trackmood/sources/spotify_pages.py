@@ -19,10 +19,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import DataError, SourceError
 from .spotify_api import LIMITS, SpotifyAPI, SpotifyHTTPError, explain_playlist_error
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 #: How long a cached album/artist/search/track page stays valid (a rerun within it resumes).
 PAGE_TTL = 24 * 3600.0
@@ -128,7 +132,7 @@ class Reader:
     """
 
     api: SpotifyAPI
-    store: object
+    store: Store
     refresh: bool = False
     ttl: float = PAGE_TTL
     pages_from_cache: int = 0

@@ -43,7 +43,7 @@ class TableSource:
         progress: Progress | None = None,
         notify: Notify | None = None,
     ) -> Iterator:
-        from ..datasets import read_table
+        from ..tables import read_table
 
         for ref in refs:
             name = Path(ref).name
@@ -67,7 +67,7 @@ def contract_frame(df, *, provider: str, file: str | None = None):
     feats = [c for c in df.columns if c in SCHEMA]
     prov = dict.fromkeys(feats, provider)
     has = df[feats].notna().to_numpy() if feats else np.ones((len(df), 0), dtype=bool)
-    full = has.all(axis=1)
+    full = np.asarray(has.all(axis=1), dtype=bool)
     # one shared mapping for complete rows; rows with empty cells name only what they hold
     df["provenance"] = [
         prov if full[i] else {f: provider for f, h in zip(feats, has[i], strict=True) if h}

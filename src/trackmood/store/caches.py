@@ -8,14 +8,22 @@ kept in ``embeddings`` (see :mod:`.kvembed`).
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from . import kvembed
 
 
 class Caches:
     """Mixed into :class:`~trackmood.store.Store` (uses its ``conn`` and ``transaction``)."""
+
+    if TYPE_CHECKING:  # provided by Store
+        conn: sqlite3.Connection
+
+        def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
     def put_embeddings(self, model: str, rows: Iterable[tuple[str, object]]) -> None:
         """Store ``(sha, vector)`` rows of one embedding ``model`` (vectors become float32)."""

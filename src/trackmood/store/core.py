@@ -55,6 +55,7 @@ class Store(Caches, LibraryFiles):
     def __init__(
         self, path: str | Path | None = None, *, notify: Callable[[str], None] | None = None
     ):
+        self.path: str | Path
         if path == ":memory:":
             self.path = path
         else:

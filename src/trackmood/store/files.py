@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from ..moods import PROBA_COLUMNS
 
@@ -50,6 +53,11 @@ _SELECT = (
 
 class LibraryFiles:
     """Mixed into :class:`~trackmood.store.Store` (uses its ``conn`` and ``transaction``)."""
+
+    if TYPE_CHECKING:  # provided by Store
+        conn: sqlite3.Connection
+
+        def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
     # -- writing ----------------------------------------------------------------------------
     def _put_file_predictions(self, c, rows: list[dict]) -> None:

@@ -149,13 +149,18 @@ def create_app(
     )
     app.state.trackmood = state
     app.state.token = token
+
+    def write_ok() -> None:  # a write went through: the library works again
+        if state.library is not None:
+            state.library.recovered()
+
     app.add_middleware(
         Guard,
         limits=settings.body_limit,
         allowed_hosts=hosts,
         token=token,
         any_ip=any_ip,
-        on_write_ok=lambda: state.library is not None and state.library.recovered(),
+        on_write_ok=write_ok,
     )
     install_handlers(app)
     app.include_router(model_routes.router)
@@ -189,4 +194,4 @@ def _declare_token(app: FastAPI) -> None:
             app.openapi_schema = spec
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema

@@ -10,11 +10,17 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
 from .util import MiB
+
+if TYPE_CHECKING:
+    from ..model.persistence import TrainedModel
+    from ..store import Store
+    from .library import LibraryHealth
+    from .workers import AudioPool
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,10 @@ class WebState:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.model = None
-        self._store = None
-        self.library = None  # LibraryHealth, once open() has run
-        self.pool = None
+        self.model: TrainedModel | None = None
+        self._store: Store | None = None
+        self.library: LibraryHealth | None = None  # once open() has run
+        self.pool: AudioPool | None = None
         self.lock = threading.RLock()  # one SQLite connection, shared by the worker threads
         self._audio_model = None
         self._audio_lock = threading.Lock()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..moods import PROBA_COLUMNS
 from ..predictions import PREDICTION_COLUMNS
@@ -39,7 +39,7 @@ def prediction_rows(pred: pd.DataFrame | list[dict], *, source: str, numbers=Non
         def column(c):
             return pred[c].tolist() if c in pred.columns else None
 
-    cols = {}
+    cols: dict[str, list[Any]] = {}
     for c in _TEXT:
         values = column(c) or [None] * n
         cols[c] = [text(v) or None for v in values]

@@ -7,7 +7,7 @@ Prediction rows use the names of the predictions schema (see ARCHITECTURE.md): `
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, create_model
@@ -143,5 +143,10 @@ def _track_in_model() -> type[BaseModel]:
     return create_model("TrackIn", __config__=config, **fields)
 
 
-TrackIn = _track_in_model()
+if TYPE_CHECKING:  # built at run time from the schema; a plain model to the type checker
+
+    class TrackIn(BaseModel): ...
+
+else:
+    TrackIn = _track_in_model()
 TrackId = Annotated[str, PathParam(min_length=1, max_length=300, description="the track's id")]

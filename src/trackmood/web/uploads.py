@@ -141,7 +141,7 @@ def read_table_upload(path: Path, *, name: str, max_rows: int):
     """Measure a saved table (see :mod:`.limits`), then read it with the library's reader;
     messages name the client's file, never our temporary path.
     """
-    from ..datasets import read_table
+    from ..tables import read_table
 
     suffix = path.suffix
     if suffix in (".json", ".jsonl", ".ndjson"):

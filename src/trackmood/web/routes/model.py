@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from ... import __version__
 from ...features import MODEL_FEATURES
@@ -47,8 +47,8 @@ async def health(state: State):
     )
 
 
-@router.get("/model", tags=["model"])
-def model_card(model: Model) -> dict[str, Any]:
+@router.get("/model", tags=["model"], response_model=dict[str, Any])
+def model_card(model: Model) -> Response:
     """The model card: name, features, classes, training data, metrics, terms."""
     card = dict(model.card)
     card.setdefault("name", model.name)
@@ -86,6 +86,8 @@ def regions(
         "tempo": tempo,
     }
     m = state.model
+    if m is None:
+        raise ApiError(503, "the model is not loaded yet; try again")
     if "valence" not in m.features or "energy" not in m.features:
         raise ApiError(409, f"model {m.name!r} does not use valence and energy")
     held = {

@@ -1,4 +1,4 @@
-"""The page (``/`` and ``/static``) and the API docs (``/docs``, served locally)."""
+"""The page (``/``, ``/static`` and its mood colours ``/palette.css``) and the API docs (``/docs``, served locally)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 
@@ -49,6 +49,13 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     page = with_token((static_dir / "index.html").read_text("utf-8"), app.state.token)
+
+    @app.get("/palette.css", include_in_schema=False)
+    def palette():
+        # the page's mood colours, from the one palette the plots and timelines use
+        from ...moods import palette_css
+
+        return Response(palette_css(), media_type="text/css")
 
     @app.get("/", include_in_schema=False)
     def index():

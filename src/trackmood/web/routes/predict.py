@@ -139,8 +139,8 @@ def predict_audio(
             413,
             f"{len(files)} files is more than the limit of {state.settings.max_files} per request",
         )
-    checked = [(up, display_name(up.filename)) for up in files]
-    checked = [(up, name, check_audio_upload(up, name)) for up, name in checked]
+    named = [(up, display_name(up.filename)) for up in files]
+    checked = [(up, name, check_audio_upload(up, name)) for up, name in named]
     messages: list[str] = []
     with tempfile.TemporaryDirectory(prefix="trackmood-web-") as tmp:
         saved = []

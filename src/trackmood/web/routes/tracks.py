@@ -20,7 +20,7 @@ router = APIRouter(tags=["library"])
 
 def _quadrant(feats: dict) -> str | None:
     """The quadrant of a track's stored valence and energy, as the predictions schema has it."""
-    from ...pipeline import quadrants
+    from ...moods import quadrants
 
     v, e = (feats.get(k, (None, None))[0] for k in ("valence", "energy"))
     if v is None or e is None:
