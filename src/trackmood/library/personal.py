@@ -106,9 +106,7 @@ def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
     rows, ys, skipped = [], [], 0
     for tid, mood in sorted(user_labels(store).items()):
         feats = None
-        files = store.conn.execute(
-            "SELECT sha, path FROM lib_files WHERE track_id=? AND sha IS NOT NULL", (tid,)
-        ).fetchall()
+        files = store.file_shas(tid)
         for sha, _path in files:
             raw = store.kv_get(NAMESPACE, _key(sha, k))
             if raw is not None:
