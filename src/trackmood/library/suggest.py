@@ -5,7 +5,8 @@ Three things make a label useful (active learning, "uncertainty + diversity"):
 * **uncertain**: the model hesitates between two moods (small margin between its two most likely
   moods), so the label settles a case it gets wrong often;
 * **diverse**: the picks are spread over the embedding space (greedy k-center: each next pick is
-  the track farthest from everything already picked or labelled, weighted by its uncertainty),
+  the track farthest from everything already picked or labelled, weighted by its uncertainty:
+  :data:`UNCERTAINTY_WEIGHT`),
   so ten labels do not all teach the same corner of the library;
 * **every mood**: the picks go round the predicted moods in turn, so no mood is left untaught.
 
@@ -33,6 +34,9 @@ import numpy as np
 POOL_SHARE = 0.5
 #: … but at least this many per suggestion.
 POOL_MIN_PER_PICK = 4
+#: How much uncertainty weighs against distance: a pick's score is its distance to the nearest
+#: chosen or labelled track times ``1 - UNCERTAINTY_WEIGHT * margin``.
+UNCERTAINTY_WEIGHT = 0.5
 #: Dimensions of the space distances are measured in.
 COMPONENTS = 16
 
@@ -87,7 +91,7 @@ def suggest_indices(
     pred = np.asarray(moods) if moods is not None else proba.argmax(axis=1)
     size = min(total, max(int(np.ceil(POOL_SHARE * total)), POOL_MIN_PER_PICK * n))
     pool = np.argsort(margin, kind="stable")[:size]
-    weight = 1.0 - margin[pool]  # uncertain counts more
+    weight = 1.0 - UNCERTAINTY_WEIGHT * margin[pool]  # uncertain counts more
     P = X[pool]
     dist = np.full(len(pool), np.inf)
     if labelled is not None and len(labelled):
