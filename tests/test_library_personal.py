@@ -132,9 +132,19 @@ def test_personal_model_adopted_when_it_beats_the_bundled_one(library, tmp_path)
         (store.path.parent / "personal-model").resolve()
     )
     assert any("is now this library's default" in line for line in rep.lines())
-    # the next scan predicts the unchanged files again with the personal model (no analysis)
+    # the library's moods change at once, from the stored embeddings (no rescan, no audio read)
+    mine = [r for r in catalog.analysed(store) if r["path"].startswith(str(music))]
+    assert mine and {r["model"] for r in mine} == {rep.model_name}
+    personal = load_model(rep.model_path)
+    for r in mine:
+        raw = json.loads(store.kv_get(NAMESPACE, _key(r["sha"], 9)))
+        x = np.array([[raw[k] for k in personal.features]])
+        assert r["mood"] == personal.runtime.classes[int(personal.predict_proba(x).argmax())]
+    assert rep.rescore.rescored == len(catalog.analysed(store))
+    assert any("re-scored from stored embeddings" in line for line in rep.lines())
+    # the next scan has nothing to analyse or re-predict
     again = scan(store, [music], workers=1)
-    assert again.analysed == 0 and again.repredicted == again.found
+    assert again.analysed == 0
     assert {r["model"] for r in catalog.analysed(store) if r["path"].startswith(str(music))} == {
         rep.model_name
     }
@@ -181,7 +191,9 @@ def test_train_personal_cli_reports_one_line_error(library):
     ]
 
 
-def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(library, tmp_path):
+def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(
+    library, tmp_path, monkeypatch
+):
     from tests.audio_fixtures import click_track, music_like, write_wav
 
     music, store = library
@@ -208,4 +220,17 @@ def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(libra
     for r in rows:
         cached = json.loads(store.kv_get(NAMESPACE, _key(r["sha"], 9)))
         assert len([k for k in cached if k.startswith("mn_pen")]) == 200
-    assert (store.path.parent / "personal-base-embeddings.npz").exists()
+    # the base clips' embeddings are kept in the library by content hash: a second run reads
+    # them from it and decodes no audio at all
+    for f in base.rglob("*.wav"):
+        sha = hashlib.sha256(f.read_bytes()).hexdigest()
+        assert store.kv_get(NAMESPACE, _key(sha, 9)) is not None
+    import trackmood.audio.embed_many as em
+
+    def no_audio(*a, **k):
+        raise AssertionError("audio decoded on the second run")
+
+    monkeypatch.setattr(em, "_embed", no_audio)
+    said = []
+    again = train_personal(store, base=base, folds=2, notify=said.append)
+    assert again.base_rows == 4 and not any("embedding" in s for s in said)

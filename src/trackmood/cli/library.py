@@ -187,8 +187,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--base",
                 help="The bundled audio model's training data to learn with: its labeled "
-                "folder (e.g. ../shared/data/audio_4q; its musicnn embeddings are cached beside "
-                "the library) or a table (.parquet/.csv with mood and mn_pen000..199 columns). Without it the model learns from your labels alone.",
+                "folder (e.g. ../shared/data/audio_4q; its musicnn embeddings are cached in "
+                "the library by content hash, so a second run takes seconds) or a table (.parquet/.csv with mood and mn_pen000..199 columns). Without it the model learns from your labels alone. An adopted model re-scores the library at once from its stored embeddings.",
             ),
         ] = None,
         folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,

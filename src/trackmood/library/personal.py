@@ -56,6 +56,7 @@ class PersonalReport:
     model_path: str | None = None
     model_name: str | None = None
     per_fold: list = field(default_factory=list)
+    rescore: object = None  # a RescoreReport once the library was re-scored
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{m} {n}" for m, n in self.label_counts.items())
@@ -79,6 +80,8 @@ class PersonalReport:
         ]
         if self.adopted:
             out.append(f"the personal model is now this library's default: {self.model_path}")
+            if self.rescore is not None:
+                out.append(self.rescore.line())
         else:
             out.append("the personal model is not better: the library's default is unchanged")
         return out
@@ -129,25 +132,107 @@ def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
     return X, np.array(ys, dtype=object), skipped
 
 
+class Eta:
+    """``progress(done, total)`` that tells ``notify`` how far it is and how long is left (at
+    most every ``every`` seconds, and at the end).
+    """
+
+    def __init__(self, what: str, notify: Callable[[str], None] | None, every: float = 2.0):
+        import time
+
+        self.what, self.notify, self.every = what, notify, every
+        self.t0 = time.monotonic()
+        self.last = -1e9
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.notify is None or (done < total and now - self.last < self.every):
+            return
+        self.last = now
+        spent = now - self.t0
+        left = spent / done * (total - done) if done else float("nan")
+        eta = f", about {_duration(left)} left" if done < total and done else ""
+        self.notify(f"{self.what}: {done}/{total} ({_duration(spent)} so far{eta})")
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def folder_embeddings(folder, model, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)``: the ``model.features`` (the musicnn embedding) of a labeled audio folder's
+    clips, cached in the store by content hash like every library file's embedding: a second
+    run reads them all from the store (no audio decoded). Shows progress and an ETA.
+    """
+    from ..audio.embed_many import embed_results
+    from ..audio.model import folder_labels
+    from ..moods import LabelMap
+
+    k, _ = _embedding_spec(model)
+    pairs = folder_labels(folder, label_map=LabelMap())
+    results = [
+        {"id": None, "path": str(p), "name": p.stem, "sha": _sha(p), "features": {}}
+        for p, _ in pairs
+    ]
+    cached = 0
+    if store is not None:
+        from ..audio.embed_many import NAMESPACE, _key
+
+        cached = sum(store.kv_get(NAMESPACE, _key(r["sha"], k)) is not None for r in results)
+    if notify and cached < len(results):
+        notify(
+            f"embedding {len(results) - cached} base clip(s) with musicnn ({cached} cached in "
+            "the library; a second run reads them all from it)"
+        )
+    embed_results(
+        results,
+        max_patches=k,
+        store=store,
+        workers=1,
+        progress=Eta("embedding base clips", notify),
+    )
+    keep = [
+        i
+        for i, r in enumerate(results)
+        if "features" in r and all(f in r["features"] for f in model.features)
+    ]
+    if notify and len(keep) < len(results):
+        notify(f"skipped {len(results) - len(keep)} base clip(s) that could not be analysed")
+    if not keep:
+        raise DataError(f"{folder}: no clip could be analysed")
+    X = np.array([[results[i]["features"][f] for f in model.features] for i in keep], dtype=float)
+    y = np.array([pairs[i][1] for i in keep], dtype=object)
+    return X, y
+
+
 def base_embeddings(base, model, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray, str]:
     """``(X, y, description)`` of the base data in ``model.features``: a labeled audio folder (one
     subfolder per mood or quadrant, as the bundled model was trained on; its embeddings cached in
-    an ``.npz`` beside the library file) or a table with ``mood`` and those columns.
+    the library by content hash, see :func:`folder_embeddings`) or a table with ``mood`` and
+    those columns.
     """
     features = list(model.features)
     if base is None:
         return np.empty((0, len(features))), np.array([], dtype=object), "none"
     base = Path(base)
     if base.is_dir():
-        from ..audio.model import load_embeddings
-        from ..moods import LabelMap
-
-        k, block = _embedding_spec(model)
-        cache = None
-        if store is not None and store.path != ":memory:":
-            cache = Path(store.path).parent / "personal-base-embeddings.npz"
-        data = load_embeddings(base, label_map=LabelMap(), cache=cache, budgets=(k,), notify=notify)
-        return data["X"][(k, block)], np.asarray(data["mood"], dtype=object), str(base)
+        X, y = folder_embeddings(base, model, store=store, notify=notify)
+        return X, y, str(base)
     if not base.exists():
         raise DataError(f"{base}: no such folder or table")
     import pandas as pd
@@ -310,4 +395,7 @@ def train_personal(
     save_model(TrainedModel(runtime, card), out)
     catalog.set_default_model(store, str(Path(out).resolve()))
     rep.model_path, rep.model_name = str(out), name
+    from .rescore import rescore_library
+
+    rep.rescore = rescore_library(store, audio_model(str(Path(out).resolve())), notify=None)
     return rep
