@@ -111,11 +111,11 @@ class LibraryListing:
         return self.conn.execute(q, statuses).fetchone()[0]
 
     def library_points(self) -> list[tuple]:
-        """``(track_id, valence, energy, mood, label)`` of every analysed track (one per track),
-        for the mood map: a compact read of a large library.
+        """``(track_id, valence, energy, mood, label, margin)`` of every analysed track (one per
+        track), for the mood map: a compact read of a large library.
         """
         q = (
-            "SELECT f.track_id, fv.value, fe.value, p.mood, l.mood "
+            f"SELECT f.track_id, fv.value, fe.value, p.mood, l.mood, {_MARGIN} "
             f"{_FROM} WHERE f.status = 'ok' GROUP BY f.track_id"
         )
         return [tuple(r) for r in self.conn.execute(q, ("user",))]

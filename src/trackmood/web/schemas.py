@@ -187,3 +187,4 @@ class LibraryMap(BaseModel):
     energy: list[float | None]
     mood: list[int] = Field(description="index into moods (-1: none)")
     label: list[int] = Field(description="the user's mood, index into moods (-1: none)")
+    uncertain: list[int] = Field(description="1: the two most likely moods are close")

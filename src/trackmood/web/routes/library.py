@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ...moods import MOODS, PROBA_COLUMNS, normalize_label
+from ...store.listing import UNCERTAIN_MARGIN
 from ..deps import State
 from ..errors import ApiError
 from ..schemas import ErrorBody, LibraryMap, LibraryPage, TrackId
@@ -127,6 +128,7 @@ def library_map(state: State):
             "energy": [None if p[2] is None else round(p[2], 4) for p in points],
             "mood": [code.get(p[3], -1) for p in points],
             "label": [code.get(p[4], -1) for p in points],
+            "uncertain": [int(p[5] is not None and p[5] < UNCERTAIN_MARGIN) for p in points],
         }
     )
 

@@ -17,6 +17,8 @@ const state = {
   sortKey: null,
   sortDir: 1,
   regions: null,
+  savedTotal: 0,   // predicted tracks the server keeps (GET /tracks total)
+  savedLoaded: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -129,9 +131,10 @@ function render() {
   for (const r of rows.slice(0, MAX_SHOWN)) tbody.append(tableRow(r));
   const total = state.tracks.size;
   $("empty").hidden = total > 0;
+  const kept = state.savedTotal > state.savedLoaded ? ` The server keeps ${state.savedTotal.toLocaleString("en-US")} predicted tracks; the newest ${state.savedLoaded.toLocaleString("en-US")} are loaded here.` : "";
   $("count").textContent = total === 0 ? "" :
-    `Showing ${Math.min(rows.length, MAX_SHOWN)} of ${rows.length} matching tracks (${total} in all)` +
-    (rows.length > MAX_SHOWN ? "; download the CSV for every row." : ".");
+    `Showing ${Math.min(rows.length, MAX_SHOWN)} of ${rows.length} matching tracks (${total} on this page)` +
+    (rows.length > MAX_SHOWN ? "; download the CSV for every row." : ".") + kept;
   drawPoints(rows);
   drawTimelines(rows);
 }
@@ -397,13 +400,55 @@ function findConfusion(obj, depth = 0) {
   return null;
 }
 
-function scalarMetrics(metrics, prefix = "", out = [], depth = 0) {
+// Model-card metric keys in words ("cv · recall_mean · Calm" -> "Recall of Calm, cross-validated").
+const METRIC_WORDS = {
+  accuracy: "Accuracy", accuracy_mean: "Accuracy", accuracy_pooled: "Accuracy, all held-out predictions",
+  accuracy_std: "Accuracy spread between folds (±)", accuracy_pooled_mean: "Accuracy, all held-out predictions",
+  accuracy_pooled_std: "Accuracy spread between repeats (±)", macro_f1: "Macro F1 (mean of the moods' F1)",
+  macro_f1_mean: "Macro F1 (mean of the moods' F1)", macro_f1_std: "Macro F1 spread between folds (±)",
+  macro_f1_pooled_mean: "Macro F1, all held-out predictions", macro_f1_pooled_std: "Macro F1 spread between repeats (±)",
+  log_loss_mean: "Log loss (lower is better)", recall_mean: "Recall", recall: "Recall", f1_per_class: "F1",
+  n: "Clips", groups: "Artists", crops: "Training crops", folds: "Folds", repeats: "Repeats", fits: "Models fitted",
+  seconds: "Seconds to evaluate", grouped: "Grouped by artist", protocol: "How it was measured",
+  cv: "Cross-validation", heads_roc_auc: "Valence/energy head ROC AUC", published_reference: "Published for comparison",
+  personal_accuracy: "Personal model accuracy on your labels", bundled_accuracy: "Bundled model accuracy on your labels",
+  labels: "Your labels", base_rows: "Base clips", extra_training_rows_max: "Most extra training rows",
+  leave_one_table_out: "Leave one table out", pooled: "all held-out predictions", mean: "mean", std: "spread (±)",
+};
+const MOOD_NAMES = new Set(["Calm", "Energetic", "Happy", "Sad", "energy", "valence"]);
+
+function metricLabel(path) {
+  // the last key that is not a mood names the measure; moods and the section qualify it
+  const words = path.map((k) => METRIC_WORDS[k] || k.replace(/_/g, " "));
+  const moods = path.filter((k) => MOOD_NAMES.has(k));
+  const keys = path.filter((k) => !MOOD_NAMES.has(k));
+  if (!keys.length) return words.join(", ");
+  const main = METRIC_WORDS[keys[keys.length - 1]] || keys[keys.length - 1].replace(/_/g, " ");
+  const section = keys.slice(0, -1).map((k) => METRIC_WORDS[k] || k.replace(/_/g, " "));
+  let label = main.charAt(0).toUpperCase() + main.slice(1);
+  if (moods.length) label += ` of ${moods.join(", ")}`;
+  if (section.length) label += ` (${section.join(", ").toLowerCase()})`;
+  return label;
+}
+
+function metricValue(key, v) {
+  if (typeof v !== "number") return String(v);
+  if (Number.isInteger(v)) return v.toLocaleString("en-US");
+  if (/accuracy|recall|f1|auc|precision/i.test(key) && v >= 0 && v <= 1) return `${(100 * v).toFixed(1)} %`;
+  return Math.abs(v) < 1000 ? v.toFixed(3) : v.toFixed(0);
+}
+
+function scalarMetrics(metrics, path = [], out = [], depth = 0) {
   if (!metrics || typeof metrics !== "object" || depth > 2) return out;
   for (const [k, v] of Object.entries(metrics)) {
-    if (/confusion/i.test(k)) continue;
-    if (typeof v === "number") out.push([prefix + k, v]);
-    else if (typeof v === "string" && v.length < 80) out.push([prefix + k, v]);
-    else if (v && typeof v === "object" && !Array.isArray(v)) scalarMetrics(v, prefix + k + " · ", out, depth + 1);
+    if (/confusion|std_means|choices|C_chosen/i.test(k)) continue;
+    const here = [...path, k];
+    if (typeof v === "number") out.push([metricLabel(here), metricValue(here.join(" "), v)]);
+    else if (typeof v === "boolean") out.push([metricLabel(here), v ? "yes" : "no"]);
+    else if (typeof v === "string" && v.length < 200) out.push([metricLabel(here), v]);
+    else if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number")) {
+      out.push([metricLabel(here).replace(/ci95/i, "95% interval"), v.map((x) => metricValue(here.join(" "), x)).join(" to ")]);
+    } else if (v && typeof v === "object" && !Array.isArray(v)) scalarMetrics(v, here, out, depth + 1);
     if (out.length > 40) break;
   }
   return out;
@@ -435,7 +480,7 @@ function renderCard(card) {
   if (scalars.length) {
     box.append(el("h3", { text: "Metrics" }));
     const dlm = el("dl", { class: "facts" });
-    for (const [k, v] of scalars) dlm.append(el("dt", { text: k }), el("dd", { text: typeof v === "number" ? (Math.abs(v) <= 1 && !Number.isInteger(v) ? v.toFixed(3) : String(v)) : v }));
+    for (const [k, v] of scalars) dlm.append(el("dt", { text: k }), el("dd", { text: v }));
     box.append(dlm);
   }
   const cm = findConfusion(metrics);
@@ -544,12 +589,12 @@ async function start() {
     $("map-note").textContent = "The model's decision regions are not available.";
   });
   try {
+    // the tracks predicted earlier (uploads, Spotify); the scanned library has its own view above
     const page = await getJSON("/tracks?limit=1000");
-    if (page.tracks.length) {
-      addRows(page.tracks.map((t) => Object.assign({}, t, { source: t.source || "library" })));
-      setStatus(`${page.total} track${page.total === 1 ? "" : "s"} in your library` + (page.total > page.tracks.length ? ` (showing the first ${page.tracks.length})` : "") + ".");
-    }
-  } catch (e) { setError(`Could not read the library: ${e.message}`); }
+    state.savedTotal = page.total;
+    state.savedLoaded = page.tracks.length;
+    if (page.tracks.length) addRows(page.tracks.map((t) => Object.assign({}, t, { source: t.source || "saved" })));
+  } catch (e) { setError(`Could not read the saved predictions: ${e.message}`); }
   document.body.dataset.ready = "true";
 }
 
