@@ -254,13 +254,9 @@ def base_embeddings(base, model, *, store=None, notify=None) -> tuple[np.ndarray
     return np.nan_to_num(df[features].to_numpy(float)), y, str(base)
 
 
-def _fit(Xb, yb, Xu, yu, features):
-    from ..audio.model import _runtime
+def _heads(X, y) -> dict:
     from ..audio.model_cv import AXES, fit_logistic
 
-    reps = max(1, round(len(yb) / len(MOODS) / max(1, len(yu))))
-    X = np.vstack([Xb, np.repeat(Xu, reps, axis=0)])
-    y = np.concatenate([yb, np.repeat(yu, reps)])
     heads = {}
     for name, pos in AXES.items():
         side = np.isin(y, pos).astype(int)
@@ -268,7 +264,55 @@ def _fit(Xb, yb, Xu, yu, features):
             continue
         _, _, hc, hi, _ = fit_logistic(X, side, C=C)
         heads[name] = {"coef": hc.ravel().tolist(), "intercept": float(hi.ravel()[0]), "C": C}
-    return _runtime(X, y, C=C, features=list(features), heads=heads)
+    return heads
+
+
+def _fit(Xb, yb, Xu, yu, features, share: float = 1 / len(MOODS), base=None):
+    """The personal model.
+
+    With base data: the base model (the bundled recipe on ``Xb``; pass ``base``, the output of
+    :func:`fit_base`, to reuse it) followed by a translation of its mood scores learnt from the
+    user's labels (:mod:`.translate`), composed into one linear layer. Without base data: the
+    recipe on the labels alone. The valence/energy heads learn from the base rows plus the
+    labels, each label repeated so that all of them weigh about ``share`` of the base data.
+    """
+    from ..audio.model import _runtime
+    from ..model.runtime import Dense, NetRuntime
+    from .translate import choose_strength, translation
+
+    reps = max(1, round(share * len(yb) / max(1, len(yu))))
+    X = np.vstack([Xb, np.repeat(Xu, reps, axis=0)])
+    y = np.concatenate([yb, np.repeat(yu, reps)])
+    heads = _heads(X, y)
+    if len(yb) == 0 or len(set(yb)) < 3 or not set(yu) <= set(yb):
+        return _runtime(X, y, C=C, features=list(features), heads=heads)
+    mu, scale, coef, icpt, classes = base if base is not None else fit_base(Xb, yb)
+    k = len(classes)
+    if len(yu):
+        Z = ((Xu - mu) * scale) @ coef.T + icpt
+        yi = np.array([list(classes).index(m) for m in yu])
+        A, c = translation(Z, yi, k, strength=choose_strength(Z, yi, k))
+        coef, icpt = A @ coef, A @ icpt + c
+    from ..audio import embedding as emb
+
+    rt = NetRuntime(
+        features=list(features),
+        classes=list(classes),
+        log_mask=np.zeros(len(features), bool),
+        shift=mu,
+        scale=scale,
+        members=[[Dense(coef.T.copy(), np.asarray(icpt).copy(), "identity")]],
+    )
+    rt.meta["heads"] = heads
+    rt.meta["provider"] = emb.PROVIDER
+    return rt
+
+
+def fit_base(Xb, yb):
+    """The base model's linear layer: ``(mu, 1/sd, coef, intercept, classes)``."""
+    from ..audio.model_cv import fit_logistic
+
+    return fit_logistic(Xb, yb, C=C)
 
 
 def bundled_moods(model, X: np.ndarray) -> np.ndarray:
@@ -299,11 +343,12 @@ def cross_validated_accuracy(
     else:
         splits = KFold(k, shuffle=True, random_state=seed).split(Xu)
     pred = np.empty(len(yu), dtype=object)
+    base = fit_base(Xb, yb) if len(set(yb)) >= 3 else None
     for tr, te in splits:
         if len(set(yu[tr]) | set(yb)) < 2:
             pred[te] = yu[tr][0]  # one class to learn from: it is the only answer
             continue
-        pred[te] = _predict(_fit(Xb, yb, Xu[tr], yu[tr], features), Xu[te])
+        pred[te] = _predict(_fit(Xb, yb, Xu[tr], yu[tr], features, base=base), Xu[te])
     return float((pred == yu).mean()), k
 
 
