@@ -10,7 +10,7 @@ import numpy as np
 
 from trackmood.moods import MOODS
 
-from .test_library_ls import make_library, margin, run
+from .test_library_ls import make_library, run
 
 
 def suggested_paths(res) -> list[str]:
