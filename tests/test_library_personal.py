@@ -212,8 +212,11 @@ def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(
         (base / mood).mkdir(parents=True)
         for i, y in enumerate(signals):
             write_wav(base / mood / f"{i}.wav", y, 22050)
-    rep = train_personal(store, base=base, folds=2)
+    said = []
+    rep = train_personal(store, base=base, folds=2, notify=said.append)
     assert rep.labels == 4 and rep.skipped == 0
+    # progress with the time spent (and left, while it runs) on the way
+    assert any(s.startswith("embedding base clips: 4/4 (") for s in said), said
     assert rep.base == str(base) and rep.base_rows == 4
     assert 0.0 <= rep.personal_accuracy <= 1.0 and 0.0 <= rep.bundled_accuracy <= 1.0
     assert rep.adopted == (rep.personal_accuracy > rep.bundled_accuracy)
