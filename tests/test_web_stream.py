@@ -37,6 +37,7 @@ def add_file(store, path, tid, **kw):
             {
                 "path": str(path),
                 "size": path.stat().st_size if path.exists() else 0,
+                "mtime_ns": path.stat().st_mtime_ns if path.exists() else 0,
                 "sha": tid[-16:].rjust(64, "0"),
                 "track_id": tid,
                 "status": "ok",
@@ -125,6 +126,29 @@ def test_serves_nothing_outside_the_library(lib, tmp_path):
     (music / "Artist").unlink()
     with web_client(create_app(store_path=db)) as c:  # gone: 404, not 500
         assert c.get("/tracks/audio:00000000000000a1/audio").status_code == 404
+
+
+def test_a_music_folder_that_is_a_link_plays(tmp_path):
+    """~/Music often is a link to another disk: files scanned through it play."""
+    from trackmood.store import Store
+
+    real = tmp_path / "disk" / "Music"
+    song = wav_file(real / "song.wav")
+    (tmp_path / "Music").symlink_to(real)
+    db = tmp_path / "lib.sqlite"
+    with Store(db) as s:
+        add_file(
+            s,
+            tmp_path / "Music" / "song.wav",
+            "audio:00000000000000c3",
+            mtime_ns=song.stat().st_mtime_ns,
+        )
+    with web_client(create_app(store_path=db)) as c:
+        r = c.get("/tracks/audio:00000000000000c3/audio")
+        assert r.status_code == 200 and r.content == song.read_bytes()
+        # the same file, changed since the scan (reached through a link): refused
+        song.write_bytes(song.read_bytes() + b"more")
+        assert c.get("/tracks/audio:00000000000000c3/audio").status_code == 404
 
 
 def test_library_pages_have_true_totals(tmp_path):

@@ -120,12 +120,15 @@ class LibraryListing:
         )
         return [tuple(r) for r in self.conn.execute(q, ("user",))]
 
-    def library_file_paths(self, track_id: str) -> list[str]:
-        """Paths of the library's files of ``track_id`` (any state), by path."""
+    def library_file_paths(self, track_id: str) -> list[tuple[str, int | None, int | None]]:
+        """``(path, size, mtime_ns)`` as the scan saw them, of the library's files of
+        ``track_id`` (any state), by path.
+        """
         return [
-            r[0]
+            (r[0], r[1], r[2])
             for r in self.conn.execute(
-                "SELECT path FROM lib_files WHERE track_id=? ORDER BY path", (track_id,)
+                "SELECT path, size, mtime_ns FROM lib_files WHERE track_id=? ORDER BY path",
+                (track_id,),
             )
         ]
 

@@ -3,9 +3,10 @@ totals), ``GET /library/map`` (every track's valence/energy, compact), ``GET /li
 (the tracks worth labelling first) and ``GET /tracks/{id}/audio`` (the file, streamed).
 
 Streaming serves **only files recorded in the library** (``lib_files``), found by track id (no
-part of the request is ever a path): the recorded path must still be a regular file reached
-without any symbolic link (a link swapped in after the scan, or a folder on the way that became
-one, answers 404); it is opened with ``O_NOFOLLOW`` and checked on the open descriptor. Range
+part of the request is ever a path): the recorded path must still be a regular file; when a
+symbolic link is on the way (a linked music folder), the file it reaches must be the one the
+scan saw (same size and modification time), so a link swapped in after the scan, or a folder on
+the way that became one, answers 404. Checks are made on the open descriptor. Range
 requests (``bytes=a-b``, ``a-``, ``-n``) answer 206 with ``Content-Range``; an unsatisfiable or
 malformed range answers 416 with ``Content-Range: bytes */size``.
 """
@@ -145,21 +146,26 @@ def library_suggest(state: State, n: Annotated[int, Query(ge=1, le=200)] = 20):
     return json_response({"total": len(out), "all": size, "limit": n, "offset": 0, "tracks": out})
 
 
-def _open_library_file(paths: list[str]):
-    """``(fd, size, path)`` of the first recorded path that is still a regular file reached
-    without symbolic links; ``None`` if there is none.
+def _open_library_file(files: list[tuple]):
+    """``(fd, size, path)`` of the first recorded file that can be served; ``None`` if none.
+
+    A path without symbolic links is served while it is a regular file. A path with a link on
+    the way (a music folder that is a link, a linked file) is served only while the file it
+    reaches is the one the scan saw (same size and modification time): a link swapped in after
+    the scan, pointing anywhere else, is refused.
     """
-    for p in paths:
-        if not os.path.isabs(p) or os.path.realpath(p) != os.path.normpath(p):
-            continue  # a symbolic link on the way (or a relative, odd record): not served
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+    for p, size, mtime_ns in files:
+        if not os.path.isabs(p):
+            continue
+        linked = os.path.realpath(p) != os.path.normpath(p)
         try:
-            fd = os.open(
-                p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-            )
+            fd = os.open(p, flags | (0 if linked else getattr(os, "O_NOFOLLOW", 0)))
         except OSError:
             continue
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        same = st.st_size == size and st.st_mtime_ns == mtime_ns
+        if not stat.S_ISREG(st.st_mode) or (linked and not same):
             os.close(fd)
             continue
         return fd, st.st_size, p
@@ -227,8 +233,8 @@ def track_audio(state: State, track_id: TrackId, request: Request):
     Only files the library recorded when it scanned them are served.
     """
     with state.lock:
-        paths = state.store.library_file_paths(track_id)
-    opened = _open_library_file(paths)
+        files = state.store.library_file_paths(track_id)
+    opened = _open_library_file(files)
     if opened is None:
         raise ApiError(404, f"no playable library file for track {track_id[:80]!r}")
     fd, size, path = opened
