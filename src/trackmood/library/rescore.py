@@ -16,6 +16,17 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def embedding_model(max_patches: int) -> str:
+    """The store's name of the musicnn embedding with ``max_patches`` patches (``embeddings.model``),
+    as :mod:`trackmood.audio.embed_many` keys it.
+    """
+    from ..audio.embed_many import NAMESPACE, _key
+    from ..store.kvembed import parse_key
+
+    where = parse_key(_key("0", max_patches))
+    return where[0] if where else f"{NAMESPACE}:1:{max_patches}"
+
+
 @dataclass
 class RescoreReport:
     rescored: int
@@ -47,7 +58,7 @@ def rescore_library(store, model, *, notify: Callable[[str], None] | None = None
     k = embed_patches(model)
     if not k:
         raise ValueError(f"model {model.name!r} does not read the musicnn embedding")
-    key = f"musicnn:1:{k}"
+    key = embedding_model(k)
     files = store.analysed(statuses=("ok",))
     names = store.embedding_names(key)
     found = store.get_embeddings(key, {f["sha"] for f in files if f.get("sha")}) if names else {}

@@ -129,6 +129,7 @@ def _embedding_space(store, rows: list[dict], labelled_rows: list[dict]):
     """``(candidates, labelled)`` in the embedding space, or ``None`` without embeddings."""
     from ..pipeline import embed_patches
     from ..predictions import audio_model
+    from .rescore import embedding_model
 
     try:
         k = embed_patches(audio_model("audio"))
@@ -136,7 +137,7 @@ def _embedding_space(store, rows: list[dict], labelled_rows: list[dict]):
         return None
     if not k:
         return None
-    model = f"musicnn:1:{k}"
+    model = embedding_model(k)
     shas = [r["sha"] for r in rows + labelled_rows if r.get("sha")]
     found = store.get_embeddings(model, shas)
     everyone = rows + labelled_rows
