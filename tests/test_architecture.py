@@ -208,8 +208,6 @@ WRITE_SQL = re.compile(
 #: any other module, and once one of these is clean (remove it then).
 PENDING_STORE_WRITERS: dict[str, str] = {
     # owned by other branches of issues 15/16; the Store methods to call instead exist:
-    "trackmood.library.labels": "DELETE FROM labels → Store.delete_labels(track_id, source)",
-    "trackmood.library.personal": "conn.execute on lib_files → Store.file_shas(track_id)",
 }
 
 

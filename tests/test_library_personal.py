@@ -131,9 +131,19 @@ def test_personal_model_adopted_when_it_beats_the_bundled_one(library, tmp_path)
         (store.path.parent / "personal-model").resolve()
     )
     assert any("is now this library's default" in line for line in rep.lines())
-    # the next scan predicts the unchanged files again with the personal model (no analysis)
+    # the library's moods change at once, from the stored embeddings (no rescan, no audio read)
+    mine = [r for r in catalog.analysed(store) if r["path"].startswith(str(music))]
+    assert mine and {r["model"] for r in mine} == {rep.model_name}
+    personal = load_model(rep.model_path)
+    for r in mine:
+        raw = cache.embeddings(store, [r["sha"]], 9)[r["sha"]]
+        x = np.array([[raw[k] for k in personal.features]])
+        assert r["mood"] == personal.runtime.classes[int(personal.predict_proba(x).argmax())]
+    assert rep.rescore.rescored == len(catalog.analysed(store))
+    assert any("re-scored from stored embeddings" in line for line in rep.lines())
+    # the next scan has nothing to analyse or re-predict
     again = scan(store, [music], workers=1)
-    assert again.analysed == 0 and again.repredicted == again.found
+    assert again.analysed == 0
     assert {r["model"] for r in catalog.analysed(store) if r["path"].startswith(str(music))} == {
         rep.model_name
     }
@@ -180,7 +190,9 @@ def test_train_personal_cli_reports_one_line_error(library):
     ]
 
 
-def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(library, tmp_path):
+def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(
+    library, tmp_path, monkeypatch
+):
     from tests.audio_fixtures import click_track, music_like, write_wav
 
     music, store = library
@@ -198,12 +210,28 @@ def test_labeled_files_are_embedded_when_missing_and_a_base_folder_is_read(libra
         (base / mood).mkdir(parents=True)
         for i, y in enumerate(signals):
             write_wav(base / mood / f"{i}.wav", y, 22050)
-    rep = train_personal(store, base=base, folds=2)
+    said = []
+    rep = train_personal(store, base=base, folds=2, notify=said.append)
     assert rep.labels == 4 and rep.skipped == 0
+    # progress with the time spent (and left, while it runs) on the way
+    assert any(s.startswith("embedding base clips: 4/4 (") for s in said), said
     assert rep.base == str(base) and rep.base_rows == 4
     assert 0.0 <= rep.personal_accuracy <= 1.0 and 0.0 <= rep.bundled_accuracy <= 1.0
     assert rep.adopted == (rep.personal_accuracy > rep.bundled_accuracy)
     for r in rows:
         cached = cache.embeddings(store, [r["sha"]], 9)[r["sha"]]
         assert len([k for k in cached if k.startswith("mn_pen")]) == 200
-    assert (store.path.parent / "personal-base-embeddings.npz").exists()
+    # the base clips' embeddings are kept in the library by content hash: a second run reads
+    # them from it and decodes no audio at all
+    for f in base.rglob("*.wav"):
+        sha = hashlib.sha256(f.read_bytes()).hexdigest()
+        assert sha in cache.embeddings(store, [sha], 9)
+    from trackmood.engine import Engine
+
+    def no_audio(*a, **k):
+        raise AssertionError("audio decoded on the second run")
+
+    monkeypatch.setattr(Engine, "results", no_audio)
+    said = []
+    again = train_personal(store, base=base, folds=2, notify=said.append)
+    assert again.base_rows == 4 and not any("embedding" in s for s in said)

@@ -164,7 +164,7 @@ def test_page_end_to_end(serve, browser, tmp_path):
     page.wait_for_selector("body[data-ready='true']")
     expect(page.locator("#map-regions rect")).to_have_count(1600)
     expect(page.locator("#model-card table.confusion tbody td")).to_have_count(16)
-    assert "accuracy" in page.locator("#model-card").inner_text()
+    assert "Accuracy" in page.locator("#model-card").inner_text()  # in words, not keys
 
     page.set_input_files("#file-input", str(table))
     expect(page.locator("#tracks-table tbody tr")).to_have_count(17)

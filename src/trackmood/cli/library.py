@@ -1,5 +1,5 @@
-"""CLI commands for the music library: ``scan``, ``tag``, ``playlists export``, ``label``,
-``library train-personal`` and ``library check`` (registered on the main app by :mod:`trackmood.cli`).
+"""CLI commands for the music library: ``scan``, ``tag``, ``playlists export``, ``label``
+(``--suggest``), ``library ls``, ``library train-personal`` and ``library check`` (registered on the main app by :mod:`trackmood.cli`).
 """
 
 from __future__ import annotations
@@ -185,15 +185,37 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def label(
-        track: Annotated[str, typer.Argument(help="A scanned audio file, or a track id.")],
-        mood: Annotated[str, typer.Argument(help="Calm, Energetic, Happy or Sad.")],
+        track: Annotated[
+            str | None, typer.Argument(help="A scanned audio file, or a track id.")
+        ] = None,
+        mood: Annotated[str | None, typer.Argument(help="Calm, Energetic, Happy or Sad.")] = None,
+        suggest: Annotated[
+            int | None,
+            typer.Option(
+                "--suggest",
+                min=1,
+                help="List this many tracks whose labels would teach the model most "
+                "(uncertain, spread over the library, every mood), instead of labelling.",
+            ),
+        ] = None,
         db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
     ):
-        """Give a track your own mood (used by 'trackmood library train-personal')."""
+        """Give a track your own mood (used by 'trackmood library train-personal').
+
+        'trackmood label --suggest 20' lists the tracks worth labelling first.
+        """
         from ..errors import TrackmoodError
         from ..library.labels import set_label
-        from .common import fail
+        from .common import err, fail
 
+        if suggest is not None:
+            if track is not None:
+                err("error: give either --suggest N or TRACK MOOD, not both")
+                raise typer.Exit(2)
+            return _suggest(suggest, db)
+        if track is None or mood is None:
+            err("error: give a TRACK and its MOOD (or --suggest N to see which tracks to label)")
+            raise typer.Exit(2)
         try:
             store = _store(db)
             try:
@@ -214,8 +236,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--base",
                 help="The bundled audio model's training data to learn with: its labeled "
-                "folder (e.g. ../shared/data/audio_4q; its musicnn embeddings are cached beside "
-                "the library) or a table (.parquet/.csv with mood and mn_pen000..199 columns). Without it the model learns from your labels alone.",
+                "folder (e.g. ../shared/data/audio_4q; its musicnn embeddings are cached in "
+                "the library by content hash, so a second run takes seconds) or a table (.parquet/.csv with mood and mn_pen000..199 columns). Without it the model learns from your labels alone. An adopted model re-scores the library at once from its stored embeddings.",
             ),
         ] = None,
         folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
@@ -237,6 +259,56 @@ def register(app: typer.Typer) -> None:
                 store.close()
             for line in rep.lines():
                 typer.echo(line)
+        except TrackmoodError as e:
+            fail(e)
+
+    @library.command("ls")
+    def ls(
+        mood: Annotated[
+            str | None, typer.Option("--mood", help="Only tracks of this predicted mood.")
+        ] = None,
+        uncertain: Annotated[
+            bool,
+            typer.Option("--uncertain", help="Only tracks whose two most likely moods are close."),
+        ] = False,
+        labelled: Annotated[
+            bool, typer.Option("--labelled", help="Only tracks you gave your own mood.")
+        ] = False,
+        fmt: Annotated[
+            str | None, typer.Option("--format", "-f", help="table, csv or json.")
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option("-o", "--output", help="Write to this file.")
+        ] = None,
+        db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    ):
+        """List every analysed track of the library: mood, confidence, uncertain, valence,
+        energy and your own label.
+        """
+        from ..errors import DataError, TrackmoodError
+        from ..library.listing import list_frame
+        from ..moods import normalize_label
+        from ..outputs import write_frame
+        from .common import err, fail
+
+        try:
+            if fmt not in (None, "table", "csv", "json"):
+                raise DataError(f"unknown format {fmt!r}; use table, csv or json")
+            store = _store(db)
+            try:
+                rows, total = store.library_tracks(
+                    mood=normalize_label(mood) if mood else None,
+                    uncertain=True if uncertain else None,
+                    labelled=True if labelled else None,
+                )
+                size = store.library_size()
+            finally:
+                store.close()
+            frame = list_frame(
+                rows, for_table=(fmt or ("table" if out is None else None)) == "table"
+            )
+            write_frame(frame, out, fmt)
+            err(f"{total} of {size} analysed track(s)")
         except TrackmoodError as e:
             fail(e)
 
@@ -329,3 +401,25 @@ def register(app: typer.Typer) -> None:
                 err("the playlists are empty: scan a music folder first (trackmood scan DIR)")
         except TrackmoodError as e:
             fail(e)
+
+
+def _suggest(n: int, db: Path | None) -> None:
+    from ..errors import TrackmoodError
+    from ..library.listing import suggest_frame
+    from ..library.suggest import suggest
+    from ..outputs import write_frame
+    from .common import err, fail
+
+    try:
+        store = _store(db)
+        try:
+            rows = suggest(store, n)
+        finally:
+            store.close()
+        if not rows:
+            err("nothing to suggest: scan a music folder first, or every track has your label")
+            return
+        write_frame(suggest_frame(rows), None, "table")
+        err(f"label them with: trackmood label PATH MOOD ({len(rows)} suggested)")
+    except TrackmoodError as e:
+        fail(e)

@@ -54,11 +54,7 @@ def set_label(store, id_or_path: str, mood: str) -> dict:
 
 def remove_label(store, id_or_path: str) -> bool:
     tid, _ = resolve_track(store, id_or_path)
-    with store.transaction() as c:
-        n = c.execute(
-            "DELETE FROM labels WHERE track_id=? AND source=?", (tid, catalog.USER_SOURCE)
-        ).rowcount
-    return n > 0
+    return store.delete_labels(tid, catalog.USER_SOURCE) > 0
 
 
 def user_labels(store) -> dict[str, str]:

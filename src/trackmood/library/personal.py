@@ -55,6 +55,7 @@ class PersonalReport:
     model_path: str | None = None
     model_name: str | None = None
     per_fold: list = field(default_factory=list)
+    rescore: object = None  # a RescoreReport once the library was re-scored
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{m} {n}" for m, n in self.label_counts.items())
@@ -78,6 +79,8 @@ class PersonalReport:
         ]
         if self.adopted:
             out.append(f"the personal model is now this library's default: {self.model_path}")
+            if self.rescore is not None:
+                out.append(self.rescore.line())
         else:
             out.append("the personal model is not better: the library's default is unchanged")
         return out
@@ -105,9 +108,7 @@ def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
     rows, ys, skipped = [], [], 0
     for tid, mood in sorted(user_labels(store).items()):
         feats = None
-        files = store.conn.execute(
-            "SELECT sha, path FROM lib_files WHERE track_id=? AND sha IS NOT NULL", (tid,)
-        ).fetchall()
+        files = store.file_shas(tid)
         cached = cache.embeddings(store, [sha for sha, _ in files], k)
         for sha, _path in files:
             if sha in cached:
@@ -129,25 +130,98 @@ def labeled_embeddings(store, model) -> tuple[np.ndarray, np.ndarray, int]:
     return X, np.array(ys, dtype=object), skipped
 
 
+class Eta:
+    """``progress(done, total)`` that tells ``notify`` how far it is and how long is left (at
+    most every ``every`` seconds, and at the end).
+    """
+
+    def __init__(self, what: str, notify: Callable[[str], None] | None, every: float = 2.0):
+        import time
+
+        self.what, self.notify, self.every = what, notify, every
+        self.t0 = time.monotonic()
+        self.last = -1e9
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.notify is None or (done < total and now - self.last < self.every):
+            return
+        self.last = now
+        spent = now - self.t0
+        left = spent / done * (total - done) if done else float("nan")
+        eta = f", about {_duration(left)} left" if done < total and done else ""
+        self.notify(f"{self.what}: {done}/{total} ({_duration(spent)} so far{eta})")
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def folder_embeddings(folder, model, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)``: the ``model.features`` (the musicnn embedding) of a labeled audio folder's
+    clips, cached in the store by content hash like every library file's embedding: a second
+    run reads them all from the store (no audio decoded). Shows progress and an ETA.
+    """
+    from ..audio.model import folder_labels
+    from ..engine import Engine, cache
+    from ..moods import LabelMap
+
+    k, _ = _embedding_spec(model)
+    pairs = folder_labels(folder, label_map=LabelMap())
+    shas = [_sha(p) for p, _ in pairs]
+    found = cache.embeddings(store, shas, k) if store is not None else {}
+    todo = [str(p) for (p, _), sha in zip(pairs, shas, strict=True) if sha not in found]
+    if notify and todo:
+        notify(
+            f"embedding {len(todo)} base clip(s) with musicnn ({len(found)} cached in "
+            "the library; a second run reads them all from it)"
+        )
+    if todo:
+        eta = Eta("embedding base clips", notify)
+        done0, total = len(pairs) - len(todo), len(pairs)
+        engine = Engine(store=store, patches=k)
+        for res in engine.results(todo, progress=lambda d, _t: eta(done0 + d, total)):
+            if res.get("sha") and "features" in res:
+                found[res["sha"]] = res["features"]
+    results = [{"features": found.get(sha, {})} for sha in shas]
+    keep = [i for i, r in enumerate(results) if all(f in r["features"] for f in model.features)]
+    if notify and len(keep) < len(results):
+        notify(f"skipped {len(results) - len(keep)} base clip(s) that could not be analysed")
+    if not keep:
+        raise DataError(f"{folder}: no clip could be analysed")
+    X = np.array([[results[i]["features"][f] for f in model.features] for i in keep], dtype=float)
+    y = np.array([pairs[i][1] for i in keep], dtype=object)
+    return X, y
+
+
 def base_embeddings(base, model, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray, str]:
     """``(X, y, description)`` of the base data in ``model.features``: a labeled audio folder (one
     subfolder per mood or quadrant, as the bundled model was trained on; its embeddings cached in
-    an ``.npz`` beside the library file) or a table with ``mood`` and those columns.
+    the library by content hash, see :func:`folder_embeddings`) or a table with ``mood`` and
+    those columns.
     """
     features = list(model.features)
     if base is None:
         return np.empty((0, len(features))), np.array([], dtype=object), "none"
     base = Path(base)
     if base.is_dir():
-        from ..audio.model import load_embeddings
-        from ..moods import LabelMap
-
-        k, block = _embedding_spec(model)
-        cache = None
-        if store is not None and store.path != ":memory:":
-            cache = Path(store.path).parent / "personal-base-embeddings.npz"
-        data = load_embeddings(base, label_map=LabelMap(), cache=cache, budgets=(k,), notify=notify)
-        return data["X"][(k, block)], np.asarray(data["mood"], dtype=object), str(base)
+        X, y = folder_embeddings(base, model, store=store, notify=notify)
+        return X, y, str(base)
     if not base.exists():
         raise DataError(f"{base}: no such folder or table")
     import pandas as pd
@@ -169,13 +243,9 @@ def base_embeddings(base, model, *, store=None, notify=None) -> tuple[np.ndarray
     return np.nan_to_num(df[features].to_numpy(float)), y, str(base)
 
 
-def _fit(Xb, yb, Xu, yu, features):
-    from ..audio.model import _runtime
+def _heads(X, y) -> dict:
     from ..audio.model_cv import AXES, fit_logistic
 
-    reps = max(1, round(len(yb) / len(MOODS) / max(1, len(yu))))
-    X = np.vstack([Xb, np.repeat(Xu, reps, axis=0)])
-    y = np.concatenate([yb, np.repeat(yu, reps)])
     heads = {}
     for name, pos in AXES.items():
         side = np.isin(y, pos).astype(int)
@@ -183,7 +253,55 @@ def _fit(Xb, yb, Xu, yu, features):
             continue
         _, _, hc, hi, _ = fit_logistic(X, side, C=C)
         heads[name] = {"coef": hc.ravel().tolist(), "intercept": float(hi.ravel()[0]), "C": C}
-    return _runtime(X, y, C=C, features=list(features), heads=heads)
+    return heads
+
+
+def _fit(Xb, yb, Xu, yu, features, share: float = 1 / len(MOODS), base=None):
+    """The personal model.
+
+    With base data: the base model (the bundled recipe on ``Xb``; pass ``base``, the output of
+    :func:`fit_base`, to reuse it) followed by a translation of its mood scores learnt from the
+    user's labels (:mod:`.translate`), composed into one linear layer. Without base data: the
+    recipe on the labels alone. The valence/energy heads learn from the base rows plus the
+    labels, each label repeated so that all of them weigh about ``share`` of the base data.
+    """
+    from ..audio.model import _runtime
+    from ..model.runtime import Dense, NetRuntime
+    from .translate import choose_strength, translation
+
+    reps = max(1, round(share * len(yb) / max(1, len(yu))))
+    X = np.vstack([Xb, np.repeat(Xu, reps, axis=0)])
+    y = np.concatenate([yb, np.repeat(yu, reps)])
+    heads = _heads(X, y)
+    if len(yb) == 0 or len(set(yb)) < 3 or not set(yu) <= set(yb):
+        return _runtime(X, y, C=C, features=list(features), heads=heads)
+    mu, scale, coef, icpt, classes = base if base is not None else fit_base(Xb, yb)
+    k = len(classes)
+    if len(yu):
+        Z = ((Xu - mu) * scale) @ coef.T + icpt
+        yi = np.array([list(classes).index(m) for m in yu])
+        A, c = translation(Z, yi, k, strength=choose_strength(Z, yi, k))
+        coef, icpt = A @ coef, A @ icpt + c
+    from ..audio import embedding as emb
+
+    rt = NetRuntime(
+        features=list(features),
+        classes=list(classes),
+        log_mask=np.zeros(len(features), bool),
+        shift=mu,
+        scale=scale,
+        members=[[Dense(coef.T.copy(), np.asarray(icpt).copy(), "identity")]],
+    )
+    rt.meta["heads"] = heads
+    rt.meta["provider"] = emb.PROVIDER
+    return rt
+
+
+def fit_base(Xb, yb):
+    """The base model's linear layer: ``(mu, 1/sd, coef, intercept, classes)``."""
+    from ..audio.model_cv import fit_logistic
+
+    return fit_logistic(Xb, yb, C=C)
 
 
 def bundled_moods(model, X: np.ndarray) -> np.ndarray:
@@ -214,11 +332,12 @@ def cross_validated_accuracy(
     else:
         splits = KFold(k, shuffle=True, random_state=seed).split(Xu)
     pred = np.empty(len(yu), dtype=object)
+    base = fit_base(Xb, yb) if len(set(yb)) >= 3 else None
     for tr, te in splits:
         if len(set(yu[tr]) | set(yb)) < 2:
             pred[te] = yu[tr][0]  # one class to learn from: it is the only answer
             continue
-        pred[te] = _predict(_fit(Xb, yb, Xu[tr], yu[tr], features), Xu[te])
+        pred[te] = _predict(_fit(Xb, yb, Xu[tr], yu[tr], features, base=base), Xu[te])
     return float((pred == yu).mean()), k
 
 
@@ -310,4 +429,7 @@ def train_personal(
     save_model(TrainedModel(runtime, card), out)
     catalog.set_default_model(store, str(Path(out).resolve()))
     rep.model_path, rep.model_name = str(out), name
+    from .rescore import rescore_library
+
+    rep.rescore = rescore_library(store, audio_model(str(Path(out).resolve())), notify=None)
     return rep

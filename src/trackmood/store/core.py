@@ -20,6 +20,7 @@ from ..paths import as_text, display
 from . import faults, schema
 from .caches import Caches
 from .files import LibraryFiles
+from .listing import LibraryListing
 
 log = logging.getLogger("trackmood.store")
 
@@ -34,7 +35,7 @@ def default_path() -> Path:
     return Path(user_data_dir("trackmood")) / "library.sqlite"
 
 
-class Store(Caches, LibraryFiles):
+class Store(Caches, LibraryFiles, LibraryListing):
     """A connection to the library. Safe to open from several processes (WAL, busy timeout).
 
     Parameters

@@ -38,6 +38,7 @@ from .deps import Settings, WebState
 from .errors import install_handlers
 from .guard import Guard
 from .routes import download as download_routes
+from .routes import library as library_routes
 from .routes import model as model_routes
 from .routes import pages
 from .routes import predict as predict_routes
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(model_routes.router)
     app.include_router(predict_routes.measured)
     app.include_router(predict_routes.router)
+    app.include_router(library_routes.router)
     app.include_router(track_routes.router)
     app.include_router(download_routes.router)
     app.include_router(similar_routes.router)

@@ -150,3 +150,46 @@ if TYPE_CHECKING:  # built at run time from the schema; a plain model to the typ
 else:
     TrackIn = _track_in_model()
 TrackId = Annotated[str, PathParam(min_length=1, max_length=300, description="the track's id")]
+
+
+# -- the scanned library on the page (issue 18) -----------------------------------------------
+class LibraryRow(BaseModel):
+    """One analysed library file: its track's mood, how sure the model is, the user's label."""
+
+    id: str
+    name: str | None = None
+    artist: str | None = None
+    file: str | None = Field(None, description="the file's name (never its folder)")
+    model: str | None = None
+    mood: str | None = None
+    p_calm: float | None = None
+    p_energetic: float | None = None
+    p_happy: float | None = None
+    p_sad: float | None = None
+    confidence: float | None = None
+    margin: float | None = Field(None, description="gap between the two most likely moods")
+    uncertain: bool = False
+    valence: float | None = None
+    energy: float | None = None
+    label: str | None = Field(None, description="the user's own mood")
+    audio: str = Field(description="where the page plays it: /tracks/{id}/audio")
+    why: str | None = Field(None, description="suggestions only: what the model hesitates on")
+
+
+class LibraryPage(BaseModel):
+    total: int = Field(description="files matching the filters")
+    all: int = Field(description="analysed files in the library")
+    limit: int
+    offset: int
+    tracks: list[LibraryRow]
+
+
+class LibraryMap(BaseModel):
+    count: int
+    moods: list[str]
+    ids: list[str]
+    valence: list[float | None]
+    energy: list[float | None]
+    mood: list[int] = Field(description="index into moods (-1: none)")
+    label: list[int] = Field(description="the user's mood, index into moods (-1: none)")
+    uncertain: list[int] = Field(description="1: the two most likely moods are close")

@@ -17,6 +17,8 @@ const state = {
   sortKey: null,
   sortDir: 1,
   regions: null,
+  savedTotal: 0,   // predicted tracks the server keeps (GET /tracks total)
+  savedLoaded: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -129,9 +131,10 @@ function render() {
   for (const r of rows.slice(0, MAX_SHOWN)) tbody.append(tableRow(r));
   const total = state.tracks.size;
   $("empty").hidden = total > 0;
+  const kept = state.savedTotal > state.savedLoaded ? ` The server keeps ${state.savedTotal.toLocaleString("en-US")} predicted tracks; the newest ${state.savedLoaded.toLocaleString("en-US")} are loaded here.` : "";
   $("count").textContent = total === 0 ? "" :
-    `Showing ${Math.min(rows.length, MAX_SHOWN)} of ${rows.length} matching tracks (${total} in all)` +
-    (rows.length > MAX_SHOWN ? "; download the CSV for every row." : ".");
+    `Showing ${Math.min(rows.length, MAX_SHOWN)} of ${rows.length} matching tracks (${total} on this page)` +
+    (rows.length > MAX_SHOWN ? "; download the CSV for every row." : ".") + kept;
   drawPoints(rows);
   drawTimelines(rows);
 }
@@ -386,99 +389,6 @@ function drawTimelines(rows) {
   }
 }
 
-// ----------------------------------------------------------------------------- model card
-function findConfusion(obj, depth = 0) {
-  if (!obj || typeof obj !== "object" || depth > 5) return null;
-  for (const [k, v] of Object.entries(obj)) {
-    if (/confusion/i.test(k)) {
-      if (Array.isArray(v) && v.length && Array.isArray(v[0])) return { matrix: v, labels: obj.labels || null, where: k };
-      if (v && typeof v === "object" && Array.isArray(v.matrix)) return { matrix: v.matrix, labels: v.labels || v.classes || null, where: k };
-      if (v && typeof v === "object" && !Array.isArray(v)) {
-        const labels = Object.keys(v);
-        if (labels.length && labels.every((l) => v[l] && typeof v[l] === "object")) {
-          return { matrix: labels.map((a) => labels.map((b) => Number(v[a][b] || 0))), labels, where: k };
-        }
-      }
-    }
-  }
-  for (const v of Object.values(obj)) {
-    if (v && typeof v === "object") { const f = findConfusion(v, depth + 1); if (f) return f; }
-  }
-  return null;
-}
-
-function scalarMetrics(metrics, prefix = "", out = [], depth = 0) {
-  if (!metrics || typeof metrics !== "object" || depth > 2) return out;
-  for (const [k, v] of Object.entries(metrics)) {
-    if (/confusion/i.test(k)) continue;
-    if (typeof v === "number") out.push([prefix + k, v]);
-    else if (typeof v === "string" && v.length < 80) out.push([prefix + k, v]);
-    else if (v && typeof v === "object" && !Array.isArray(v)) scalarMetrics(v, prefix + k + " · ", out, depth + 1);
-    if (out.length > 40) break;
-  }
-  return out;
-}
-
-function renderCard(card) {
-  const box = $("model-card");
-  box.replaceChildren();
-  box.append(el("p", {}, el("strong", { text: card.name || "model" }), card.kind ? ` (${card.kind})` : ""));
-  if (card.description) box.append(el("p", { text: card.description }));
-  const dl = el("dl", { class: "facts" });
-  const fact = (k, v) => { if (v) dl.append(el("dt", { text: k }), el("dd", { text: v })); };
-  fact("Features", (card.features || []).join(", "));
-  fact("Classes", (card.classes || []).join(", "));
-  if (card.created) fact("Trained", String(card.created));
-  if (card.versions) fact("Libraries", Object.entries(card.versions).map(([k, v]) => `${k} ${v}`).join(", "));
-  box.append(dl);
-  if (Array.isArray(card.training_files) && card.training_files.length) {
-    box.append(el("h3", { text: "Training data" }));
-    const t = el("table", { class: "small" }, el("thead", {}, el("tr", {},
-      el("th", { scope: "col", text: "file" }), el("th", { scope: "col", text: "rows" }), el("th", { scope: "col", text: "sha256" }))));
-    const tb = el("tbody");
-    for (const f of card.training_files) tb.append(el("tr", {}, el("td", { text: f.file || "" }), el("td", { class: "num", text: f.rows ?? "" }), el("td", { class: "mono", text: String(f.sha256 || "").slice(0, 12) })));
-    t.append(tb);
-    box.append(el("div", { class: "table-wrap" }, t));
-  }
-  const metrics = card.metrics;
-  const scalars = scalarMetrics(metrics);
-  if (scalars.length) {
-    box.append(el("h3", { text: "Metrics" }));
-    const dlm = el("dl", { class: "facts" });
-    for (const [k, v] of scalars) dlm.append(el("dt", { text: k }), el("dd", { text: typeof v === "number" ? (Math.abs(v) <= 1 && !Number.isInteger(v) ? v.toFixed(3) : String(v)) : v }));
-    box.append(dlm);
-  }
-  const cm = findConfusion(metrics);
-  box.append(el("h3", { text: "Confusion matrix" }));
-  if (cm) box.append(confusionTable(cm, card.classes));
-  else box.append(el("p", { class: "hint", text: "This model's card carries no confusion matrix" + (metrics ? "; its metrics are listed above." : " and no metrics.") }));
-  if (card.terms) box.append(el("h3", { text: "Data and terms" }), el("p", { class: "terms", text: card.terms }));
-}
-
-function confusionTable(cm, classes) {
-  const labels = cm.labels || classes || cm.matrix.map((_, i) => String(i));
-  const t = el("table", { class: "confusion" }, el("caption", { text: `Rows: true mood; columns: predicted mood (${cm.where}).` }));
-  const head = el("tr", {}, el("th", { scope: "col", text: "true \\ predicted" }));
-  for (const l of labels) head.append(el("th", { scope: "col", text: l }));
-  t.append(el("thead", {}, head));
-  const tb = el("tbody");
-  cm.matrix.forEach((row, i) => {
-    const sum = row.reduce((a, b) => a + Number(b), 0) || 1;
-    const tr = el("tr", {}, el("th", { scope: "row", text: labels[i] ?? String(i) }));
-    row.forEach((v, j) => {
-      const share = Number(v) / sum;
-      const td = el("td", { class: "num" + (i === j ? " diag" : ""), text: Number.isInteger(Number(v)) ? String(v) : Number(v).toFixed(2),
-        title: `${labels[i]} predicted as ${labels[j]}: ${(100 * share).toFixed(0)}% of the row` });
-      td.style.backgroundColor = `rgba(42, 92, 170, ${(0.08 + 0.6 * share).toFixed(3)})`;
-      if (share > 0.55) td.classList.add("dark");
-      tr.append(td);
-    });
-    tb.append(tr);
-  });
-  t.append(tb);
-  return el("div", { class: "table-wrap" }, t);
-}
-
 // ----------------------------------------------------------------------------- inputs
 async function handleFiles(fileList) {
   const files = Array.from(fileList || []);
@@ -554,12 +464,12 @@ async function start() {
     $("map-note").textContent = "The model's decision regions are not available.";
   });
   try {
+    // the tracks predicted earlier (uploads, Spotify); the scanned library has its own view above
     const page = await getJSON("/tracks?limit=1000");
-    if (page.tracks.length) {
-      addRows(page.tracks.map((t) => Object.assign({}, t, { source: t.source || "library" })));
-      setStatus(`${page.total} track${page.total === 1 ? "" : "s"} in your library` + (page.total > page.tracks.length ? ` (showing the first ${page.tracks.length})` : "") + ".");
-    }
-  } catch (e) { setError(`Could not read the library: ${e.message}`); }
+    state.savedTotal = page.total;
+    state.savedLoaded = page.tracks.length;
+    if (page.tracks.length) addRows(page.tracks.map((t) => Object.assign({}, t, { source: t.source || "saved" })));
+  } catch (e) { setError(`Could not read the saved predictions: ${e.message}`); }
   document.body.dataset.ready = "true";
 }
 
