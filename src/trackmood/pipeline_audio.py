@@ -6,6 +6,7 @@ source) — predictions, valence/energy from the model's heads, timelines — an
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def window_rows(windows: list[dict], model) -> list[dict]:
         proba[ok] = _proba(model, X[ok])
     rows = []
     for w, p, good in zip(windows, proba, ok, strict=True):
-        row = {"start": float(w["start"]), "end": float(w["end"])}
+        row: dict[str, Any] = {"start": float(w["start"]), "end": float(w["end"])}
         row["mood"] = MOODS[int(p.argmax())] if good else None
         row.update({c: round(float(v), 4) for c, v in zip(PROBA_COLUMNS, p, strict=True)})
         row["confidence"] = round(float(p.max()), 4) if good else math.nan

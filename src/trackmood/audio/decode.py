@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +90,7 @@ class Decoded:
     decoder: str
 
 
-def _soundfile_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.ndarray]]:
+def _soundfile_blocks(path: Path) -> tuple[int, int, int | None, Generator[np.ndarray, None, None]]:
     import soundfile as sf
 
     try:
@@ -113,7 +113,7 @@ def _soundfile_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.nda
     return info.samplerate, info.channels, declared, gen()
 
 
-def _pyav_blocks(path: Path) -> tuple[int, int, int | None, Iterator[np.ndarray]]:
+def _pyav_blocks(path: Path) -> tuple[int, int, int | None, Generator[np.ndarray, None, None]]:
     import av
 
     av.logging.set_level(av.logging.PANIC)

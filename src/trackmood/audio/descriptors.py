@@ -293,12 +293,9 @@ def _tonal(chroma: np.ndarray, rel: np.ndarray, sr: int) -> dict[str, float]:
     fps = sr / HOP
     n = chroma.shape[1]
     w = max(1, int(5 * fps))
-    mm, ks = [], []
-    for s in range(0, max(1, n - w // 2), w):
-        _, _, strength, major_minor, _ = _key(chroma[:, s : s + w].mean(axis=1))
-        mm.append(major_minor)
-        ks.append(strength)
-    mm, ks = np.array(mm), np.array(ks)
+    per_win = [_key(chroma[:, s : s + w].mean(axis=1)) for s in range(0, max(1, n - w // 2), w)]
+    mm = np.array([major_minor for _, _, _, major_minor, _ in per_win])
+    ks = np.array([strength for _, _, strength, _, _ in per_win])
     chn = chroma / (chroma.sum(axis=0, keepdims=True) + 1e-9)
     ent = -(chn * np.log(chn + 1e-9)).sum(axis=0)
     cm = chroma.mean(axis=1)

@@ -40,11 +40,11 @@ class Frames:
     rms: np.ndarray
     onset: np.ndarray
     band_onset: np.ndarray  # rows: low (< 200 Hz), mid, high (> 2.5 kHz) onset strength
-    peak: np.ndarray = None  # contrast bands' peak level (dB), rows as ``contrast``
-    valley: np.ndarray = None  # contrast bands' valley level (dB)
+    peak: np.ndarray | None = None  # contrast bands' peak level (dB), rows as ``contrast``
+    valley: np.ndarray | None = None  # contrast bands' valley level (dB)
     loudness: float = math.nan
-    hpcp: np.ndarray = None  # (36, n) harmonic pitch-class profile per frame (see .key)
-    tuning: np.ndarray = None  # (n,) complex tuning phasor per frame (see .key)
+    hpcp: np.ndarray | None = None  # (36, n) harmonic pitch-class profile per frame (see .key)
+    tuning: np.ndarray | None = None  # (n,) complex tuning phasor per frame (see .key)
 
     @property
     def n_frames(self) -> int:
@@ -75,7 +75,8 @@ class FrameBuilder:
         self.n = 0
         self._buf = [np.zeros(N_FFT // 2, np.float32)]  # the centring pad
         self._buffered = N_FFT // 2
-        self._prev = None  # last magnitude column of the previous chunk (for flux)
+        # last magnitude column of the previous chunk (for flux)
+        self._prev: np.ndarray | None = None
         self._parts: dict[str, list[np.ndarray]] = {}
         self._cut_at = 0  # samples before the current excerpt (see :meth:`cut`)
         self._frames = 0  # frames processed so far

@@ -182,7 +182,7 @@ def load_embeddings(
         need = None
         if entry is not None:
             need = {s for k in budgets for s in emb.patch_starts(entry[0], k)}
-        if entry is None or not need <= set(entry[1]):
+        if entry is None or need is None or not need <= set(entry[1]):
             try:
                 entry = _clip_patches(p, budgets)
             except SourceError as e:
@@ -193,9 +193,9 @@ def load_embeddings(
         keep.append(i)
         if progress:
             progress(i + 1, len(files))
-    for e in errors[:5]:
+    for msg in errors[:5]:
         if notify:
-            notify(f"skipped: {e}")
+            notify(f"skipped: {msg}")
     if not clips:
         raise DataError(f"{directory}: no file could be analysed ({len(errors)} failed)")
     if cache is not None:
@@ -207,10 +207,9 @@ def load_embeddings(
             rows = [starts.index(s) for s in emb.patch_starts(total, k)]
             pen.append(P[rows].mean(axis=0))
             tags.append(T[rows].mean(axis=0))
-        pen, tags = np.array(pen, float), np.array(tags, float)
-        X[(k, "pen")] = pen
-        X[(k, "pen+tags")] = np.hstack([pen, tags])
-    keep = np.array(keep)
+        pen_x, tags_x = np.array(pen, float), np.array(tags, float)
+        X[(k, "pen")] = pen_x
+        X[(k, "pen+tags")] = np.hstack([pen_x, tags_x])
     return {
         "files": [files[i] for i in keep],
         "mood": np.array([pairs[i][1] for i in keep]),

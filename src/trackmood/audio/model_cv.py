@@ -147,9 +147,9 @@ def cross_validate(
     fold_acc, fold_f1, choices = [], [], []
     correct = np.zeros((repeats, len(y)))
     cm = np.zeros((len(classes), len(classes)), int)
-    head_auc = {n: [] for n in AXES}
-    head_pooled = {n: [] for n in AXES}
-    per_rep = [[] for _ in range(repeats)]
+    head_auc: dict[str, list[float]] = {n: [] for n in AXES}
+    head_pooled: dict[str, list[float]] = {n: [] for n in AXES}
+    per_rep: list[list[tuple]] = [[] for _ in range(repeats)]
     for (r, _tr, _te), res in zip(splits, results, strict=True):
         per_rep[r].append(res)
     for r, reps in enumerate(per_rep):

@@ -226,14 +226,14 @@ def beat_track(onset: np.ndarray, bpm: float, sr: int = SR, *, tightness: float 
     if not peaks.any():
         return np.zeros(0, dtype=int)
     med = np.median(cum[peaks])
-    ok = np.flatnonzero(peaks & (cum >= 0.5 * med))
-    tail = int(ok[-1]) if len(ok) else n - 1
-    beats = []
+    strong = np.flatnonzero(peaks & (cum >= 0.5 * med))
+    tail = int(strong[-1]) if len(strong) else n - 1
+    chain = []
     i = tail
     while i >= 0:
-        beats.append(i)
+        chain.append(i)
         i = int(back[i])
-    beats = np.array(beats[::-1], dtype=int)
+    beats = np.array(chain[::-1], dtype=int)
     # trim weak leading/trailing beats: below half the RMS of the smoothed beat strengths
     smooth = np.convolve(local[beats], np.hanning(5))[2 : n + 2]
     threshold = 0.5 * math.sqrt(float((smooth**2).mean())) if len(smooth) else 0.0

@@ -60,12 +60,15 @@ def _seek_pyav(path: Path, plan, max_duration, above):
         layout = "stereo" if channels == 2 else "mono"
         # times are from the first decoded sample (an MP3's encoder delay is skipped), as the
         # whole-file decoder counts them
-        zero = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        tb = stream.time_base
+        if tb is None:  # no time base: no seeking by time
+            return None
+        zero = float(stream.start_time * tb) if stream.start_time else 0.0
         out = []
         for t0, t1 in plan(duration):
             # pre-roll: the first frames after a seek can decode wrong (MP3's bit reservoir)
             target = max(0.0, t0 + zero - _PREROLL_S)
-            container.seek(int(target / stream.time_base), stream=stream)
+            container.seek(int(target / tb), stream=stream)
             resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
             parts, first, got = [], None, 0
             for frame in container.decode(stream):

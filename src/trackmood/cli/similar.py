@@ -145,10 +145,10 @@ def register(app: typer.Typer) -> None:
                     "give two tracks (START END) or a mood arc (--from MOOD --to MOOD), not both"
                 )
             index = _index(db)
-            if tracks:
+            if start is not None and end is not None:
                 rows = journeys.path(index, index.find(start), index.find(end), length=length)
                 _playlist(rows, out, "path")
-            else:
+            elif from_mood is not None and to_mood is not None:  # (exactly one of the two, above)
                 rows = journeys.arc(index, from_mood, to_mood, length=length)
                 _playlist(rows, out, f"mood arc {from_mood} -> {to_mood}")
         except TrackmoodError as e:

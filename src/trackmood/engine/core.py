@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from . import cache
 from .executors import make_executor
@@ -169,7 +170,7 @@ def _size(path: str) -> int:
 
 
 def _result(path: str, sha: str | None, out: dict, cached: bool) -> dict:
-    res = {
+    res: dict[str, Any] = {
         "path": str(path),
         "name": Path(path).stem,
         "sha": sha,

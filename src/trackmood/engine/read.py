@@ -133,7 +133,11 @@ def _whole(path: Path, window, max_duration, patches):
     builder = FrameBuilder(SR)
     declared = stream.declared_seconds
     keep_all = declared is None or declared <= FULL_BELOW * 1.5
-    spans = [] if keep_all or not patches else merge(patch_plan(declared, patches)[1])
+    spans = (
+        []
+        if declared is None or keep_all or not patches
+        else merge(patch_plan(declared, patches)[1])
+    )
     kept: list[tuple[float, np.ndarray]] = []  # 22.05-kHz audio under the patches
     n = 0
     for block in stream:

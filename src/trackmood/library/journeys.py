@@ -51,8 +51,8 @@ def radio(
         raise DataError("tracks per artist must be at least 1", value=per_artist)
     s = index.scores(seed).astype(np.float64)
     pool = min(len(index), max(200, 20 * length))
-    cand = np.argpartition(-s, pool - 1)[:pool] if pool < len(index) else np.arange(len(index))
-    cand = [int(j) for j in cand[np.argsort(-s[cand], kind="stable")] if j != seed]
+    near = np.argpartition(-s, pool - 1)[:pool] if pool < len(index) else np.arange(len(index))
+    cand = [int(j) for j in near[np.argsort(-s[near], kind="stable")] if j != seed]
     chosen = [seed]
     counts = {_artist_key(index, seed): 1}
     closest = index.V[cand] @ index.V[seed]  # max similarity to the chosen tracks so far

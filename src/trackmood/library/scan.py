@@ -189,11 +189,11 @@ def scan(
         progress=(lambda d, t: progress("analysing", d, t)) if progress else None,
     ):
         p = res["path"]
-        st = found.get(p)
+        seen = found.get(p)
         row = {
             "path": p,
-            "size": st.st_size if st else None,
-            "mtime_ns": st.st_mtime_ns if st else None,
+            "size": seen.st_size if seen else None,
+            "mtime_ns": seen.st_mtime_ns if seen else None,
             "sha": res.get("sha"),
             "track_id": res.get("id") or (track_id(res["sha"]) if res.get("sha") else None),
             # 'ok'; 'failed' when the file could not be analysed or its features were invalid

@@ -36,6 +36,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -310,11 +311,11 @@ def load(store, *, space: Space | None = None, extend: bool = True) -> Index:
         else:
             tuples.append((*t[:n], tid))
             take.append(j)
-    take = np.array(take, dtype=np.intp)
+    rows = np.array(take, dtype=np.intp)
     return Index(
         tuples,
-        M[:, :-2][take],  # one copy, contiguous
-        M[take, -2:].astype(np.float64),
+        M[:, :-2][rows],  # one copy, contiguous
+        M[rows, -2:].astype(np.float64),
         unindexed,
         aliases,
     )
@@ -337,6 +338,12 @@ def display_row(row: dict, similarity: float | None = None) -> dict:
     }
 
 
+@overload
+def check_mood(mood: str) -> str: ...
+@overload
+def check_mood(mood: None) -> None: ...
+@overload
+def check_mood(mood: str | None) -> str | None: ...
 def check_mood(mood: str | None) -> str | None:
     """``mood`` as one of :data:`~trackmood.moods.MOODS` (any case); :class:`DataError` else."""
     if mood is None:

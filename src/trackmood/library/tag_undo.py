@@ -77,13 +77,12 @@ def _undo_one(store, run: str, path: str, changes: dict, *, dry_run: bool) -> Fi
         return FileResult(path, "error", message=f"changed since: {', '.join(moved)}")
     if dry_run:
         return FileResult(path, "would restore", restore)
-    new_st, sha = None, None
-    if info is not None:
-        new_st, sha = _rebuild(store, target, info)
-    if new_st is None:
-        new_st, sha = _rewrite(
+    done = _rebuild(store, target, info) if info is not None else None
+    if done is None:
+        done = _rewrite(
             store, target, {k: old for k, (_n, old) in restore.items()}, version, type(t.file)
         )
+    new_st, sha = done
     _record(store, path, new_st, sha)  # then undone: a kill between them is settled by a rerun
     catalog.mark_undone(store, run, path)
     return FileResult(path, "restored", restore)
@@ -102,13 +101,13 @@ class _Mismatch(Exception):
     pass
 
 
-def _rebuild(store, target: str, info: tuple):
-    """The original bytes again: its journaled head + the part the tagged file shares with it.
-    ``(None, None)`` when the file is not exactly what the run wrote.
+def _rebuild(store, target: str, info: tuple) -> tuple[os.stat_result, str] | None:
+    """The original bytes again: its journaled head + the part the tagged file shares with it:
+    ``(stat, sha)``; ``None`` when the file is not exactly what the run wrote.
     """
     (head_b64, old_sha), (keep, new_sha) = info
     if file_sha(target) != new_sha:
-        return None, None
+        return None
     import hashlib
 
     def fill(out, _tmp):
@@ -127,11 +126,13 @@ def _rebuild(store, target: str, info: tuple):
     try:
         st = replace_file(store, target, fill)
     except _Mismatch:
-        return None, None
+        return None
     return st, old_sha
 
 
-def _rewrite(store, target: str, values: dict, version: list | None, cls):
+def _rewrite(
+    store, target: str, values: dict, version: list | None, cls
+) -> tuple[os.stat_result, str]:
     sums: dict[str, str] = {}
 
     def fill(out, _tmp):

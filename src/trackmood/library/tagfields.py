@@ -51,7 +51,7 @@ LABELS = {MOOD: "MOOD", BPM: "BPM", KEY: "key"}
 KEPT = "kept its own"
 MP4_ATOMS = {BPM: "tmpo", KEY: "----:com.apple.iTunes:initialkey"}
 #: Where other tools keep these values; read to respect them, never written.
-ELSEWHERE = {
+ELSEWHERE: dict[str, dict[str, tuple[str, ...]]] = {
     "id3": {MOOD: ("TXXX:MOOD",), BPM: ("TXXX:BPM",), KEY: ("TXXX:INITIALKEY", "TXXX:KEY")},
     "vorbis": {BPM: ("TEMPO",), KEY: ("KEY",)},
     "mp4": {BPM: ("----:com.apple.iTunes:BPM",), KEY: ("----:com.apple.iTunes:KEY",)},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, overload
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -16,6 +16,12 @@ from ..util import json_response
 router = APIRouter(tags=["library"])
 
 
+@overload
+def _mood(mood: str) -> str: ...
+@overload
+def _mood(mood: None) -> None: ...
+@overload
+def _mood(mood: str | None) -> str | None: ...
 def _mood(mood: str | None) -> str | None:
     from ...library.similar import check_mood
 
