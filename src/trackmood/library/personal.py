@@ -26,6 +26,7 @@ import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from ..errors import DataError
 from ..moods import MOODS
 from . import catalog
 from .labels import user_labels
+
+if TYPE_CHECKING:
+    from .rescore import RescoreReport
 
 #: Fewest labeled, analysed tracks a personal model is trained on.
 MIN_LABELS = 4
@@ -55,7 +59,7 @@ class PersonalReport:
     model_path: str | None = None
     model_name: str | None = None
     per_fold: list = field(default_factory=list)
-    rescore: object = None  # a RescoreReport once the library was re-scored
+    rescore: RescoreReport | None = None  # once the library was re-scored
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{m} {n}" for m, n in self.label_counts.items())

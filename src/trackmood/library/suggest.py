@@ -158,8 +158,10 @@ def suggest(store, n: int = 20) -> list[dict]:
 
     rows, _ = store.library_tracks(labelled=False)
     labelled_rows, _ = store.library_tracks(labelled=True)
-    seen: set = set()
-    rows = [r for r in rows if r["track_id"] not in seen and not seen.add(r["track_id"])]
+    unique: dict = {}
+    for r in rows:  # one file a track (the first)
+        unique.setdefault(r["track_id"], r)
+    rows = list(unique.values())
     if not rows:
         return []
     proba = np.array([[r.get(c) or 0.0 for c in PROBA_COLUMNS] for r in rows], dtype=float)

@@ -17,6 +17,10 @@ closer than :data:`UNCERTAIN_MARGIN`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
 
 #: A prediction whose two most likely moods are closer than this is "uncertain".
 UNCERTAIN_MARGIN = 0.15
@@ -52,6 +56,9 @@ _ORDERS = {
 
 class LibraryListing:
     """Mixed into :class:`~trackmood.store.Store` (uses its ``conn``)."""
+
+    if TYPE_CHECKING:
+        conn: sqlite3.Connection
 
     # -- library listing (issue 18: ``library ls``, suggestions, the page) ------------------
     def _listing_where(self, mood, uncertain, labelled, margin, statuses):

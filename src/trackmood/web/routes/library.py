@@ -250,7 +250,7 @@ def track_audio(state: State, track_id: TrackId, request: Request):
             headers={**headers, "Content-Range": f"bytes */{size}"},
         )
     start, end, status = 0, size - 1, 200
-    if rng is not None:
+    if isinstance(rng, tuple):
         start, end = rng
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
