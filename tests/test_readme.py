@@ -217,6 +217,8 @@ def sandbox(tmp_path_factory):
     write_pyav(music / "album" / "one.mp3", music_like(8.0, sr, seed=2), sr, "libmp3lame")
     write_soundfile(music / "album" / "two.flac", music_like(8.0, sr, seed=3), sr, "FLAC")
     write_soundfile(music / "Artist" / "song.flac", music_like(8.0, sr, seed=4), sr, "FLAC")
+    write_soundfile(music / "a.flac", music_like(8.0, sr, seed=6), sr, "FLAC")  # playlists path
+    write_pyav(music / "b.mp3", music_like(8.0, sr, seed=7), sr, "libmp3lame")
     write_pyav(cwd / "song.mp3", music_like(20.0, sr, seed=5), sr, "libmp3lame")
     rows = pd.read_csv(ROOT / "examples" / "tracks.csv")
     big = pd.concat([rows] * max(1, 2000 // len(rows)), ignore_index=True)

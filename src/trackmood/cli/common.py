@@ -74,8 +74,13 @@ pairs are comma-separated)"
 
 
 def err(message: str) -> None:
-    """One line on stderr (file names in it escaped: control characters, bytes not UTF-8)."""
-    typer.echo(f"trackmood: {display(message)}", err=True)
+    """A message on stderr, file names in it escaped (control characters, bytes not UTF-8).
+
+    A line break the message itself holds (e.g. a URL put on a line of its own to copy) is kept;
+    a path that could hold one is escaped by the code that puts it in the message.
+    """
+    lines = message.split("\n")
+    typer.echo("trackmood: " + "\n".join(display(line) for line in lines), err=True)
 
 
 def fail(error: Exception, command: str | None = None) -> None:
