@@ -79,6 +79,10 @@ def test_library_page(serve, browser, big_library, tmp_path):  # noqa: F811 - fi
     # paging
     page.click("#lib-next")
     expect(count).to_have_text("Showing 101–200 of 5,003 matching tracks (5,003 in all).")
+    # "more like this" on the first of 100 rows: the answer is brought into view
+    page.locator("#lib-table tbody tr").first.locator("button.similar").click()
+    expect(page.locator("#similar-status")).not_to_have_text("Looking…")
+    expect(page.locator("#similar-box")).to_be_in_viewport()
 
     # filters: totals counted by the server, as the test computes them from what it stored
     sad = sum(r["mood"] == "Sad" for r in rows)
