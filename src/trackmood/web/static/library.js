@@ -258,6 +258,7 @@ async function similar(t) {
         typeof s.similarity === "number" ? el("span", { class: "hint", text: ` similarity ${s.similarity.toFixed(2)}` }) : ""));
     }
   } catch (e) { status.textContent = `More like this is not available: ${e.message}.`; }
+  box.scrollIntoView({ block: "nearest" }); // the table may be 100 rows long: show the answer
 }
 
 // ----------------------------------------------------------------------------- exports
@@ -275,7 +276,7 @@ async function exportPlaylist(mood) {
     const a = el("a", { href: url, download: `${mood}.m3u8` });
     document.body.append(a); a.click(); a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    status.textContent = `Downloaded ${mood}.m3u8.`;
+    status.textContent = `Downloaded ${mood}.m3u8. Its paths are relative to the folder holding all its tracks: save it there.`;
   } catch (e) { status.textContent = `Playlist not downloaded: ${e.message}.`; }
 }
 
