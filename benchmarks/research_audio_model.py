@@ -220,6 +220,8 @@ def keys_X(Xg: dict) -> dict:
     """Every ``(budget, 'graphs:block')`` input matrix, e.g. ``(9, 'msd+mtt:pen+tags')``."""
     out = {}
     for graphs in GRAPH_SETS:
+        if not set(graphs) <= set(Xg):
+            continue
         for b in BLOCK_NAMES:
             for k in BUDGETS if graphs == ("msd",) else BUDGETS[1:]:
                 parts = [Xg[g][(k, "pen")] for g in graphs]
@@ -432,7 +434,8 @@ def select(
         )
         keep = np.array([s in have for s in shas])
         shas, y, groups = [s for s in shas if s in have], y[keep], groups[keep]
-    Xg = {g: matrices(g, shas) for g in ("msd", "mtt")}
+    need = {"msd", "mtt"} if graphs is None else {g for s in graphs for g in s.split("+")}
+    Xg = {g: matrices(g, shas) for g in sorted(need)}
     Xs = keys_X(Xg)
     splits = outer_splits(y, groups, repeats=repeats, seed=seed)
     t0 = time.time()
@@ -441,8 +444,8 @@ def select(
     ]
     res = all_keys(Xs, y, groups, splits, only=only, tag="-partial" if partial else "")
     have = {k for k, _ in res}
-    print(f"{len(y)} clips, {len(Xs)} keys x {len(splits)} outer folds: {time.time() - t0:.0f} s "
-          "wall", file=sys.stderr)  # fmt: skip
+    print(f"{len(y)} clips, {len({k for k, _ in res})} inputs x {len(splits)} outer folds: "
+          f"{time.time() - t0:.0f} s wall", file=sys.stderr)  # fmt: skip
     cpath = CACHE / "cost.json"
     costs = json.loads(cpath.read_text()) if cpath.exists() else {}
     rows, base = [], None
@@ -462,8 +465,10 @@ def select(
         rows.append(row)
         print(_fmt(row), flush=True)
     best = max(rows[1:], key=lambda r: r["acc"])
-    print(f"\nbest nested figure: {best['candidate']} ({best['acc']:.1%}); inner-CV picks of the "
-          f"ALL-open row: {rows[-1]['picks']}")  # fmt: skip
+    print(f"\nbest nested figure: {best['candidate']} ({best['acc']:.1%})")
+    for r in rows:
+        if r["candidate"].startswith("ALL open"):
+            print(f"the ALL-open selection's inner-CV picks per outer fold: {r['picks']}")
     (CACHE / "select.json").write_text(json.dumps(rows, indent=1))
     return rows
 

@@ -20,7 +20,13 @@ reads only the patches' windows when it is long, by seeking; short files are dec
 >>> out["embedding"].shape, out["tags"].shape, out["patches"]
 ((200,), (50,), 1)
 
-TensorFlow is never needed: the graph was converted once by ``scripts/convert_musicnn.py``.
+**Two graphs.** musicnn's MagnaTagATune model (``mtt``, 50 MTT tags, also a 200-d penultimate
+layer) ships beside the MSD one (``msd``, the default) and reads the same patches:
+``run_patches(batch, "mtt")``. The bundled audio model reads only the MSD graph: the nested,
+artist-grouped comparison in ``benchmarks/research_audio_model.py`` found no gain beyond noise
+from adding the MTT embedding.
+
+TensorFlow is never needed: the graphs were converted once by ``scripts/convert_musicnn.py``.
 """
 
 from __future__ import annotations
