@@ -11,9 +11,12 @@ Inputs, each the mean over a budget of 3-s patches spread over the clip:
 * ``msd+mtt`` -- both, concatenated (400-d; one shared log-mel front end),
 
 as ``pen`` (penultimate only) or ``pen+tags`` (plus each graph's 50 mean tag probabilities), at
-a budget of 5 or 9 patches, or with tags and budget (3/5/9) left to the inner CV. The first row is
-the current recipe (msd, tags open, budget 2/3/5/9); the last row leaves everything -- graphs,
-tags, budget -- to the inner CV, which is what the training command would do with all of them.
+a budget of 5 or 9 patches, or with tags and budget left to the inner CV; with ``--extra`` also
+the exact current recipe (msd, tags open, budget 2/3/5/9: the reference) and ``pen+sd`` (mean and
+standard deviation over the patches). The last row leaves everything -- graphs, tags, budget --
+to the inner CV, which is what the training command would do with all of them. The winner is a
+candidate whose paired gain over the reference has an interval above 0; candidates that tie it
+(interval spanning 0) at a lower cost are listed.
 
 The expensive part runs once per (input, outer fold): inner scores over the C grid, the outer
 predictions at that input's best C and the valence/energy heads; a candidate then takes, in each
@@ -29,7 +32,7 @@ Steps (per-patch embeddings cached in ``artifacts/research_audio/``, gitignored)
     python benchmarks/research_audio_model.py embed msd     # ~0.5 CPU-s per clip (9 patches)
     python benchmarks/research_audio_model.py embed mtt     # (a second worker: --reverse)
     python benchmarks/research_audio_model.py cost [N]      # CPU-s per track, N clips
-    python benchmarks/research_audio_model.py select        # the table
+    python benchmarks/research_audio_model.py select --extra   # the table (~10 min, cached)
 """
 
 from __future__ import annotations
@@ -479,6 +482,19 @@ def select(
         print(_fmt(row), flush=True)
     best = max(rows[1:], key=lambda r: r["acc"])
     print(f"\nbest nested figure: {best['candidate']} ({best['acc']:.1%})")
+    # the winner: a paired gain over the reference whose interval excludes 0; ties (interval
+    # spanning 0) that cost less are listed, since the same embedding at a smaller budget is a
+    # setting, not a stronger model
+    beats = [r for r in rows[1:] if r["vs_current"][1] > 0]
+    cheaper = [r for r in rows[1:] if r["vs_current"][1] <= 0 <= r["vs_current"][2]
+               and r["cost"] < rows[0]["cost"] - 0.05]  # fmt: skip
+    if beats:
+        win = max(beats, key=lambda r: r["acc"])
+        print(f"WINNER: {win['candidate']} (beats the reference beyond noise)")
+    else:
+        print(f"WINNER: none beats the reference beyond noise ({rows[0]['candidate']})")
+    for r in cheaper:
+        print(f"  ties it at a lower cost: {r['candidate']} ({r['cost']:.2f} CPU-s)")
     for r in rows:
         if r["candidate"].startswith("ALL open"):
             print(f"the ALL-open selection's inner-CV picks per outer fold: {r['picks']}")
