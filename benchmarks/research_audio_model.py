@@ -12,8 +12,8 @@ Inputs, each the mean over a budget of 3-s patches spread over the clip:
 
 as ``pen`` (penultimate only) or ``pen+tags`` (plus each graph's 50 mean tag probabilities), at
 a budget of 5 or 9 patches, or with tags and budget left to the inner CV; with ``--extra`` also
-the exact current recipe (msd, tags open, budget 2/3/5/9: the reference) and ``pen+sd`` (mean and
-standard deviation over the patches). The last row leaves everything -- graphs, tags, budget --
+the exact current recipe (msd, tags open, budget 2/3/5/9: the reference), ``pen+sd`` (mean and
+standard deviation over the patches) and budget 15 (every non-overlapping patch of a 30-s clip). The last row leaves everything -- graphs, tags, budget --
 to the inner CV, which is what the training command would do with all of them. The winner is a
 candidate whose paired gain over the reference has an interval above 0; candidates that tie it
 (interval spanning 0) at a lower cost are listed.
@@ -48,8 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 DATA = ROOT.parent / "shared" / "data" / "audio_4q"
 CACHE = ROOT / "artifacts" / "research_audio"
-#: Patch budgets whose patches are cached (their union: 9 patches on a 30-s clip).
-BUDGETS = (2, 3, 5, 9)
+#: Patch budgets whose patches are cached (their union: 18 patches on a 30-s clip; 15 = every
+#: non-overlapping 3-s patch of a 30-s clip, i.e. 10 of them, and 15 on a long track).
+BUDGETS = (2, 3, 5, 9, 15)
 
 
 def _clips():
@@ -61,7 +62,8 @@ def _clips():
     return files, np.array([m for _, m in pairs]), artist_groups(DATA, files)
 
 
-def _patches(path: Path):
+def _patches(path: Path, have=()):
+    """Total frames, the patch starts of every budget not in ``have``, and their log-mel patches."""
     from trackmood.audio import embedding as E
     from trackmood.audio.decode import decode
 
@@ -70,7 +72,7 @@ def _patches(path: Path):
     if len(y) < need:
         y = np.concatenate([y, np.zeros(need - len(y), np.float32)])
     total = E.n_frames(len(y))
-    starts = sorted({s for k in BUDGETS for s in E.patch_starts(total, k)})
+    starts = sorted({s for k in BUDGETS for s in E.patch_starts(total, k)} - set(have))
     return total, starts, np.stack([E.log_mel(y, s, E.PATCH_FRAMES) for s in starts])
 
 
@@ -103,7 +105,9 @@ def _load_graph(graph: str) -> dict[str, tuple]:
     done = {}
     for f in sorted(CACHE.glob(f"{graph}*.npz")):
         if not f.name.endswith(".part.npz"):
-            done.update(_load(f))
+            for sha, e in _load(f).items():
+                if sha not in done or len(e[1]) > len(done[sha][1]):
+                    done[sha] = e  # the entry with the most patches
     return done
 
 
@@ -127,9 +131,15 @@ def embed(graph: str, *, reverse: bool = False, seed: str | None = None) -> None
         sha = _sha(f)
         if _covers(done.get(sha)) or _covers(others.get(sha)):
             continue  # (an entry made for other budgets is completed)
-        total, starts, batch = _patches(f)
+        old = done.get(sha) or others.get(sha)  # a clip cached for fewer budgets: add the rest
+        have = [] if old is None else old[1].tolist()
+        total, starts, batch = _patches(f, have)
         r = E.run_patches(batch, graph)
-        done[sha] = (total, np.array(starts), r["penultimate"], r["tags"])
+        if old is None:
+            done[sha] = (total, np.array(starts), r["penultimate"], r["tags"])
+        else:
+            done[sha] = (total, np.array(have + starts), np.vstack([old[2], r["penultimate"]]),
+                         np.vstack([old[3], r["tags"]]))  # fmt: skip
         n += 1
         if n % 10 == 0:
             others = _load_graph(graph)  # what another worker has done meanwhile
@@ -193,7 +203,7 @@ def cost(n: int = 20) -> dict:
     for g in ("msd", "mtt"):
         E.run_patches(dummy, g)  # load both sessions first
     res = {}
-    for k in (5, 9):
+    for k in (5, 9, 15):
         front, graph_s = 0.0, {"msd": 0.0, "mtt": 0.0}
         for f in files:
             c0 = time.process_time()
@@ -414,6 +424,8 @@ KEYS = [  # in the order they are computed: the core comparison first
 ]  # fmt: skip
 EXTRA = [(k, f"msd:{b}") for k in (2, 3) for b in BLOCK_NAMES]
 SD_KEYS = [(9, "msd:pen+sd"), (9, "msd+mtt:pen+sd")]
+#: Every non-overlapping patch of a 30-s clip (10; on a long track 15).
+KEYS15 = [(15, "msd:pen"), (15, "mtt:pen"), (15, "msd+mtt:pen"), (15, "msd+mtt:pen+tags")]
 
 
 def candidates() -> list[tuple[str, list]]:
@@ -430,7 +442,9 @@ def candidates() -> list[tuple[str, list]]:
         ("msd+mtt, tags open, budget 5/9", both),
         *[(f"{kb.replace(':', ', ')} (mean and sd over patches), budget {k}", [(k, kb)])
           for k, kb in SD_KEYS],
+        *[(f"{kb.replace(':', ', ')}, budget {k}", [(k, kb)]) for k, kb in KEYS15],
         ("ALL open: graphs, tags, budget 5/9 (inner CV picks)", list(KEYS)),
+        ("ALL open, budget 15 too", list(KEYS) + KEYS15),
     ]  # fmt: skip
 
 
@@ -455,7 +469,7 @@ def select(
     t0 = time.time()
     only = [
         k
-        for k in KEYS + (EXTRA + SD_KEYS if extra else [])
+        for k in KEYS + (EXTRA + SD_KEYS + KEYS15 if extra else [])
         if graphs is None or k[1].split(":")[0] in graphs
     ]
     res = all_keys(Xs, y, groups, splits, only=only, tag="-partial" if partial else "")
