@@ -1,4 +1,5 @@
-"""Convert musicnn's MSD_musicnn model (Pons & Serra, ISMIR LBD 2019; ISC licence) to ONNX, once.
+"""Convert musicnn's MSD_musicnn or MTT_musicnn model (Pons & Serra, ISMIR LBD 2019; ISC licence)
+to ONNX, once.
 
 Runs in its OWN throwaway environment, never in trackmood's::
 
@@ -6,13 +7,17 @@ Runs in its OWN throwaway environment, never in trackmood's::
     /work/tfenv/bin/pip install tensorflow-cpu==2.15.1 tf2onnx onnx==1.16.2 numpy==1.26.4 \
         librosa==0.10.2.post1 soundfile
     /work/tfenv/bin/pip install --no-deps musicnn==0.1.0
-    /work/tfenv/bin/python scripts/convert_musicnn.py src/trackmood/models/musicnn
+    /work/tfenv/bin/python scripts/convert_musicnn.py                        # MSD_musicnn
+    /work/tfenv/bin/python scripts/convert_musicnn.py --model MTT_musicnn    # MagnaTagATune
 
-(onnx 1.19 needs a newer ml_dtypes than TensorFlow 2.15 allows; 1.16.2 works.)
+(onnx 1.19 needs a newer ml_dtypes than TensorFlow 2.15 allows; 1.16.2 works.) The output folder
+defaults to ``src/trackmood/models/musicnn`` (MSD) or ``src/trackmood/models/musicnn-mtt`` (MTT);
+a second positional argument overrides it.
 
-It builds the graph with ``musicnn.models.define_model(x, False, 'MSD_musicnn', 50)`` (inference
+It builds the graph with ``musicnn.models.define_model(x, False, MODEL, 50)`` (inference
 mode: batch norm uses its moving averages, dropout is off), restores the checkpoint shipped in the
-musicnn wheel, freezes it and exports ``msd_musicnn.onnx`` with input ``patches``
+musicnn wheel (``musicnn/MODEL/``), freezes it and exports ``msd_musicnn.onnx`` or
+``mtt_musicnn.onnx`` (both 50 tags, 200-d penultimate layer) with input ``patches``
 ``[batch, 187, 96]`` (log-mel patches) and outputs ``logits`` ``[batch, 50]``, ``tags``
 (sigmoid of the logits) and ``penultimate`` ``[batch, 200]``.
 
@@ -20,6 +25,7 @@ It also writes ``reference.npz``: a deterministic synthetic signal's parameters,
 patches musicnn's own front end (``musicnn.extractor.batch_data``, librosa) computes from it, and
 the ORIGINAL TensorFlow model's outputs for those patches and for a few seeded random patches.
 trackmood's tests check its numpy front end and the ONNX graph against these values.
+``musicnn.json`` records the model, its front end, its 50 tag names and the converting versions.
 """
 
 from __future__ import annotations
@@ -37,6 +43,11 @@ N_MELS = 96
 SR = 16000
 #: The deterministic test signal: 7 s of a chord with vibrato, a pulsed noise band and a sweep.
 SIGNAL_SECONDS = 7.0
+#: The models musicnn 0.1.0 ships with a 200-d penultimate layer -> default output folder.
+MODELS = {
+    "MSD_musicnn": "src/trackmood/models/musicnn",
+    "MTT_musicnn": "src/trackmood/models/musicnn-mtt",
+}
 
 
 def reference_signal(sr: int = SR, seconds: float = SIGNAL_SECONDS) -> np.ndarray:
@@ -52,7 +63,7 @@ def reference_signal(sr: int = SR, seconds: float = SIGNAL_SECONDS) -> np.ndarra
     return (y + sweep + noise).astype(np.float32)
 
 
-def main(out_dir: str) -> int:
+def main(out_dir: str, model: str = "MSD_musicnn") -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import musicnn
     import soundfile as sf
@@ -64,14 +75,15 @@ def main(out_dir: str) -> int:
     tf.compat.v1.disable_eager_execution()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ckpt = str(Path(musicnn.__file__).parent / "MSD_musicnn") + "/"
+    ckpt = str(Path(musicnn.__file__).parent / model) + "/"
+    labels = {"MSD_musicnn": config.MSD_LABELS, "MTT_musicnn": config.MTT_LABELS}[model]
 
     # the graph, in inference mode (python False: no training branches in the frozen graph)
     graph = tf.Graph()
     with graph.as_default():
         with tf.name_scope("model"):
             x = tf.compat.v1.placeholder(tf.float32, [None, N_FRAMES, N_MELS], name="patches")
-            (logits, *_rest, penultimate) = models.define_model(x, False, "MSD_musicnn", 50)
+            (logits, *_rest, penultimate) = models.define_model(x, False, model, 50)
         logits = tf.identity(logits, name="logits")
         tags = tf.identity(tf.nn.sigmoid(logits), name="tags")
         penultimate = tf.identity(penultimate, name="penultimate")
@@ -99,7 +111,7 @@ def main(out_dir: str) -> int:
             sess, graph.as_graph_def(), ["logits", "tags", "penultimate"]
         )
 
-    onnx_path = out / "msd_musicnn.onnx"
+    onnx_path = out / f"{model.lower()}.onnx"
     tf2onnx.convert.from_graph_def(
         frozen,
         input_names=["model/patches:0"],
@@ -115,8 +127,9 @@ def main(out_dir: str) -> int:
         signal_seconds=np.float64(SIGNAL_SECONDS),
     )
     meta = {
-        "model": "MSD_musicnn",
-        "source": "musicnn 0.1.0 (PyPI), checkpoint musicnn/MSD_musicnn/",
+        "model": model,
+        "source": f"musicnn 0.1.0 (PyPI), checkpoint musicnn/{model}/",
+        "onnx": onnx_path.name,
         "input": {"name": "patches", "shape": ["batch", N_FRAMES, N_MELS]},
         "outputs": {
             "logits": ["batch", 50],
@@ -131,7 +144,7 @@ def main(out_dir: str) -> int:
             "log": "log10(10000 * mel + 1), mel cast to float16 first (as musicnn)",
             "patch_frames": N_FRAMES,
         },
-        "tags": list(config.MSD_LABELS),
+        "tags": list(labels),
         "converted_with": {
             "tensorflow": tf.__version__,
             "tf2onnx": tf2onnx.__version__,
@@ -160,5 +173,15 @@ def _rename_io(path: Path) -> None:
     onnx.save(m, str(path))
 
 
+def _cli(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Convert a musicnn model to ONNX (see the docstring).")
+    ap.add_argument("out_dir", nargs="?", help="output folder (default: by model)")
+    ap.add_argument("--model", choices=sorted(MODELS), default="MSD_musicnn")
+    args = ap.parse_args(argv)
+    return main(args.out_dir or MODELS[args.model], args.model)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "src/trackmood/models/musicnn"))
+    raise SystemExit(_cli(sys.argv[1:]))

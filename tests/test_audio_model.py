@@ -236,3 +236,47 @@ def test_nested_cv_chooses_inside_and_reports_intervals():
     assert 0.6 < lo <= m["accuracy_pooled"] <= hi <= 1.0
     assert m["heads_roc_auc"]["energy"]["mean"] > 0.8
     assert np.array(m["confusion"]["matrix"]).sum() == 120
+
+
+@pytest.mark.slow
+def test_per_clip_predictions_and_the_research_shortcut_agree():
+    """cross_validate's per-clip correctness pools to its accuracy, and the research benchmark's
+    per-input decomposition (benchmarks/research_audio_model.py) picks the same inputs and gives
+    the same outer predictions as cross_validate run on the candidate's inputs.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    from trackmood.audio.model_cv import cross_validate
+
+    path = Path(__file__).parents[1] / "benchmarks" / "research_audio_model.py"
+    spec = importlib.util.spec_from_file_location("research_audio_model", path)
+    R = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(R)
+
+    rng = np.random.default_rng(1)
+    moods = np.repeat(np.array(MOODS), 15)
+    groups = np.array([f"artist{i // 2}" for i in range(len(moods))])
+    centre = {m: rng.normal(0, 1, 8) for m in MOODS}
+    signal = np.array([centre[m] for m in moods])
+    Xs = {
+        (2, "pen"): signal + rng.normal(0, 2.5, (len(moods), 8)),
+        (9, "pen"): signal + rng.normal(0, 1.0, (len(moods), 8)),
+    }
+    m = cross_validate(Xs, moods, groups, repeats=1, folds=3, seed=3, n_jobs=1,
+                       keep_predictions=True)  # fmt: skip
+    per_clip = np.array(m["per_clip_correct"])
+    assert per_clip.shape == (60,) and set(np.unique(per_clip)) <= {0.0, 1.0}
+    assert per_clip.mean() == pytest.approx(m["accuracy_pooled"])
+
+    splits = R.outer_splits(moods, groups, repeats=1, folds=3, seed=3)
+    res = {
+        (k, i): R._key_fold(Xs[k], moods, groups, tr, te, s)
+        for k in sorted(Xs)
+        for i, (_r, tr, te, s) in enumerate(splits)
+    }
+    fam = R.family(res, sorted(Xs), moods, groups, splits, seed=3)
+    assert fam["acc"] == pytest.approx(m["accuracy_mean"], abs=0.02)
+    assert np.abs(fam["per_clip"] - per_clip).sum() <= 1.0  # at most one outer prediction differs
+    picks = sum(v for k, v in fam["picks"].items() if k.startswith("(9"))
+    assert picks == sum(v for k, v in m["choices"].items() if k.startswith("9 patches"))

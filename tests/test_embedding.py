@@ -5,6 +5,7 @@ the numpy front end against librosa and musicnn's own front end, and the per-tra
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from pathlib import Path
 
@@ -27,10 +28,23 @@ def _convert_script():
     return mod
 
 
-@pytest.fixture(scope="module")
-def ref():
-    with np.load(E.model_dir() / "reference.npz", allow_pickle=False) as z:
+def _reference(graph: str) -> dict:
+    with np.load(E.model_dir(graph) / "reference.npz", allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
+
+
+def test_conversion_script_targets_the_shipped_folders():
+    """Each model the conversion script knows lands where the runtime looks for it."""
+    conv = _convert_script()
+    assert set(conv.MODELS) == {"MSD_musicnn", "MTT_musicnn"}
+    for name, folder in conv.MODELS.items():
+        graph = name[:3].lower()
+        assert Path(folder).parts == ("src", "trackmood", "models", E.GRAPHS[graph][0])
+        assert E.model_dir(graph).name == E.GRAPHS[graph][0]
+        meta = json.loads((ROOT / folder / "musicnn.json").read_text())
+        assert meta["model"] == name and len(meta["tags"]) == 50
+        assert (ROOT / folder / f"{name.lower()}.onnx").is_file()
+        assert E.GRAPHS[graph][1] == f"{name.lower()}.onnx"
 
 
 def test_shipped_files():
@@ -45,23 +59,54 @@ def test_shipped_files():
     assert len(tags) == 50 and "happy" in tags and "sad" in tags and "chill" in tags
 
 
+def test_shipped_mtt_files():
+    """The MagnaTagATune graph ships beside the MSD one, with its own licence, citation and tags."""
+    d = E.model_dir("mtt")
+    assert d != E.model_dir("msd")
+    size = (d / E.GRAPHS["mtt"][1]).stat().st_size
+    assert 1e6 < size < 10e6
+    assert "ISC" in (d / "LICENSE").read_text() and "MTT_musicnn" in (d / "LICENSE").read_text()
+    citation = (d / "CITATION.md").read_text()
+    assert "Pons" in citation and "MagnaTagATune" in citation
+    tags = E.tag_names("mtt")
+    assert len(tags) == 50 and {"guitar", "classical", "slow", "techno", "beat"} <= set(tags)
+    assert "female vocalists" not in tags and "female vocalists" in E.tag_names("msd")
+    with pytest.raises(ValueError, match="unknown musicnn graph"):
+        E.model_dir("vgg")
+
+
+@pytest.mark.parametrize("graph", ["msd", "mtt"])
 @pytest.mark.parametrize("which", ["mel", "random"])
-def test_onnx_matches_tensorflow_reference(ref, which):
-    out = E.run_patches(ref[f"{which}_patches"])
+def test_onnx_matches_tensorflow_reference(graph, which):
+    ref = _reference(graph)
+    out = E.run_patches(ref[f"{which}_patches"], graph)
     for key in ("penultimate", "logits", "tags"):
         want = ref[f"{which}_{key}"]
         np.testing.assert_allclose(out[key], want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     assert out["penultimate"].shape[1] == 200 and out["tags"].shape[1] == 50
 
 
-def test_front_end_matches_musicnn_front_end(ref):
+def test_the_two_graphs_differ_on_the_same_patches():
+    """Both references hold the same inputs (the front end is shared); the outputs differ, so
+    each graph is really its own checkpoint.
+    """
+    msd, mtt = _reference("msd"), _reference("mtt")
+    np.testing.assert_array_equal(msd["mel_patches"], mtt["mel_patches"])
+    a = E.run_patches(msd["mel_patches"], "msd")["penultimate"]
+    b = E.run_patches(msd["mel_patches"], "mtt")["penultimate"]
+    assert np.abs(a - b).max() > 0.1
+
+
+@pytest.mark.parametrize("graph", ["msd", "mtt"])
+def test_front_end_matches_musicnn_front_end(graph):
     """The recorded patches came from musicnn.extractor.batch_data (librosa) in the TF env."""
+    ref = _reference(graph)
     y = _convert_script().reference_signal()
     got, starts = E.patches(y, max_patches=8)
     assert starts == [0, 187]  # 7 s: musicnn's own two non-overlapping patches
     np.testing.assert_allclose(got, ref["mel_patches"], atol=2e-3)
     # and the network's answer on our patches is the TF model's answer on musicnn's
-    out = E.run_patches(got)
+    out = E.run_patches(got, graph)
     np.testing.assert_allclose(out["penultimate"], ref["mel_penultimate"], atol=5e-3)
 
 

@@ -20,7 +20,13 @@ reads only the patches' windows when it is long, by seeking; short files are dec
 >>> out["embedding"].shape, out["tags"].shape, out["patches"]
 ((200,), (50,), 1)
 
-TensorFlow is never needed: the graph was converted once by ``scripts/convert_musicnn.py``.
+**Two graphs.** musicnn's MagnaTagATune model (``mtt``, 50 MTT tags, also a 200-d penultimate
+layer) ships beside the MSD one (``msd``, the default) and reads the same patches:
+``run_patches(batch, "mtt")``. The bundled audio model reads only the MSD graph: the nested,
+artist-grouped comparison in ``benchmarks/research_audio_model.py`` found no gain beyond noise
+from adding the MTT embedding.
+
+TensorFlow is never needed: the graphs were converted once by ``scripts/convert_musicnn.py``.
 """
 
 from __future__ import annotations
@@ -43,17 +49,23 @@ MAX_PATCHES = 9
 PROVIDER = "audio:musicnn"
 EMBEDDING_DIM = 200
 ONNX_FILE = "msd_musicnn.onnx"
+#: The musicnn graphs shipped: ``msd`` (Million Song Dataset tags, the default) and ``mtt``
+#: (MagnaTagATune tags); name -> (folder under ``trackmood/models``, ONNX file). Both read the
+#: same log-mel patches, so one front end serves both.
+GRAPHS = {"msd": ("musicnn", ONNX_FILE), "mtt": ("musicnn-mtt", "mtt_musicnn.onnx")}
 
 
-def model_dir() -> Path:
-    """The folder of the shipped ONNX graph, its licence, citation and reference values."""
-    return Path(str(resources.files("trackmood") / "models" / "musicnn"))
+def model_dir(graph: str = "msd") -> Path:
+    """The folder of a shipped ONNX graph, its licence, citation and reference values."""
+    if graph not in GRAPHS:
+        raise ValueError(f"unknown musicnn graph {graph!r}; expected one of {', '.join(GRAPHS)}")
+    return Path(str(resources.files("trackmood") / "models" / GRAPHS[graph][0]))
 
 
-@lru_cache(maxsize=1)
-def tag_names() -> tuple[str, ...]:
-    """The 50 MSD tags, in the order of the ``tags`` output."""
-    return tuple(json.loads((model_dir() / "musicnn.json").read_text())["tags"])
+@lru_cache(maxsize=2)
+def tag_names(graph: str = "msd") -> tuple[str, ...]:
+    """The graph's 50 tags (MSD or MagnaTagATune), in the order of its ``tags`` output."""
+    return tuple(json.loads((model_dir(graph) / "musicnn.json").read_text())["tags"])
 
 
 # -- front end ----------------------------------------------------------------------------------
@@ -179,9 +191,9 @@ def patches(y: np.ndarray, max_patches: int = MAX_PATCHES) -> tuple[np.ndarray, 
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def session():
-    """The onnxruntime session, loaded once (one thread: tracks are parallelised outside)."""
+@lru_cache(maxsize=2)
+def session(graph: str = "msd"):
+    """The graph's onnxruntime session, loaded once (one thread: tracks are parallelised outside)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -189,20 +201,20 @@ def session():
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return ort.InferenceSession(
-        str(model_dir() / ONNX_FILE), opts, providers=["CPUExecutionProvider"]
+        str(model_dir(graph) / GRAPHS[graph][1]), opts, providers=["CPUExecutionProvider"]
     )
 
 
-def run_patches(batch: np.ndarray) -> dict[str, np.ndarray]:
-    """Network outputs for log-mel patches ``(n, 187, 96)``: ``penultimate`` (n, 200),
-    ``tags`` (n, 50) probabilities, ``logits`` (n, 50).
+def run_patches(batch: np.ndarray, graph: str = "msd") -> dict[str, np.ndarray]:
+    """Network outputs of the ``graph`` (``msd`` or ``mtt``) for log-mel patches
+    ``(n, 187, 96)``: ``penultimate`` (n, 200), ``tags`` (n, 50) probabilities, ``logits`` (n, 50).
     """
     batch = np.ascontiguousarray(batch, dtype=np.float32)
     if batch.ndim != 3 or batch.shape[1:] != (PATCH_FRAMES, N_MELS):
         raise ValueError(
             f"patches must have shape (n, {PATCH_FRAMES}, {N_MELS}), got {batch.shape}"
         )
-    sess = session()
+    sess = session(graph)
     with _lock:
         logits, tags, pen = sess.run(["logits", "tags", "penultimate"], {"patches": batch})
     return {"penultimate": pen, "tags": tags, "logits": logits}

@@ -113,13 +113,23 @@ def _outer_fold(Xs, y, groups, tr, te, *, seed: int):
 
 
 def cross_validate(
-    Xs: dict, y, groups, *, repeats: int = 5, folds: int = 5, seed: int = 0, n_jobs: int = 2
+    Xs: dict,
+    y,
+    groups,
+    *,
+    repeats: int = 5,
+    folds: int = 5,
+    seed: int = 0,
+    n_jobs: int = 2,
+    keep_predictions: bool = False,
 ) -> dict:
     """Nested CV: outer ``repeats x folds`` stratified K-fold grouped by ``groups``.
 
     Returns accuracy and macro-F1 (mean ± sd over the outer folds), an artist-level bootstrap
     95 % interval of the accuracy, the confusion matrix summed over repeats, the choices the
-    inner loops made, and the valence/energy heads' ROC AUC on the same outer folds.
+    inner loops made, and the valence/energy heads' ROC AUC on the same outer folds. With
+    ``keep_predictions``, also ``per_clip_correct``: each clip's share of the repeats in which
+    its outer fold classified it correctly (for paired comparisons on the same folds).
     """
     from joblib import Parallel, delayed
     from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
@@ -178,7 +188,7 @@ def cross_validate(
         boot.append(g_sum[pick].sum() / g_n[pick].sum())
     per_class = np.diag(cm) * 2 / (cm.sum(axis=0) + cm.sum(axis=1))
     tally = pd.Series([f"{k} patches, {b}, C={c:g}" for k, b, c in choices]).value_counts()
-    return {
+    out = {
         "cv": f"nested {repeats}x{folds}-fold stratified, grouped by artist; inner 5-fold grouped "
         "CV chooses patch budget, blocks and C",
         "n": len(y),
@@ -202,3 +212,6 @@ def cross_validate(
             for n, v in head_auc.items()
         },
     }
+    if keep_predictions:
+        out["per_clip_correct"] = per_clip.tolist()
+    return out
