@@ -27,7 +27,7 @@ def main(repeats: int = 5, folds: int = 5, cache: str | Path = CACHE) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from trackmood.audio.model import C_GRID, PUBLISHED, cross_validate, load_embeddings
+    from trackmood.model.audio_train import C_GRID, PUBLISHED, cross_validate, load_embeddings
     from trackmood.moods import LabelMap
 
     t = time.time()

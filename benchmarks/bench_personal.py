@@ -79,7 +79,7 @@ def listener_mood(quadrant: str, genres: set[str], panel: str = "genre") -> str:
 
 
 def load(folder: Path, panel: str = "split"):
-    from trackmood.audio.model import load_embeddings
+    from trackmood.model.audio_train import load_embeddings
     from trackmood.moods import LabelMap
 
     cache = ROOT / "artifacts" / "base-emb.npz"

@@ -16,7 +16,7 @@ logistic regression, C from the bundled card) is refitted inside every fold. Per
 figures on the outer folds are printed for information; the nested figure is the one to quote.
 
 The musicnn embeddings of the clips come from the project's own embedding code
-(:func:`trackmood.audio.model.load_embeddings`), cached in ``artifacts/audio_4q_musicnn.npz``
+(:func:`trackmood.model.audio_train.load_embeddings`), cached in ``artifacts/audio_4q_musicnn.npz``
 (gitignored; about 0.5 CPU-s per clip the first time).
 
 **Speed** (``speed``): 100,000 generated 250-d vectors and file rows in a fresh library file:
@@ -131,7 +131,7 @@ def _splits(y, groups, idx, folds, seed):
 
 
 def quality(data_dir: Path, repeats: int = 2, folds: int = 5, inner: int = 4) -> dict:
-    from trackmood.audio.model import load_embeddings
+    from trackmood.model.audio_train import load_embeddings
     from trackmood.model.persistence import load_model
     from trackmood.moods import LabelMap
 

@@ -1,7 +1,7 @@
 """Which musicnn embedding should the bundled audio model read? Issue 18, item 4.
 
 Every candidate is judged by the SAME nested, artist-grouped procedure as the bundled model
-(:func:`trackmood.audio.model_cv.cross_validate`: the same outer 5x5 stratified folds grouped by
+(:func:`trackmood.model.audio_cv.cross_validate`: the same outer 5x5 stratified folds grouped by
 artist, the same inner seeds; inside each outer training part an inner 5-fold grouped CV chooses
 ``C`` and, where the candidate leaves them open, the patch budget and whether tags are appended).
 Inputs, each the mean over a budget of 3-s patches spread over the clip:
@@ -54,7 +54,7 @@ BUDGETS = (2, 3, 5, 9, 15)
 
 
 def _clips():
-    from trackmood.audio.model import artist_groups, folder_labels
+    from trackmood.model.audio_train import artist_groups, folder_labels
     from trackmood.moods import LabelMap
 
     pairs = folder_labels(DATA, label_map=LabelMap({}))
@@ -78,7 +78,7 @@ def _patches(path: Path, have=()):
 
 def _load(out: Path) -> dict[str, tuple]:
     """A per-patch cache (``sha``, ``total``, ``owner``, ``start``, ``pen``, ``tags``; the format
-    of :func:`trackmood.audio.model.load_embeddings`) as ``{sha: (total, starts, pen, tags)}``.
+    of :func:`trackmood.model.audio_train.load_embeddings`) as ``{sha: (total, starts, pen, tags)}``.
     """
     done = {}
     if out.exists():
@@ -116,7 +116,7 @@ def embed(graph: str, *, reverse: bool = False, seed: str | None = None) -> None
     (resumable; ``seed``: another cache of the same graph in the same format to import first).
     """
     from trackmood.audio import embedding as E
-    from trackmood.audio.model import _sha
+    from trackmood.model.audio_train import _sha
 
     files, _, _ = _clips()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -300,7 +300,7 @@ def _key_fold(X, y, groups, tr, te, inner_seed):
     """
     from sklearn.metrics import roc_auc_score
 
-    from trackmood.audio.model_cv import AXES, C_GRID, _inner
+    from trackmood.model.audio_cv import AXES, C_GRID, _inner
 
     grid = tuple(C_GRID)
     inner = _inner(y, groups, tr, seed=inner_seed, folds=5)
@@ -326,7 +326,7 @@ def _key_fold(X, y, groups, tr, te, inner_seed):
 
 
 def outer_splits(y, groups, *, repeats=5, folds=5, seed=0):
-    """The outer folds and inner seeds of :func:`trackmood.audio.model_cv.cross_validate`."""
+    """The outer folds and inner seeds of :func:`trackmood.model.audio_cv.cross_validate`."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     splits = [
@@ -372,7 +372,7 @@ def family(res, keys, y, groups, splits, seed=0) -> dict:
     """The nested figure of one candidate: in each outer fold the key (and C) with the best inner
     score among ``keys`` is used -- exactly what cross_validate does with those keys.
     """
-    from trackmood.audio.model_cv import AXES
+    from trackmood.model.audio_cv import AXES
 
     repeats = max(r for r, *_ in splits) + 1
     correct = np.zeros((repeats, len(y)))
@@ -452,7 +452,7 @@ def select(
     seed: int = 0, *, repeats: int = 5, partial: bool = False, graphs=None, extra=False
 ) -> list[dict]:
     """The table. ``partial`` (a smoke test while embedding): only the clips cached so far."""
-    from trackmood.audio.model import _sha
+    from trackmood.model.audio_train import _sha
 
     files, y, groups = _clips()
     shas = [_sha(f) for f in files]

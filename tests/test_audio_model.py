@@ -49,7 +49,7 @@ def _quadrant_clips(n):
 
 @needs_4q
 def test_bundled_model_on_4q_clips():
-    from trackmood.audio.model import max_patches, predict_embedding
+    from trackmood.model.audio_train import max_patches, predict_embedding
 
     m = load_model("audio")
     clips = _quadrant_clips(4)
@@ -86,7 +86,7 @@ def _labeled_folder(root):
 
 
 def test_train_from_folder(tmp_path, monkeypatch):
-    from trackmood.audio import model as am
+    from trackmood.model import audio_train as am
 
     root = _labeled_folder(tmp_path / "data")
     out = tmp_path / "model"
@@ -123,7 +123,7 @@ def test_train_from_folder(tmp_path, monkeypatch):
 def test_embeddings_pool_the_budget_patches(tmp_path):
     import soundfile as sf
 
-    from trackmood.audio import model as am
+    from trackmood.model import audio_train as am
 
     root = tmp_path / "d"
     (root / "Q1").mkdir(parents=True)
@@ -193,7 +193,7 @@ def test_feature_model_refused_for_audio(tmp_path):
 
 
 def test_train_label_map_drops_and_renames(tmp_path):
-    from trackmood.audio.model import folder_labels
+    from trackmood.model.audio_train import folder_labels
 
     root = _labeled_folder(tmp_path / "data")
     (root / "Q2").rename(root / "angry")
@@ -204,7 +204,7 @@ def test_train_label_map_drops_and_renames(tmp_path):
 
 
 def test_train_errors(tmp_path):
-    from trackmood.audio.model import folder_labels
+    from trackmood.model.audio_train import folder_labels
 
     with pytest.raises(DataError, match="not a folder"):
         folder_labels(tmp_path / "nope", label_map=LabelMap({}))
@@ -217,7 +217,7 @@ def test_train_errors(tmp_path):
 
 
 def test_nested_cv_chooses_inside_and_reports_intervals():
-    from trackmood.audio.model_cv import cross_validate
+    from trackmood.model.audio_cv import cross_validate
 
     rng = np.random.default_rng(0)
     moods = np.repeat(np.array(MOODS), 30)
@@ -247,7 +247,7 @@ def test_per_clip_predictions_and_the_research_shortcut_agree():
     import importlib.util
     from pathlib import Path
 
-    from trackmood.audio.model_cv import cross_validate
+    from trackmood.model.audio_cv import cross_validate
 
     path = Path(__file__).parents[1] / "benchmarks" / "research_audio_model.py"
     spec = importlib.util.spec_from_file_location("research_audio_model", path)

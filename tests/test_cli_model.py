@@ -135,11 +135,11 @@ def test_train_audio_delegates(tmp_path, monkeypatch):
         rt = train_model([str(toy_table(tmp_path / "t.csv"))], features=["energy", "valence"])
         return TrainedModel(runtime=rt.runtime, card={"name": "audio", "kind": "audio"})
 
-    fake = types.ModuleType("trackmood.audio.model")
+    fake = types.ModuleType("trackmood.model.audio_train")
     fake.recipe = (
-        recipe  # the audio recipe is found by its dotted path, trackmood.audio.model:recipe
+        recipe  # the audio recipe is found by its dotted path, trackmood.model.audio_train:recipe
     )
-    monkeypatch.setitem(sys.modules, "trackmood.audio.model", fake)
+    monkeypatch.setitem(sys.modules, "trackmood.model.audio_train", fake)
     if "trackmood.audio" not in sys.modules:
         monkeypatch.setitem(sys.modules, "trackmood.audio", types.ModuleType("trackmood.audio"))
     monkeypatch.setattr(sys.modules["trackmood.audio"], "model", fake, raising=False)

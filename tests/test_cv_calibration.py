@@ -35,7 +35,7 @@ def frame(path):
 def test_registry_names_kind_and_features():
     assert {"default", "original", "audio"} <= set(RECIPES)
     assert get_recipe("default").kind == "features" and get_recipe("audio").kind == "audio"
-    assert get_recipe("audio").build == "trackmood.audio.model:recipe"  # resolved lazily
+    assert get_recipe("audio").build == "trackmood.model.audio_train:recipe"  # resolved lazily
     with pytest.raises(DataError, match="unknown model kind 'forest'"):
         get_recipe("forest")
     with pytest.raises(DataError, match="reads audio"):

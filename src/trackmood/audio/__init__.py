@@ -1,6 +1,6 @@
-"""The user's own audio: decode, extract measurable and descriptor features, train and run the
-audio mood model, mood timelines, and parallel extraction (process pool or Dask) with a
-content-hash cache.
+"""The user's own audio: decode, measurable and descriptor features, tempo and key, the musicnn
+embedding and mood timelines — what the audio engine (:mod:`trackmood.engine`) runs in its
+workers. Training the audio model is in :mod:`trackmood.model.audio_train`.
 
 Importing this package imports nothing heavy. Extraction needs only numpy, soundfile, PyAV and soxr
 (no librosa, numba or scipy.signal: no compiled-function cache to corrupt, fast start); scipy.signal

@@ -181,8 +181,8 @@ def folder_embeddings(folder, model, *, store=None, notify=None) -> tuple[np.nda
     clips, cached in the store by content hash like every library file's embedding: a second
     run reads them all from the store (no audio decoded). Shows progress and an ETA.
     """
-    from ..audio.model import folder_labels
     from ..engine import Engine, cache
+    from ..model.audio_train import folder_labels
     from ..moods import LabelMap
 
     k, _ = _embedding_spec(model)
@@ -248,7 +248,7 @@ def base_embeddings(base, model, *, store=None, notify=None) -> tuple[np.ndarray
 
 
 def _heads(X, y) -> dict:
-    from ..audio.model_cv import AXES, fit_logistic
+    from ..model.audio_cv import AXES, fit_logistic
 
     heads = {}
     for name, pos in AXES.items():
@@ -269,7 +269,7 @@ def _fit(Xb, yb, Xu, yu, features, share: float = 1 / len(MOODS), base=None):
     recipe on the labels alone. The valence/energy heads learn from the base rows plus the
     labels, each label repeated so that all of them weigh about ``share`` of the base data.
     """
-    from ..audio.model import _runtime
+    from ..model.audio_train import _runtime
     from ..model.runtime import Dense, NetRuntime
     from .translate import choose_strength, translation
 
@@ -303,7 +303,7 @@ def _fit(Xb, yb, Xu, yu, features, share: float = 1 / len(MOODS), base=None):
 
 def fit_base(Xb, yb):
     """The base model's linear layer: ``(mu, 1/sd, coef, intercept, classes)``."""
-    from ..audio.model_cv import fit_logistic
+    from ..model.audio_cv import fit_logistic
 
     return fit_logistic(Xb, yb, C=C)
 

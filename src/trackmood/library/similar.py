@@ -98,7 +98,7 @@ class Space:
         """The bundled model's recipe refitted on ``pen`` (n, 200) and its ``moods`` (scikit-learn;
         used to measure the representation without the clips the bundled model saw).
         """
-        from ..audio.model_cv import AXES, fit_logistic
+        from ..model.audio_cv import AXES, fit_logistic
 
         mu, inv, coef, icpt, _ = fit_logistic(pen, moods, C=C)
         hs = []

@@ -111,10 +111,10 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "audio",
             "audio",
-            "trackmood.audio.model:recipe",
+            "trackmood.model.audio_train:recipe",
             None,
-            "Mood from the audio itself (see trackmood.audio.model).",
-            fallback="trackmood.audio.model:train_from_folder",
+            "Mood from the audio itself (see trackmood.model.audio_train).",
+            fallback="trackmood.model.audio_train:train_from_folder",
         ),
     )
 }

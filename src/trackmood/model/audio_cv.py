@@ -1,5 +1,5 @@
 """Nested, artist-grouped cross-validation of the embedding audio model (see
-:mod:`trackmood.audio.model`): every choice -- patch budget, input blocks, ``C`` -- is made by an
+:mod:`trackmood.model.audio_train`): every choice -- patch budget, input blocks, ``C`` -- is made by an
 inner grouped CV inside each outer training part.
 """
 

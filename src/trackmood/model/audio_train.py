@@ -16,7 +16,7 @@ training part. The outer folds give accuracy mean ± sd over folds and an artist
 
 The bundled model ``src/trackmood/models/audio`` is made by one command::
 
-    python -m trackmood.audio.model ../shared/data/audio_4q
+    python -m trackmood.model.audio_train ../shared/data/audio_4q
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..audio import embedding as emb
 from ..errors import DataError
-from ..model.persistence import TrainedModel, bundled_dir, load_model, save_model
-from ..model.runtime import Dense, NetRuntime
 from ..moods import MOODS, LabelMap
-from . import embedding as emb
-from .model_cv import (
+from .audio_cv import (
     AXES,
     BLOCKS,
     BUDGETS,
@@ -47,6 +45,8 @@ from .model_cv import (
     cross_validate,
     fit_logistic,
 )
+from .persistence import TrainedModel, bundled_dir, load_model, save_model
+from .runtime import Dense, NetRuntime
 
 DATASET_NOTE = (
     "Trained on the 4-quadrant audio emotion dataset of Panda, Malheiro & Paiva, 'Novel audio "
@@ -78,7 +78,7 @@ MEANINGS = {
 # -- data ---------------------------------------------------------------------------------------
 def folder_labels(directory: str | Path, *, label_map: LabelMap) -> list[tuple[Path, str]]:
     """``(file, mood)`` for every audio file under each labeled subfolder of ``directory``."""
-    from .decode import AUDIO_SUFFIXES
+    from ..audio.decode import AUDIO_SUFFIXES
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -128,7 +128,7 @@ def _sha(path: Path) -> str:
 
 def _clip_patches(path: Path, budgets) -> tuple[int, list[int], np.ndarray, np.ndarray]:
     """Total frames, the union of the budgets' patch starts, and their network outputs."""
-    from .decode import decode
+    from ..audio.decode import decode
 
     y = decode(path, sr=emb.SR, loudness=False).y
     need = (emb.PATCH_FRAMES - 1) * emb.HOP
@@ -328,7 +328,7 @@ def train_from_folder(
 
 
 def recipe(directory, *, label_map, seed: int = 0, notify=None, progress=None, **kw):
-    """The ``audio`` recipe's trainer (registered as ``trackmood.audio.model:recipe``)."""
+    """The ``audio`` recipe's trainer (registered as ``trackmood.model.audio_train:recipe``)."""
     return train_from_folder(
         directory, label_map=label_map, seed=seed, notify=notify, progress=progress, **kw
     )
@@ -453,15 +453,17 @@ def _card(directory, data: dict, metrics: dict, *, choice: dict, seed: int) -> d
             "onnxruntime": onnxruntime.__version__,
         },
         "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": "python -m trackmood.audio.model ../shared/data/audio_4q",
+        "command": "python -m trackmood.model.audio_train ../shared/data/audio_4q",
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m trackmood.audio.model DIR [OUT]``: train and write the bundled audio model."""
+    """``python -m trackmood.model.audio_train DIR [OUT]``: train and write the bundled audio model."""
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m trackmood.audio.model", description=main.__doc__)
+    ap = argparse.ArgumentParser(
+        prog="python -m trackmood.model.audio_train", description=main.__doc__
+    )
     ap.add_argument("directory")
     ap.add_argument("out", nargs="?", default=str(bundled_dir() / "audio"))
     ap.add_argument("--cache", default="artifacts/audio_4q_musicnn.npz")
