@@ -41,6 +41,7 @@ from .routes import download as download_routes
 from .routes import library as library_routes
 from .routes import model as model_routes
 from .routes import pages
+from .routes import personal as personal_routes
 from .routes import predict as predict_routes
 from .routes import similar as similar_routes
 from .routes import tracks as track_routes
@@ -168,6 +169,7 @@ def create_app(
     app.include_router(predict_routes.measured)
     app.include_router(predict_routes.router)
     app.include_router(library_routes.router)
+    app.include_router(personal_routes.router)
     app.include_router(track_routes.router)
     app.include_router(download_routes.router)
     app.include_router(similar_routes.router)
