@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.test_library_personal import _add_labeled, _bundled_moods, _clusters, library  # noqa: F401
 from tests.test_web_api import web_client
+from tests.test_web_browser import browser, serve  # noqa: F401 - fixtures
 from trackmood.moods import MOODS
 from trackmood.web import create_app
 
@@ -99,3 +102,43 @@ def test_a_second_request_while_training_is_refused(library, monkeypatch):  # no
     assert second.status_code == 409
     assert second.json()["error"].startswith("a personal model is already being trained")
     assert first["r"].status_code == 422
+
+
+@pytest.mark.slow
+def test_the_page_learns_from_labels_and_shows_the_new_moods(library, serve, browser, tmp_path):  # noqa: F811
+    """In real Chromium against the app under uvicorn: "Learn from my labels" shows the result
+    line and the table's moods change without reloading the page.
+    """
+    import sqlite3
+
+    from playwright.sync_api import expect
+
+    music, store = library
+    n = _disagreeing_labels(store)
+    with sqlite3.connect(str(tmp_path / "browser.sqlite")) as dest:  # where serve() opens it
+        store.conn.backup(dest)
+    server = serve()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    page.wait_for_selector("body[data-library='ready']")
+    rows = page.locator("#lib-table tbody tr")
+    expect(rows).to_have_count(10)
+    before = [rows.nth(i).get_attribute("data-mood") for i in range(10)]
+    page.click("#teach-learn")
+    result = page.locator("#teach-result")
+    expect(result).to_contain_text(
+        f"Personal model adopted: 100 % vs 0 % on your {n} labels;", timeout=60000
+    )
+    changed = int(result.inner_text().split("; ")[1].split(" ")[0])
+    assert changed > 0
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll('#lib-table tbody tr')]"
+        ".some((r, i) => r.dataset.mood !== before[i])",
+        arg=before,
+    )
+    after = [rows.nth(i).get_attribute("data-mood") for i in range(10)]
+    assert sum(a != b for a, b in zip(after, before, strict=True)) == changed
+    assert not errors, errors
+    page.close()

@@ -93,6 +93,7 @@ function setupLibrary() {
   $("lib-next").addEventListener("click", () => { if (LIB.offset + LIB.page < LIB.total) { LIB.offset += LIB.page; loadTable(); } });
   for (const b of document.querySelectorAll("[data-export]")) b.addEventListener("click", () => exportPlaylist(b.dataset.export));
   $("teach-start").addEventListener("click", startTeaching);
+  $("teach-learn").addEventListener("click", learnFromLabels);
   $("teach-play").addEventListener("click", () => { const t = LIB.queue[LIB.at]; if (t) play(t); });
   $("teach-skip").addEventListener("click", () => nextToTeach());
   for (const b of document.querySelectorAll("#teach-moods button[data-mood]")) b.addEventListener("click", () => teach(b.dataset.mood));
@@ -298,7 +299,7 @@ function showToTeach() {
   if (!t) {
     $("teach-name").textContent = "Done!";
     $("teach-artist").textContent = "";
-    $("teach-why").textContent = `You labelled ${LIB.taught} track(s). Run 'trackmood library train-personal' to teach the model.`;
+    $("teach-why").textContent = `You labelled ${LIB.taught} track(s). Press "Learn from my labels" to teach the model.`;
     $("teach-play").disabled = true;
     for (const b of document.querySelectorAll("#teach-moods button")) b.disabled = true;
     return;
@@ -326,6 +327,24 @@ async function teach(mood) {
     nextToTeach();
     loadTable();
   } catch (e) { $("teach-status").textContent = `Not saved: ${e.message}`; }
+}
+
+async function learnFromLabels() {
+  const button = $("teach-learn"), out = $("teach-result");
+  button.disabled = true;
+  out.textContent = "Learning from your labels…";
+  try {
+    const r = await fetch("/library/personal", { method: "POST", headers: writeHeaders() });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.error || `the server answered ${r.status}`);
+    out.textContent = data.summary;
+    out.title = (data.lines || []).join("\n");
+    if (data.adopted) await Promise.all([loadMap(), loadTable()]);
+  } catch (e) {
+    out.textContent = `Not learnt: ${e.message}`;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ----------------------------------------------------------------------------- start
