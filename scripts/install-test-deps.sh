@@ -9,7 +9,7 @@ if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    chromium libsndfile1 mpd mpc >/dev/null
+    chromium libsndfile1 mpd mpc mpv >/dev/null
 fi
 python -m pip install -q --upgrade pip
 python -m pip install -q -c constraints/test.txt -e '.[dev]'
