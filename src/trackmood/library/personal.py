@@ -166,28 +166,19 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def _sha(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def folder_embeddings(folder, model, *, store=None, notify=None) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)``: the ``model.features`` (the musicnn embedding) of a labeled audio folder's
     clips, cached in the store by content hash like every library file's embedding: a second
     run reads them all from the store (no audio decoded). Shows progress and an ETA.
     """
     from ..engine import Engine, cache
+    from ..engine.files import file_hash
     from ..model.audio_train import folder_labels
     from ..moods import LabelMap
 
     k, _ = _embedding_spec(model)
     pairs = folder_labels(folder, label_map=LabelMap())
-    shas = [_sha(p) for p, _ in pairs]
+    shas = [file_hash(p) for p, _ in pairs]
     found = cache.embeddings(store, shas, k) if store is not None else {}
     todo = [str(p) for (p, _), sha in zip(pairs, shas, strict=True) if sha not in found]
     if notify and todo:

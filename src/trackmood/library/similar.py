@@ -43,6 +43,7 @@ import numpy as np
 from ..errors import DataError
 from ..moods import MOODS
 from ..paths import display
+from ..store.files import LibraryFiles
 
 #: Weight of each block of the representation (see :class:`Space`), chosen by
 #: ``benchmarks/bench_similar.py``.
@@ -270,18 +271,7 @@ class Index:
 
 
 #: The columns of an index row (the store's searchable file columns and the track ``id``).
-COLUMNS = (
-    "path",
-    "sha",
-    "track_id",
-    "artist",
-    "title",
-    "duration",
-    "model",
-    "mood",
-    "confidence",
-    "id",
-)
+COLUMNS = (*LibraryFiles.SEARCHABLE_COLUMNS, "id")
 
 
 def load(store, *, space: Space | None = None, extend: bool = True) -> Index:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio import embedding as emb
+from ..engine.files import file_hash as _sha  # the one content hash
 from ..errors import DataError
 from ..moods import MOODS, LabelMap
 from .audio_cv import (
@@ -116,14 +117,6 @@ def artist_groups(directory: str | Path, files: list[Path]) -> np.ndarray:
                 for s, a in zip(df["Song"], df["Artist"], strict=False)
             }
     return np.array([mapping.get(f.stem, f"file:{f.stem}") for f in files])
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _clip_patches(path: Path, budgets) -> tuple[int, list[int], np.ndarray, np.ndarray]:
