@@ -234,3 +234,28 @@ def test_dask_cluster_scan_gives_the_moods_of_the_local_run(tmp_path):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_a_single_song_lets_the_network_use_every_core_and_workers_1_stays_one_thread(tmp_path):
+    from trackmood.audio import embedding
+    from trackmood.engine.executors import InProcess, make_executor
+
+    one, _ = make_executor(jobs=1)
+    assert isinstance(one, InProcess) and one.threads == (os.cpu_count() or 1)
+    scan_one, _ = make_executor(workers=1, jobs=40)
+    assert isinstance(scan_one, InProcess) and scan_one.threads == 1
+    seen = []
+    real = embedding.run_patches
+
+    def spy(batch, graph="msd"):
+        seen.append(embedding.THREADS)
+        return real(batch, graph)
+
+    write_wav(tmp_path / "a.wav", music_like(6.0), 22050)
+    embedding.run_patches = spy
+    try:
+        for _i, res in InProcess(threads=2).imap([str(tmp_path / "a.wav")], patches=9):
+            assert "features" in res, res
+    finally:
+        embedding.run_patches = real
+    assert seen == [2] and embedding.THREADS == 1  # restored after the run

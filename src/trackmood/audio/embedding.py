@@ -191,13 +191,22 @@ def patches(y: np.ndarray, max_patches: int = MAX_PATCHES) -> tuple[np.ndarray, 
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=2)
+#: Threads of a session: 1 where tracks run in parallel outside (worker processes, a scan with
+#: ``--workers 1``); the audio engine raises it for a single song analysed in its own process.
+THREADS = 1
+
+
 def session(graph: str = "msd"):
-    """The graph's onnxruntime session, loaded once (one thread: tracks are parallelised outside)."""
+    """The graph's onnxruntime session, loaded once per thread count (see :data:`THREADS`)."""
+    return _session(graph, THREADS)
+
+
+@lru_cache(maxsize=4)
+def _session(graph: str, threads: int):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
+    opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return ort.InferenceSession(

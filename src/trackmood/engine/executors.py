@@ -18,14 +18,30 @@ EXTRACTOR_VERSION = "5"  # 5: tempo and key from rhythm.estimate_tempo and key.p
 
 
 class InProcess:
-    """Analyse in this process, one file after the other (``--workers 1``)."""
+    """Analyse in this process, one file after the other (``--workers 1``, or a single song).
+
+    ``threads``: the embedding network's threads (a single song: every core; ``--workers 1``:
+    one, as a worker). Other native pools run one thread, as in a worker.
+    """
+
+    def __init__(self, threads: int = 1):
+        self.threads = max(1, threads)
 
     def imap(self, paths, *, window=None, patches=None, max_duration=MAX_DURATION, notify=None):
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(1):  # as a worker: one thread per native pool
-            for i, p in enumerate(paths):
-                yield i, analyse_file(p, window=window, patches=patches, max_duration=max_duration)
+        from ..audio import embedding
+
+        before, embedding.THREADS = embedding.THREADS, self.threads
+        try:
+            with threadpool_limits(1):  # as a worker: one thread per native pool
+                for i, p in enumerate(paths):
+                    yield (
+                        i,
+                        analyse_file(p, window=window, patches=patches, max_duration=max_duration),
+                    )
+        finally:
+            embedding.THREADS = before
 
     def close(self) -> None:
         pass
@@ -115,9 +131,10 @@ def make_executor(*, workers: int | None = None, scheduler=None, jobs: int = 2):
             return scheduler, False
         return Dask(scheduler), True
     n = workers if workers and workers > 0 else (os.cpu_count() or 1)
+    if min(n, jobs) <= 1:
+        # a single song with no --workers: its network may use every core
+        return InProcess(threads=n if workers is None and jobs == 1 else 1), True
     n = min(n, jobs)
-    if n <= 1:
-        return InProcess(), True
     if jobs >= 4:
         # load scipy's filters once, before the workers fork (a single song skips this import)
         import scipy.signal  # noqa: F401
