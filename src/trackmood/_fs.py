@@ -1,13 +1,25 @@
-"""Small file-system helpers shared by the writers of model folders and report folders."""
+"""Small file-system helpers: the one content hash of a file, and atomic model/report folders."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of the file's bytes, hex: the one content hash (cache keys, track ids of audio,
+    the journal of tag writes, the data files named in model cards).
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 @contextmanager

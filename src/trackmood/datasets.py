@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._fs import file_sha256
 from .errors import DataError, LabelError
 from .features import (
     MODEL_FEATURE_NAMES,
@@ -21,7 +22,6 @@ from .features import (
 from .moods import MOODS, LabelMap
 from .tables import (  # noqa: F401 (re-exported: earlier imports of datasets.read_table ...)
     check_duplicate_columns,
-    file_sha256,
     json_lines,
     read_table,
     table_format,

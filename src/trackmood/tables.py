@@ -7,7 +7,6 @@ Every chunk keeps its place in the file: ``_row`` (1-based data row) and ``_file
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +21,6 @@ from .features import (
     canonical_column,
     normalize_columns,
 )
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def table_format(path: str | Path) -> str:

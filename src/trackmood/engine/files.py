@@ -12,12 +12,12 @@ it is never analysed and never crashes the walk, it is reported with
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._fs import file_sha256
 from ..errors import SourceError
 from ..paths import display, is_utf8
 
@@ -115,14 +115,7 @@ def has_audio(folder: str | Path) -> bool:
 
 def file_hash(path: str | Path, *, chunk: int = 1 << 20) -> str:
     """SHA-256 of the file's bytes, hex: the content key of every cache."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path, chunk=chunk)
 
 
 def track_id(sha: str) -> str:

@@ -26,6 +26,8 @@ import stat
 import struct
 from collections.abc import Callable, Iterable
 
+from .._fs import file_sha256
+
 #: Part of every temporary file's name (``.<name>.trackmood-<pid>-<hex>.tmp``).
 TMP_MARK = ".trackmood-"
 #: Key-value namespace of the temporary files being written (key: path, value: pid).
@@ -174,11 +176,8 @@ def _reason(e: OSError, target: str) -> str:
 
 
 def file_sha(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            h.update(block)
-    return h.hexdigest()
+    """The one content hash (:func:`trackmood._fs.file_sha256`)."""
+    return file_sha256(path, chunk=CHUNK)
 
 
 def copy_into(src: str, out) -> str:

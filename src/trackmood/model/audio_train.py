@@ -78,8 +78,10 @@ MEANINGS = {
 
 # -- data ---------------------------------------------------------------------------------------
 def folder_labels(directory: str | Path, *, label_map: LabelMap) -> list[tuple[Path, str]]:
-    """``(file, mood)`` for every audio file under each labeled subfolder of ``directory``."""
-    from ..audio.decode import AUDIO_SUFFIXES
+    """``(file, mood)`` for every audio file under each labeled subfolder of ``directory`` (found
+    by the audio engine's one finder: the same suffixes and hidden-name rule as a scan).
+    """
+    from ..engine.files import find_audio
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -94,9 +96,7 @@ def folder_labels(directory: str | Path, *, label_map: LabelMap) -> list[tuple[P
         mood = label_map.apply(sub.name)
         if mood is None:
             continue
-        files = sorted(
-            q for q in sub.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES
-        )
+        files = [Path(q) for q in find_audio([sub]).paths]
         out += [(f, mood) for f in files]
     if not out:
         raise DataError(f"{directory}: no audio files in the label subfolders")

@@ -203,7 +203,7 @@ def _sha(df: pd.DataFrame, src) -> str | None:
     rows = df.loc[df["_file"] == str(src.path), "_sha256"]
     if len(rows):
         return rows.iloc[0]
-    from ..tables import file_sha256
+    from .._fs import file_sha256
 
     try:
         return file_sha256(src.path)
