@@ -8,16 +8,15 @@ import csv
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.audio_fixtures import music_like, write_wav
 from tests.library_fixtures import SR, copy_library, scanned_library, write_track
+from tests.mpd_fixtures import start_mpd
 from trackmood.library import catalog
 from trackmood.moods import MOODS
 from trackmood.store import Store
@@ -167,12 +166,6 @@ def test_render_writes_no_name_that_breaks_a_line(name, tmp_path):
     assert text.split("\n")[:-1] == text.splitlines()  # no other line break anywhere
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def mpd(tmp_path):
     """``start(music)``: a real MPD over ``music`` on a free loopback port (null audio output);
@@ -183,30 +176,9 @@ def mpd(tmp_path):
     procs = []
 
     def start(music: Path):
-        home = tmp_path / "mpd"
-        (home / "playlists").mkdir(parents=True)
-        port = _free_port()
-        conf = home / "mpd.conf"
-        conf.write_text(
-            f'music_directory "{music}"\nplaylist_directory "{home / "playlists"}"\n'
-            f'db_file "{home / "db"}"\nstate_file "{home / "state"}"\n'
-            f'log_file "{home / "log"}"\nbind_to_address "127.0.0.1"\nport "{port}"\n'
-            'audio_output {\n  type "null"\n  name "null"\n}\n'
-        )
-        proc = subprocess.Popen(
-            ["mpd", "--no-daemon", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        proc, port = start_mpd(tmp_path / "mpd", music)
         procs.append(proc)
         env = {**os.environ, "MPD_HOST": "127.0.0.1", "MPD_PORT": str(port)}
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"mpd did not start: {proc.stderr.read()!r}") from None
-                time.sleep(0.1)
 
         def mpc(*args) -> list[str]:
             r = subprocess.run(["mpc", *args], capture_output=True, env=env, timeout=60)

@@ -21,6 +21,7 @@ import pytest
 
 from tests.audio_fixtures import click_track
 from tests.library_fixtures import write_track
+from tests.mpd_fixtures import start_mpd
 from tests.tag_safety_fixtures import known_library
 from trackmood.library import catalog
 from trackmood.library import tags as T
@@ -332,12 +333,6 @@ def test_real_scan_tags_bpm_and_key_that_mutagen_and_ffmpeg_read(tagged):
 
 
 # -- MPD --------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _mpd_command(port: int, command: str) -> list[str]:
     """One MPD protocol command; the response lines before ``OK``."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
@@ -361,27 +356,8 @@ def test_mpd_reads_the_tagged_files(tagged, tmp_path):
     if not shutil.which("mpd"):
         pytest.skip("mpd is not installed (scripts/install-test-deps.sh installs it)")
     files, music, db = tagged
-    home = tmp_path / "mpd"
-    (home / "playlists").mkdir(parents=True)
-    port = _free_port()
-    conf = home / "mpd.conf"
-    conf.write_text(
-        f'music_directory "{music}"\nplaylist_directory "{home / "playlists"}"\n'
-        f'db_file "{home / "db"}"\nlog_file "{home / "log"}"\n'
-        f'bind_to_address "127.0.0.1"\nport "{port}"\n'
-        'audio_output {\n  type "null"\n  name "null"\n}\n'
-    )
-    proc = subprocess.Popen(["mpd", "--no-daemon", str(conf)], stderr=subprocess.PIPE)
+    proc, port = start_mpd(tmp_path / "mpd", music)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"mpd did not start: {proc.stderr.read()!r}") from None
-                time.sleep(0.1)
         types = {line.split(": ", 1)[1].lower() for line in _mpd_command(port, "tagtypes")}
         _mpd_command(port, "update")
         deadline = time.monotonic() + 60

@@ -101,6 +101,15 @@ def fail(error: Exception, command: str | None = None) -> None:
     raise typer.Exit(getattr(error, "exit_code", 1))
 
 
+def playlists_group(app: typer.Typer) -> typer.Typer:
+    """The ``trackmood playlists`` command group (made on first use; several modules add to it)."""
+    found = next((g.typer_instance for g in app.registered_groups if g.name == "playlists"), None)
+    if found is None:
+        found = typer.Typer(help="Mood playlists.", no_args_is_help=True)
+        app.add_typer(found, name="playlists")
+    return found
+
+
 def interrupted() -> None:
     """Ctrl-C: say what is kept, exit 130 (no partial output file is left: writers are atomic)."""
     typer.echo(

@@ -356,12 +356,9 @@ def register(app: typer.Typer) -> None:
         except TrackmoodError as e:
             fail(e)
 
-    playlists = next(
-        (g.typer_instance for g in app.registered_groups if g.name == "playlists"), None
-    )
-    if playlists is None:
-        playlists = typer.Typer(help="Mood playlists.", no_args_is_help=True)
-        app.add_typer(playlists, name="playlists")
+    from .common import playlists_group
+
+    playlists = playlists_group(app)
 
     @playlists.command("export")
     def export(
